@@ -1,0 +1,1 @@
+"""Test double of the edx-platform package of the same path."""
