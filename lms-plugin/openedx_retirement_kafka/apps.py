@@ -11,6 +11,14 @@ LMS = "lms.djangoapp"
 SIGNAL_PATH = "openedx.core.djangoapps.user_api.accounts.signals.USER_RETIRE_LMS_MISC"
 
 
+def _on_setting_changed(setting=None, **kwargs):  # pylint: disable=unused-argument
+    """Tests override settings: forget the cached config (and with it the producer)."""
+    from . import conf
+
+    if setting in (conf.SETTING, "LMS_BASE", "LMS_ROOT_URL"):
+        conf.reset_config_cache()
+
+
 class RetirementKafkaConfig(AppConfig):
     name = "openedx_retirement_kafka"
     label = "openedx_retirement_kafka"
@@ -45,10 +53,6 @@ class RetirementKafkaConfig(AppConfig):
         from django.core.signals import setting_changed
 
         from . import conf
-
-        def _on_setting_changed(setting=None, **kwargs):
-            if setting in (conf.SETTING, "LMS_BASE", "LMS_ROOT_URL"):
-                conf.reset_config_cache()
 
         setting_changed.connect(_on_setting_changed, dispatch_uid="openedx_retirement_kafka.setting_changed")
 

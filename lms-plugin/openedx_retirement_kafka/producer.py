@@ -24,6 +24,8 @@ from .events import RetirementEvent
 
 log = logging.getLogger(__name__)
 
+ERROR_LOG_INTERVAL_SECONDS = 60.0
+
 
 class RetirementPublishError(Exception):
     """An event was not confirmed by Kafka. The message holds no personal data."""
@@ -43,14 +45,20 @@ class RetirementPublisher:
         self.config = config
         conf = dict(config.producer_config())
         conf.setdefault("error_cb", self._on_error)
-        self._producer = Producer(conf)
+        conf.setdefault("logger", logging.getLogger("openedx_retirement_kafka.librdkafka"))
+        self._last_error_log: dict = {}
         self.fatal = False
+        self._producer = Producer(conf)
 
     def _on_error(self, err: KafkaError) -> None:
         # Client-level errors (broker down, auth failure...). No personal data in these.
+        # librdkafka repeats them on every reconnect: log each kind at most once a minute.
         if err.fatal():
             self.fatal = True
-        log.warning("Kafka client error: %s (%s)", err.name(), err.str())
+        now = time.monotonic()
+        if now - self._last_error_log.get(err.code(), -1e9) >= ERROR_LOG_INTERVAL_SECONDS or err.fatal():
+            self._last_error_log[err.code()] = now
+            log.warning("Kafka client error: %s (%s)", err.name(), err.str())
 
     def publish(self, events: Sequence[RetirementEvent], timeout: Optional[float] = None) -> List[Delivery]:
         """Produce ``events`` and wait for all delivery reports; raise if any is not confirmed."""
