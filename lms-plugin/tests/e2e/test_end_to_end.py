@@ -1,0 +1,243 @@
+"""
+End to end: LMS plugin -> Kafka (the consumer's dev-cluster) -> retirement-consumer -> webhook.
+
+Runs only when RETIREMENT_CONSUMER_BIN points to the built Swift binary (CI sets it).
+
+1. ``$RETIREMENT_CONSUMER_BIN dev-cluster --topic user-retirement --partitions 4``; its first
+   stdout line is ``BROKERS=host:port,...``.
+2. The plugin's receiver fires for N=20 learners (through the retire_misc view double),
+   producing to those brokers.
+3. ``$RETIREMENT_CONSUMER_BIN run --config FILE`` with one webhook destination pointing at a
+   local HTTP server that checks the HMAC signature (contract §5).
+4. Wait until the webhook saw all 20 user ids, then until the group's committed offsets equal
+   the high watermarks, then SIGTERM the consumer: it must exit 0 within 30 s.
+"""
+import hashlib
+import hmac
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from openedx_retirement_kafka.events import ce_id_for
+
+from ..conftest import kafka_settings
+from ..test_receiver import retire_misc
+
+BIN = os.environ.get("RETIREMENT_CONSUMER_BIN", "")
+pytestmark = pytest.mark.skipif(
+    not BIN,
+    reason="end-to-end test needs the Swift consumer: set RETIREMENT_CONSUMER_BIN to the built "
+           "retirement-consumer binary (e.g. .build/release/retirement-consumer)",
+)
+
+TOPIC = "user-retirement"
+PARTITIONS = 4
+GROUP = "e2e-retirement-consumer"
+N = 20
+SECRET = "e2e-webhook-secret"
+
+
+class Child:
+    """A child process whose stdout lines are collected by a thread (the pipe never fills)."""
+
+    def __init__(self, args, log_path: Path, env=None, stdin=subprocess.PIPE):
+        self.log_path = log_path
+        self.stderr_file = open(log_path, "wb")  # pylint: disable=consider-using-with
+        self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
+            args, stdin=stdin, stdout=subprocess.PIPE, stderr=self.stderr_file, env=env,
+        )
+        self.lines: "queue.Queue[str]" = queue.Queue()
+        self.all_lines = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.all_lines.append(line)
+            self.lines.put(line)
+
+    def first_line(self, timeout: float) -> str:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no output within {timeout}s; stderr: {self.stderr()}") from None
+
+    def stderr(self) -> str:
+        self.stderr_file.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                pass
+        if self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+        self.stderr_file.close()
+
+
+@pytest.fixture
+def children():
+    started = []
+    yield started
+    for child in reversed(started):
+        child.stop()
+
+
+class Webhook:
+    def __init__(self, secret: str):
+        self.secret = secret.encode()
+        self.seen = {}  # user_id -> event_id
+        self.problems = []
+        self.lock = threading.Lock()
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                signature = self.headers.get("X-Retirement-Signature", "")
+                expected = "sha256=" + hmac.new(hook.secret, body, hashlib.sha256).hexdigest()
+                problem = None
+                try:
+                    doc = json.loads(body)
+                except ValueError:
+                    doc, problem = {}, "body is not JSON"
+                if not hmac.compare_digest(signature, expected):
+                    problem = "bad signature"
+                elif self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
+                    problem = "bad content type"
+                elif doc.get("event_id") != self.headers.get("Idempotency-Key"):
+                    problem = "Idempotency-Key differs from event_id"
+                with hook.lock:
+                    if problem:
+                        hook.problems.append(problem)
+                    else:
+                        hook.seen[doc["user_id"]] = doc
+                self.send_response(401 if problem == "bad signature" else 200 if not problem else 400)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/erase"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def q(value: str) -> str:
+    return json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def write_config(path: Path, brokers: str, webhook_url: str) -> None:
+    path.write_text(f"""\
+kafka:
+  bootstrap_servers: {q(brokers)}
+  topic: {q(TOPIC)}
+  group_id: {q(GROUP)}
+  dead_letter_topic: {q(TOPIC + ".dlq")}
+  properties:
+    session.timeout.ms: "6000"
+    heartbeat.interval.ms: "500"
+    auto.offset.reset: "earliest"
+processing:
+  shutdown_grace: "5s"
+http:
+  listen: "127.0.0.1:0"
+destinations:
+  - name: "e2e-webhook"
+    type: "webhook"
+    url: {q(webhook_url)}
+    secret_env: "E2E_WEBHOOK_SECRET"
+""")
+
+
+def committed_and_high(brokers: str):
+    consumer = Consumer({"bootstrap.servers": brokers, "group.id": GROUP, "enable.auto.commit": False,
+                         "log_level": 3})
+    try:
+        partitions = [TopicPartition(TOPIC, p) for p in range(PARTITIONS)]
+        committed = {tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=10)}
+        high = {p: consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)[1] for p in range(PARTITIONS)}
+        return committed, high
+    finally:
+        consumer.close()
+
+
+@pytest.mark.django_db
+def test_end_to_end(settings, make_retirement, tmp_path, children):
+    # 1. The Kafka cluster.
+    cluster = Child([BIN, "dev-cluster", "--topic", TOPIC, "--partitions", str(PARTITIONS)], tmp_path / "dev-cluster.log")
+    children.append(cluster)
+    first = cluster.first_line(timeout=30)
+    assert first.startswith("BROKERS="), first
+    brokers = first[len("BROKERS="):]
+
+    # 2. The plugin publishes N retirements.
+    settings.RETIREMENT_KAFKA = kafka_settings(brokers, TOPIC, DELIVERY_TIMEOUT_SECONDS=15)
+    statuses = [make_retirement(username=f"e2e_learner_{i}", email=f"e2e{i}@foo.invalid", name=f"Learner {i}",
+                                user_id=7000 + i) for i in range(N)]
+    for status in statuses:
+        assert retire_misc(status.original_username) == (204, ""), status.user_id
+    expected_ids = {s.user_id: ce_id_for("lms.example.org", s.user_id, s.id) for s in statuses}
+
+    # 3. The consumer with a webhook destination.
+    webhook = Webhook(SECRET)
+    try:
+        config = tmp_path / "consumer.yaml"
+        write_config(config, brokers, webhook.url)
+        env = dict(os.environ, E2E_WEBHOOK_SECRET=SECRET)
+        consumer = Child([BIN, "run", "--config", str(config)], tmp_path / "consumer.log", env=env,
+                         stdin=subprocess.DEVNULL)
+        children.append(consumer)
+
+        # 4a. Every learner reaches the webhook, correctly signed.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(webhook.seen) < N:
+            assert consumer.proc.poll() is None, f"consumer exited early: {consumer.stderr()}"
+            time.sleep(0.25)
+        assert not webhook.problems, webhook.problems
+        assert set(webhook.seen) == set(expected_ids), f"missing {set(expected_ids) - set(webhook.seen)}; " \
+                                                       f"consumer log: {consumer.stderr()}"
+        by_user = {s.user_id: s for s in statuses}
+        for uid, doc in webhook.seen.items():
+            assert doc["event_id"] == expected_ids[uid]
+            assert doc["username"] == by_user[uid].original_username
+            assert doc["email"] == by_user[uid].original_email
+
+        # 4b. The group's committed offsets reach the high watermarks.
+        deadline = time.monotonic() + 30
+        committed, high = committed_and_high(brokers)
+        while time.monotonic() < deadline and committed != high:
+            time.sleep(0.5)
+            committed, high = committed_and_high(brokers)
+        assert sum(high.values()) == N
+        assert committed == high, f"committed {committed} high {high}"
+
+        # 4c. SIGTERM: a clean exit.
+        consumer.proc.send_signal(signal.SIGTERM)
+        try:
+            code = consumer.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"consumer did not exit within 30 s of SIGTERM; log: {consumer.stderr()}")
+        assert code == 0, consumer.stderr()
+    finally:
+        webhook.close()
