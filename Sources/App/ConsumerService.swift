@@ -1,0 +1,211 @@
+import Engine
+import Foundation
+import Kafka
+import Logging
+import Metrics
+import ServiceLifecycle
+import Synchronization
+
+/// The consumer-group member: one thread owns the librdkafka consumer, hands records to the
+/// ``DispatchEngine``, applies its offset stores, pauses and resumes, and serves rebalances.
+/// On graceful shutdown it stops intake, drains within the grace period, commits and leaves the group.
+public final class ConsumerService: Service, @unchecked Sendable {
+    public let configuration: ServiceConfiguration
+    public let engine: DispatchEngine
+    let health: HealthState
+    let logger: Logger
+    private let stopRequested = Atomic<Bool>(false)
+    private let statistics = StatisticsReporter()
+    private let rebalances: [String: Counter]
+    private let commits: [String: Counter]
+
+    public init(configuration: ServiceConfiguration, engine: DispatchEngine, health: HealthState, logger: Logger) {
+        self.configuration = configuration
+        self.engine = engine
+        self.health = health
+        self.logger = logger
+        rebalances = Dictionary(uniqueKeysWithValues: ["assign", "revoke", "lost"].map {
+            ($0, Counter(label: "retirement_rebalances_total", dimensions: [("kind", $0)]))
+        })
+        commits = Dictionary(uniqueKeysWithValues: ["ok", "failed"].map {
+            ($0, Counter(label: "retirement_commits_total", dimensions: [("result", $0)]))
+        })
+    }
+
+    /// Asks the poll loop to stop (as SIGTERM does).
+    public func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+    }
+
+    public func run() async throws {
+        let box = ConsumerBox()
+        let consumer = try KafkaConsumer(
+            properties: KafkaProperties(configuration.consumerProperties()), logger: logger,
+            rebalanceHandler: { [self] event in self.handleRebalance(event, consumer: box.consumer) },
+            statisticsHandler: { [statistics] json in statistics.report(json) },
+            commitHandler: { [self] error, offsets in self.commitFinished(error, offsets) })
+        box.consumer = consumer
+        try consumer.subscribe(topics: [configuration.kafka.topic])
+        logger.info("subscribed", metadata: [
+            "topic": "\(configuration.kafka.topic)", "group_id": "\(configuration.kafka.groupID)",
+            "assignment_strategy": "\(configuration.kafka.assignmentStrategy)",
+        ])
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    let thread = Thread { [self] in
+                        do {
+                            try self.pollLoop(consumer)
+                            continuation.resume()
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    }
+                    thread.name = "kafka-consumer-poll"
+                    thread.start()
+                }
+            } onCancel: {
+                self.requestStop()
+            }
+        } onGracefulShutdown: {
+            self.requestStop()
+        }
+    }
+
+    private func pollLoop(_ consumer: KafkaConsumer) throws {
+        var fatal: KafkaError?
+        while !stopRequested.load(ordering: .acquiring) {
+            applyEngineActions(consumer)
+            health.pollTicked()
+            do {
+                guard let message = try consumer.poll(timeoutMs: 100) else { continue }
+                engine.accept(InboundRecord(message))
+            } catch {
+                logger.critical("fatal Kafka error; stopping", metadata: ["error": "\(error)"])
+                fatal = error
+                break
+            }
+        }
+        shutDown(consumer)
+        if let fatal { throw fatal }
+    }
+
+    /// Stop intake, drain within the grace period, store and commit what is done, leave the group.
+    private func shutDown(_ consumer: KafkaConsumer) {
+        health.setStopping()
+        let grace = configuration.processing.shutdownGrace
+        logger.info("shutting down: draining in-flight work", metadata: [
+            "in_flight": "\(engine.inFlightCount)", "grace_s": "\(grace.seconds)",
+        ])
+        let finals = engine.drain(grace: grace)
+        applyEngineActions(consumer)
+        let offsets = finals.map { TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value) }
+        storeAndCommit(consumer, offsets, deadline: .now + .seconds(10))
+        do {
+            try consumer.close()
+            logger.info("left the consumer group")
+        } catch {
+            logger.error("closing the consumer failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func applyEngineActions(_ consumer: KafkaConsumer) {
+        let actions = engine.takeActions()
+        guard !actions.isEmpty else { return }
+        if !actions.stores.isEmpty {
+            let offsets = actions.stores.map {
+                TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value)
+            }
+            do { try consumer.storeOffsets(offsets) } catch {
+                logger.debug("offset store skipped", metadata: ["error": "\(error)"])
+            }
+        }
+        if !actions.pause.isEmpty {
+            do { try consumer.pause(actions.pause.map { TopicPartition(topic: $0.topic, partition: $0.partition) }) } catch {
+                logger.warning("pause failed", metadata: ["error": "\(error)"])
+            }
+            logger.debug("paused partitions", metadata: ["partitions": "\(actions.pause.map(\.description).sorted())"])
+        }
+        if !actions.resume.isEmpty {
+            do { try consumer.resume(actions.resume.map { TopicPartition(topic: $0.topic, partition: $0.partition) }) } catch {
+                logger.debug("resume failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func handleRebalance(_ event: RebalanceEvent, consumer: KafkaConsumer?) {
+        switch event {
+        case .assign(let partitions):
+            rebalances["assign"]?.increment()
+            engine.assign(partitions.map { PartitionID(topic: $0.topic, partition: $0.partition) })
+            health.setMember(true)
+            logger.info("partitions assigned", metadata: [
+                "partitions": "\(partitions.map(\.partition).sorted())", "protocol": "\(consumer?.rebalanceProtocol ?? "?")",
+            ])
+        case .revoke(let partitions):
+            rebalances["revoke"]?.increment()
+            guard let consumer else { return }
+            applyEngineActions(consumer)
+            let stopping = stopRequested.load(ordering: .acquiring)
+            let grace = stopping ? Duration.seconds(1) : configuration.processing.revokeGrace
+            let finals = engine.revoke(partitions.map { PartitionID(topic: $0.topic, partition: $0.partition) }, grace: grace)
+            let offsets = finals.map {
+                TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value)
+            }
+            storeAndCommit(consumer, offsets, deadline: .now)
+            logger.info("partitions revoked", metadata: ["partitions": "\(partitions.map(\.partition).sorted())"])
+        case .lost(let partitions):
+            rebalances["lost"]?.increment()
+            engine.lose(partitions.map { PartitionID(topic: $0.topic, partition: $0.partition) })
+            logger.warning("partitions lost; their unfinished work is left to the new owner", metadata: [
+                "partitions": "\(partitions.map(\.partition).sorted())"
+            ])
+        }
+    }
+
+    /// Stores the offsets and commits them, retrying retriable failures until the deadline (inside
+    /// a revoke there is no point retrying: the group is rebalancing). A commit that still fails is
+    /// logged; librdkafka commits the stored offsets of removed partitions itself.
+    private func storeAndCommit(_ consumer: KafkaConsumer, _ offsets: [TopicPartitionOffset], deadline: ContinuousClock.Instant) {
+        guard !offsets.isEmpty else { return }
+        do { try consumer.storeOffsets(offsets) } catch {
+            logger.debug("offset store skipped", metadata: ["error": "\(error)"])
+        }
+        while true {
+            do {
+                try consumer.commit(offsets)
+                return
+            } catch {
+                if !error.isRetriable || ContinuousClock.now >= deadline {
+                    logger.warning("offset commit failed", metadata: ["error": "\(error)"])
+                    return
+                }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+    }
+
+    private func commitFinished(_ error: KafkaError?, _ offsets: [TopicPartitionOffset]) {
+        if let error {
+            commits["failed"]?.increment()
+            logger.warning("offset commit failed; it is retried with the next commit", metadata: ["error": "\(error)"])
+        } else {
+            commits["ok"]?.increment()
+        }
+    }
+}
+
+/// Lets the rebalance handler reach the consumer it was created with.
+final class ConsumerBox: @unchecked Sendable {
+    var consumer: KafkaConsumer?
+}
+
+extension InboundRecord {
+    init(_ message: KafkaMessage) {
+        self.init(
+            partition: PartitionID(topic: message.topicPartition.topic, partition: message.topicPartition.partition),
+            offset: message.offset, key: message.key, value: message.value,
+            headers: message.headers?.map { RecordHeader(name: $0.name, value: $0.value) },
+            timestamp: message.timestamp)
+    }
+}

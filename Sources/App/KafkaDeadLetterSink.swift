@@ -1,0 +1,36 @@
+import Engine
+import Kafka
+import Logging
+
+/// Writes dead-letter records to Kafka (contract §2) and returns once the broker acknowledged them.
+public struct KafkaDeadLetterSink: DeadLetterSink {
+    public let producer: KafkaProducer
+    public let topic: String
+
+    public init(producer: KafkaProducer, topic: String) {
+        self.producer = producer
+        self.topic = topic
+    }
+
+    public func deadLetter(_ record: InboundRecord, reason: String, owedDestinations: [String], attempts: Int) async throws {
+        var headers = (record.headers ?? []).map { KafkaHeader(name: $0.name, value: $0.value) }
+        headers.append(KafkaHeader(name: "x-retirement-error", string: reason))
+        headers.append(KafkaHeader(name: "x-retirement-destinations", string: owedDestinations.joined(separator: ",")))
+        headers.append(KafkaHeader(name: "x-original-topic", string: record.partition.topic))
+        headers.append(KafkaHeader(name: "x-original-partition", string: String(record.partition.partition)))
+        headers.append(KafkaHeader(name: "x-original-offset", string: String(record.offset)))
+        headers.append(KafkaHeader(name: "x-attempts", string: String(attempts)))
+        let result: Result<TopicPartitionOffset, KafkaError>
+        do {
+            result = .success(try await producer.send(topic: topic, key: record.key, value: record.value, headers: headers))
+        } catch {
+            result = .failure(error)
+        }
+        guard case .failure(let error) = result else { return }
+        guard error.code == KafkaError.messageSizeTooLarge else { throw error }
+        // The original cannot be copied whole: keep its coordinates so it can be read from the
+        // source topic while retained; never drop the record silently.
+        headers.append(KafkaHeader(name: "x-retirement-value-omitted", string: "too_large"))
+        try await producer.send(topic: topic, key: record.key, value: nil, headers: headers)
+    }
+}

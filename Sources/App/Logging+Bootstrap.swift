@@ -1,0 +1,18 @@
+import Logging
+
+/// Chooses the process's log format and level; called once by each subcommand.
+public enum LogSetup {
+    public static func bootstrap(format: String, level: String) {
+        let logLevel = Logger.Level(rawValue: level) ?? .info
+        LoggingSystem.bootstrap { label in
+            if format == "text" {
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = logLevel
+                return handler
+            }
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+    }
+}

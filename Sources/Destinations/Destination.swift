@@ -1,0 +1,24 @@
+import Engine
+import RetirementEvent
+
+/// An external system a learner is erased from. A new system is one type implementing this
+/// protocol plus one line in ``DestinationRegistry``.
+public protocol Destination: Sendable {
+    /// The configured name.
+    var name: String { get }
+    /// The most events one ``erase(_:)`` call takes; 1 when the API takes one learner per call.
+    var maxBatchSize: Int { get }
+    /// Erases a batch (at most ``maxBatchSize`` events) and answers one outcome per event, in order.
+    /// Outcomes and their reasons must not contain personal data.
+    func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome]
+    /// Proves the settings and credentials with a harmless call where the API offers one;
+    /// returns one message per problem (empty when fine).
+    func check() async -> [String]
+    /// Releases clients and connections.
+    func shutdown() async
+}
+
+extension Destination {
+    public var maxBatchSize: Int { 1 }
+    public func shutdown() async {}
+}

@@ -1,0 +1,38 @@
+import Engine
+import Foundation
+
+/// The common reading of HTTP answers (contract §5); vendors refine it where their docs differ.
+public enum HTTPOutcome {
+    /// 2xx erased; 404/410 already gone; 408/425/429/5xx transient (Retry-After honoured);
+    /// 401/403 configuration error; other 4xx permanent.
+    public static func classify(_ response: HTTPTransport.Response, now: Date = Date()) -> ErasureOutcome {
+        let status = response.status
+        switch status {
+        case 200..<300:
+            return .erased(jobID: nil)
+        case 404, 410:
+            return .alreadyGone
+        case 408, 425, 429, 500..<600:
+            return .transient(reason: "HTTP \(status)", retryAfter: waitSignal(response, now: now))
+        case 401, 403:
+            return .configurationError(reason: "HTTP \(status): credentials or signature refused")
+        default:
+            return .permanent(reason: "HTTP \(status)")
+        }
+    }
+
+    /// `Retry-After` if present.
+    public static func waitSignal(_ response: HTTPTransport.Response, now: Date = Date()) -> Duration? {
+        response.header("Retry-After").flatMap { HTTPWaitSignal.retryAfter($0, now: now) }
+    }
+
+    /// A connection error or timeout: transient, with the error's type only (no URL, no body).
+    public static func transportFailure(_ error: any Error) -> ErasureOutcome {
+        .transient(reason: "connection failed: \(String(describing: type(of: error))) \(shortDescription(error))", retryAfter: nil)
+    }
+
+    private static func shortDescription(_ error: any Error) -> String {
+        let text = String(describing: error)
+        return String(text.prefix(120))
+    }
+}

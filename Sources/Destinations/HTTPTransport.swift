@@ -1,0 +1,49 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One shared AsyncHTTPClient for all HTTP destinations, with connect and read timeouts.
+public final class HTTPTransport: Sendable {
+    public let client: HTTPClient
+    public let requestTimeout: Duration
+
+    public init(connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(30)) {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(
+            connect: .milliseconds(Int64(connectTimeout.secondsValue * 1000)),
+            read: .milliseconds(Int64(requestTimeout.secondsValue * 1000)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.redirectConfiguration = .disallow
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.requestTimeout = requestTimeout
+    }
+
+    /// A response read to the end (bodies of these APIs are small; capped at 1 MiB).
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: [UInt8]
+
+        public func header(_ name: String) -> String? { headers.first(name: name) }
+    }
+
+    /// Sends a request. Throws on connection errors and timeouts (callers classify them as transient).
+    public func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)], body: [UInt8]? = nil) async throws
+        -> Response
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let timeout = TimeAmount.milliseconds(Int64(requestTimeout.secondsValue * 1000))
+        let response = try await client.execute(request, timeout: timeout)
+        var buffer = try await response.body.collect(upTo: 1 << 20)
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        return Response(status: Int(response.status.code), headers: response.headers, body: bytes)
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+}

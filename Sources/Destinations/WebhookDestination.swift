@@ -1,0 +1,69 @@
+import Crypto
+import Engine
+import Foundation
+import RetirementEvent
+
+/// `type: webhook` (contract §5): POSTs the event as JSON, signed with HMAC-SHA256 when a secret is set.
+public struct WebhookDestination: Destination {
+    public let name: String
+    public let url: String
+    public let secret: [UInt8]?
+    let transport: HTTPTransport
+
+    public init(name: String, url: String, secret: String?, transport: HTTPTransport) {
+        self.name = name
+        self.url = url
+        self.secret = secret.map { Array($0.utf8) }
+        self.transport = transport
+    }
+
+    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+        var outcomes: [ErasureOutcome] = []
+        for event in events { outcomes.append(await erase(event)) }
+        return outcomes
+    }
+
+    func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+        let body = WebhookDestination.body(for: event)
+        var headers = [("Content-Type", "application/json"), ("Idempotency-Key", event.eventID)]
+        if let signature = signature(body) { headers.append(("X-Retirement-Signature", signature)) }
+        do {
+            let response = try await transport.send(.POST, url, headers: headers, body: body)
+            return HTTPOutcome.classify(response)
+        } catch {
+            return HTTPOutcome.transportFailure(error)
+        }
+    }
+
+    /// `sha256=<hex HMAC-SHA256 of the body>`, or `nil` without a secret.
+    public func signature(_ body: [UInt8]) -> String? {
+        guard let secret else { return nil }
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret))
+        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The contract's body: optional fields only when the event has them.
+    public static func body(for event: RetirementEvent) -> [UInt8] {
+        var object: [String: Any] = [
+            "event_id": event.eventID, "user_id": event.userID, "username": event.username, "email": event.email,
+        ]
+        if let value = event.retiredUsername { object["retired_username"] = value }
+        if let value = event.retiredEmail { object["retired_email"] = value }
+        if let value = event.requestedAt { object["requested_at"] = value }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Array(data)
+    }
+
+    /// The webhook contract has no harmless probe; `check` only proves the host answers HTTP.
+    public func check() async -> [String] {
+        do {
+            let response = try await transport.send(.HEAD, url, headers: [])
+            if response.status == 401 || response.status == 403 {
+                return ["destination \(name): \(url) refused the request (HTTP \(response.status)); check the secret"]
+            }
+            return []
+        } catch {
+            return ["destination \(name): cannot reach \(url): \(error)"]
+        }
+    }
+}

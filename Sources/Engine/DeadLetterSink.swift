@@ -1,0 +1,9 @@
+/// Writes dead-letter records (contract §2) and returns only once the write is acknowledged.
+public protocol DeadLetterSink: Sendable {
+    /// - Parameters:
+    ///   - record: the original record (key, value and headers are kept as they are).
+    ///   - reason: `x-retirement-error`; no personal data.
+    ///   - owedDestinations: `x-retirement-destinations`; empty for bad input.
+    ///   - attempts: `x-attempts`.
+    func deadLetter(_ record: InboundRecord, reason: String, owedDestinations: [String], attempts: Int) async throws
+}

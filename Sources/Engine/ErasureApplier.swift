@@ -1,0 +1,11 @@
+import RetirementEvent
+
+/// What the engine sees of one configured destination: apply one event, get an outcome.
+/// The Destinations module provides implementations with batching, rate limits and a circuit breaker.
+public protocol ErasureApplier: Sendable {
+    /// The destination's configured name (used in dead-letter headers, metrics and receipts).
+    var name: String { get }
+    /// Erases the learner of `event`. Must be idempotent: the same event may come again.
+    /// Honours task cancellation where it can (returns promptly with any outcome).
+    func apply(_ event: RetirementEvent) async -> ErasureOutcome
+}

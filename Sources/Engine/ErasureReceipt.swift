@@ -1,0 +1,27 @@
+/// Proof that one destination settled one event, without the learner's email or name.
+public struct ErasureReceipt: Sendable, Equatable {
+    public var eventID: String
+    public var userID: Int64
+    public var destination: String
+    /// `erased`, `already_gone` or `dead_lettered`.
+    public var outcome: String
+    public var jobID: String?
+    /// Seconds since the epoch.
+    public var time: Double
+    public var attempts: Int
+
+    public init(eventID: String, userID: Int64, destination: String, outcome: String, jobID: String?, time: Double, attempts: Int) {
+        self.eventID = eventID
+        self.userID = userID
+        self.destination = destination
+        self.outcome = outcome
+        self.jobID = jobID
+        self.time = time
+        self.attempts = attempts
+    }
+}
+
+/// Receives receipts; implementations write them to a Kafka topic and/or the log.
+public protocol ReceiptSink: Sendable {
+    func record(_ receipt: ErasureReceipt) async
+}

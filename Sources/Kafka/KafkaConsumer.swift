@@ -1,0 +1,203 @@
+import CRdKafka
+import Foundation
+import Logging
+
+/// librdkafka's high-level (group) consumer, or a manually assigned one.
+///
+/// One thread polls it; the rebalance handler runs on that thread inside ``poll(timeoutMs:)``.
+/// The other calls are thread-safe, as librdkafka's are.
+public final class KafkaConsumer: @unchecked Sendable {
+    let client: RDKafkaClient
+    /// `EAGER`, `COOPERATIVE` or `NONE` (before the first rebalance).
+    public var rebalanceProtocol: String { String(cString: rd_kafka_rebalance_protocol(client.handle)) }
+
+    /// Creates a consumer. `rebalanceHandler` sees every assign, revoke and lost event; offsets of
+    /// revoked partitions should be stored (and committed) before it returns.
+    public init(
+        properties: KafkaProperties, logger: Logger,
+        rebalanceHandler: (@Sendable (RebalanceEvent) -> Void)? = nil,
+        statisticsHandler: (@Sendable (String) -> Void)? = nil,
+        commitHandler: (@Sendable (KafkaError?, [TopicPartitionOffset]) -> Void)? = nil
+    ) throws(KafkaError) {
+        client = try RDKafkaClient(kind: .consumer, properties: properties, logger: logger) { conf in
+            rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
+                guard let rk, let partitions else { return }
+                KafkaConsumer.handleRebalance(rk, err, partitions, RDKafkaClientContext.from(opaque))
+            }
+            rd_kafka_conf_set_offset_commit_cb(conf) { _, err, offsets, opaque in
+                guard let context = RDKafkaClientContext.from(opaque), let handler = context.commitHandler else { return }
+                if err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+                let list = offsets.map { RDKafkaTopicPartitionList.read($0) } ?? []
+                let error = err == RD_KAFKA_RESP_ERR_NO_ERROR
+                    ? offsets.flatMap { RDKafkaTopicPartitionList.firstError($0, context: "commit") }
+                    : KafkaError(err, context: "commit")
+                handler(error, list)
+            }
+        }
+        client.context.rebalanceHandler = rebalanceHandler
+        client.context.statisticsHandler = statisticsHandler
+        client.context.commitHandler = commitHandler
+        rd_kafka_poll_set_consumer(client.handle)
+    }
+
+    private static func handleRebalance(
+        _ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
+        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, _ context: RDKafkaClientContext?
+    ) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let list = RDKafkaTopicPartitionList.read(partitions).map(\.topicPartition)
+        let logger = context?.logger
+        if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(rk, partitions) {
+                    logger?.error("incremental assign failed", metadata: ["error": "\(KafkaError(consuming: error, context: "assign"))"])
+                }
+            } else {
+                let result = rd_kafka_assign(rk, partitions)
+                if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    logger?.error("assign failed", metadata: ["error": "\(KafkaError(result, context: "assign"))"])
+                }
+            }
+            context?.rebalanceHandler?(.assign(list))
+        } else {
+            let lost = rd_kafka_assignment_lost(rk) != 0
+            context?.rebalanceHandler?(lost ? .lost(list) : .revoke(list))
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(rk, partitions) {
+                    logger?.error("incremental unassign failed", metadata: ["error": "\(KafkaError(consuming: error, context: "unassign"))"])
+                }
+            } else {
+                _ = rd_kafka_assign(rk, nil)
+            }
+        }
+    }
+
+    /// Subscribes to topics; partitions arrive through the rebalance handler.
+    public func subscribe(topics: [String]) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList.make(topics.map { TopicPartition(topic: $0, partition: Int32(RD_KAFKA_PARTITION_UA)) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_subscribe(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "subscribe") }
+    }
+
+    /// Assigns partitions manually (no group membership) starting at the given offsets.
+    public func assign(_ partitions: [TopicPartitionOffset]) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "assign") }
+    }
+
+    /// Serves callbacks and returns the next message, or `nil` after the timeout.
+    /// Transient consumer errors are logged and skipped; a fatal error throws.
+    public func poll(timeoutMs: Int32) throws(KafkaError) -> KafkaMessage? {
+        guard let message = rd_kafka_consumer_poll(client.handle, timeoutMs) else {
+            if let fatal = client.context.fatalErrorSeen { throw fatal }
+            return nil
+        }
+        defer { rd_kafka_message_destroy(message) }
+        let err = message.pointee.err
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
+            let error = KafkaError(err, context: "consume")
+            if err == RD_KAFKA_RESP_ERR__FATAL {
+                throw client.context.fatalErrorSeen ?? KafkaError(code: err.rawValue, message: error.message, isFatal: true)
+            }
+            client.context.logger.warning("consumer error", metadata: ["error": "\(error)"])
+            return nil
+        }
+        return KafkaMessage(copying: message)
+    }
+
+    /// Stores offsets (the next offset to consume) for the auto-committer and the next commit.
+    /// Partitions no longer assigned are reported in the error, the others are stored.
+    public func storeOffsets(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_store(client.handle, list)
+        if let error = RDKafkaTopicPartitionList.firstError(list, context: "store offset") { throw error }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "store offsets") }
+    }
+
+    /// Commits the given offsets, or all stored offsets when `nil`, and waits for the result.
+    public func commit(_ offsets: [TopicPartitionOffset]? = nil) throws(KafkaError) {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        if let offsets {
+            guard !offsets.isEmpty else { return }
+            list = RDKafkaTopicPartitionList.make(offsets)
+        }
+        defer { if let list { rd_kafka_topic_partition_list_destroy(list) } }
+        let err = rd_kafka_commit(client.handle, list, 0)
+        if err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "commit") }
+    }
+
+    /// Stops fetching from partitions; polling must go on.
+    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_pause_partitions(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "pause") }
+    }
+
+    /// Resumes fetching from paused partitions.
+    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_resume_partitions(client.handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "resume") }
+    }
+
+    /// Moves the fetch position of assigned partitions; waits up to `timeoutMs`.
+    public func seek(_ offsets: [TopicPartitionOffset], timeoutMs: Int32) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        if let error = rd_kafka_seek_partitions(client.handle, list, timeoutMs) {
+            throw KafkaError(consuming: error, context: "seek")
+        }
+        if let error = RDKafkaTopicPartitionList.firstError(list, context: "seek") { throw error }
+    }
+
+    /// The group's committed offsets for these partitions (`KafkaError.invalidOffset` when none).
+    public func committed(_ partitions: [TopicPartition], timeoutMs: Int32) throws(KafkaError) -> [TopicPartitionOffset] {
+        let list = RDKafkaTopicPartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_committed(client.handle, list, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "committed") }
+        if let error = RDKafkaTopicPartitionList.firstError(list, context: "committed") { throw error }
+        return RDKafkaTopicPartitionList.read(list)
+    }
+
+    /// The current assignment.
+    public func assignment() throws(KafkaError) -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let err = rd_kafka_assignment(client.handle, &list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(err, context: "assignment") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return RDKafkaTopicPartitionList.read(list).map(\.topicPartition)
+    }
+
+    /// Low and high watermarks, asked of the broker.
+    public func queryWatermarks(_ tp: TopicPartition, timeoutMs: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
+        try client.queryWatermarks(tp, timeoutMs: timeoutMs)
+    }
+
+    /// Partition count of a topic.
+    public func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
+        try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
+    }
+
+    /// For each partition, the first offset with a timestamp at or after the given time (in `.offset`, ms).
+    public func offsetsForTimes(_ items: [TopicPartitionOffset], timeoutMs: Int32) throws(KafkaError) -> [TopicPartitionOffset] {
+        try client.offsetsForTimes(items, timeoutMs: timeoutMs)
+    }
+
+    /// Leaves the group: the rebalance handler sees the final revoke, then the consumer stops.
+    public func close() throws(KafkaError) {
+        let err = rd_kafka_consumer_close(client.handle)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "close") }
+    }
+}

@@ -1,0 +1,139 @@
+import CRdKafka
+import Foundation
+import Logging
+
+/// An idempotent producer (acks=all) whose `send` returns once the broker acknowledged the record.
+public final class KafkaProducer: @unchecked Sendable {
+    let client: RDKafkaClient
+    private let pollThread: Thread
+    private let running = RunningFlag()
+
+    /// Defaults that make delivery reports mean "durably written"; `properties` override them.
+    public static let defaultProperties: [String: String] = [
+        "enable.idempotence": "true",
+        "acks": "all",
+        "linger.ms": "5",
+        "message.timeout.ms": "30000",
+    ]
+
+    public init(properties: KafkaProperties, logger: Logger) throws(KafkaError) {
+        let merged = KafkaProperties(KafkaProducer.defaultProperties).merging(properties.values)
+        let client = try RDKafkaClient(kind: .producer, properties: merged, logger: logger) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
+                guard let message, let opaque = message.pointee._private else { return }
+                let box = Unmanaged<DeliveryBox>.fromOpaque(opaque).takeRetainedValue()
+                let raw = message.pointee
+                if raw.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let topic = String(cString: rd_kafka_topic_name(raw.rkt))
+                    box.resume(.success(TopicPartitionOffset(TopicPartition(topic: topic, partition: raw.partition), offset: raw.offset)))
+                } else {
+                    box.resume(.failure(KafkaError(raw.err, context: "delivery")))
+                }
+            }
+        }
+        self.client = client
+        let running = self.running
+        pollThread = Thread {
+            while running.isRunning {
+                rd_kafka_poll(client.handle, 50)
+            }
+        }
+        pollThread.name = "kafka-producer-poll"
+        pollThread.start()
+    }
+
+    deinit {
+        running.stop()
+    }
+
+    /// Sends one record and waits for the broker's acknowledgement.
+    /// - Parameters:
+    ///   - partition: a fixed partition, or `nil` to let the partitioner pick by key.
+    ///   - timestamp: milliseconds since the epoch, or `nil` for now.
+    @discardableResult
+    public func send(
+        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]? = nil,
+        partition: Int32? = nil, timestamp: Int64? = nil
+    ) async throws(KafkaError) -> TopicPartitionOffset {
+        let result: Result<TopicPartitionOffset, KafkaError> = await withCheckedContinuation { continuation in
+            let box = DeliveryBox(continuation)
+            let opaque = Unmanaged.passRetained(box).toOpaque()
+            var hdrs: OpaquePointer?
+            if let headers {
+                hdrs = rd_kafka_headers_new(headers.count)
+                for header in headers {
+                    if let value = header.value {
+                        value.withUnsafeBytes { _ = rd_kafka_header_add(hdrs, header.name, -1, $0.baseAddress, $0.count) }
+                    } else {
+                        _ = rd_kafka_header_add(hdrs, header.name, -1, nil, 0)
+                    }
+                }
+            }
+            let err = withOptionalBytes(key) { keyPtr, keyLen in
+                withOptionalBytes(value) { valuePtr, valueLen in
+                    crdk_produce(
+                        client.handle, topic, partition ?? Int32(RD_KAFKA_PARTITION_UA), keyPtr, keyLen,
+                        valuePtr, valueLen, hdrs, timestamp ?? 0, opaque)
+                }
+            }
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if let hdrs { rd_kafka_headers_destroy(hdrs) }
+                Unmanaged<DeliveryBox>.fromOpaque(opaque).release()
+                continuation.resume(returning: .failure(KafkaError(err, context: "produce")))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Waits until every queued record was delivered or failed, up to `timeoutMs`.
+    public func flush(timeoutMs: Int32) throws(KafkaError) {
+        let err = rd_kafka_flush(client.handle, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "flush") }
+    }
+
+    /// Stops the polling thread; pending deliveries still complete on `flush`.
+    public func shutdown() {
+        running.stop()
+    }
+
+    /// Partition count of a topic.
+    public func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
+        try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
+    }
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?, Int) -> R) -> R {
+    guard let bytes else { return body(nil, 0) }
+    return bytes.withUnsafeBytes { body($0.baseAddress, $0.count) }
+}
+
+/// Carries one delivery continuation through librdkafka's per-message opaque.
+final class DeliveryBox: @unchecked Sendable {
+    private let continuation: CheckedContinuation<Result<TopicPartitionOffset, KafkaError>, Never>
+
+    init(_ continuation: CheckedContinuation<Result<TopicPartitionOffset, KafkaError>, Never>) {
+        self.continuation = continuation
+    }
+
+    func resume(_ result: Result<TopicPartitionOffset, KafkaError>) {
+        continuation.resume(returning: result)
+    }
+}
+
+/// A thread-safe on/off flag for polling threads.
+final class RunningFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running = true
+
+    var isRunning: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return running
+    }
+
+    func stop() {
+        lock.lock()
+        running = false
+        lock.unlock()
+    }
+}

@@ -1,0 +1,149 @@
+import CRdKafka
+import Foundation
+import Logging
+
+/// What librdkafka tells a client about group membership changes; delivered on the polling thread.
+public enum RebalanceEvent: Sendable, Equatable {
+    /// Partitions newly assigned (already assigned in librdkafka when the handler runs).
+    case assign([TopicPartition])
+    /// Partitions about to be revoked; the handler may finish work, store and commit offsets.
+    case revoke([TopicPartition])
+    /// Partitions lost without a clean revoke; another member may own them already.
+    case lost([TopicPartition])
+}
+
+/// Callbacks and context shared with librdkafka's C callbacks through the client opaque.
+final class RDKafkaClientContext: @unchecked Sendable {
+    let logger: Logger
+    /// Runs on the polling thread inside `rd_kafka_consumer_poll`.
+    var rebalanceHandler: (@Sendable (RebalanceEvent) -> Void)?
+    /// Receives librdkafka's statistics JSON (when `statistics.interval.ms` > 0).
+    var statisticsHandler: (@Sendable (String) -> Void)?
+    /// Receives the result of every offset commit (automatic or explicit); `nil` means success.
+    var commitHandler: (@Sendable (KafkaError?, [TopicPartitionOffset]) -> Void)?
+    let fatalError = NSLock()
+    private var fatal: KafkaError?
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func recordFatal(_ error: KafkaError) {
+        fatalError.lock()
+        if fatal == nil { fatal = error }
+        fatalError.unlock()
+    }
+
+    var fatalErrorSeen: KafkaError? {
+        fatalError.lock()
+        defer { fatalError.unlock() }
+        return fatal
+    }
+
+    static func from(_ opaque: UnsafeMutableRawPointer?) -> RDKafkaClientContext? {
+        guard let opaque else { return nil }
+        return Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
+    }
+}
+
+/// Owns one `rd_kafka_t` handle and its context; internal to the wrapper.
+final class RDKafkaClient: @unchecked Sendable {
+    let handle: OpaquePointer
+    let context: RDKafkaClientContext
+
+    enum Kind { case consumer, producer }
+
+    /// Creates a client from properties. The log, error and statistics callbacks are routed to
+    /// `logger` and the context; `configure` may add kind-specific callbacks to the conf.
+    init(
+        kind: Kind, properties: KafkaProperties, logger: Logger,
+        configure: (OpaquePointer) -> Void = { _ in }
+    ) throws(KafkaError) {
+        let context = RDKafkaClientContext(logger: logger)
+        let conf = try properties.makeConf()
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
+        rd_kafka_conf_set_log_cb(conf) { rk, level, facility, buffer in
+            guard let rk, let context = RDKafkaClientContext.from(rd_kafka_opaque(rk)) else { return }
+            let text = buffer.map { String(cString: $0) } ?? ""
+            let fac = facility.map { String(cString: $0) } ?? ""
+            let swiftLevel: Logger.Level
+            switch level {
+            case 0...3: swiftLevel = .error
+            case 4: swiftLevel = .warning
+            case 5, 6: swiftLevel = .info
+            default: swiftLevel = .debug
+            }
+            context.logger.log(level: swiftLevel, "librdkafka: \(text)", metadata: ["facility": "\(fac)"])
+        }
+        rd_kafka_conf_set_error_cb(conf) { rk, err, reason, opaque in
+            guard let context = RDKafkaClientContext.from(opaque) else { return }
+            let text = reason.map { String(cString: $0) } ?? ""
+            if err == RD_KAFKA_RESP_ERR__FATAL.rawValue, let rk {
+                var buffer = [CChar](repeating: 0, count: 512)
+                let code = rd_kafka_fatal_error(rk, &buffer, buffer.count)
+                let message = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+                context.recordFatal(KafkaError(code: code.rawValue, message: message, isFatal: true))
+                context.logger.error("librdkafka fatal error", metadata: ["error": "\(message)"])
+            } else {
+                context.logger.warning("librdkafka error", metadata: ["code": "\(err)", "error": "\(text)"])
+            }
+        }
+        rd_kafka_conf_set_stats_cb(conf) { _, json, length, opaque in
+            guard let context = RDKafkaClientContext.from(opaque), let json, let handler = context.statisticsHandler else {
+                return 0
+            }
+            let text = String(decoding: UnsafeRawBufferPointer(start: json, count: length), as: UTF8.self)
+            handler(text)
+            return 0
+        }
+        configure(conf)
+        var errbuf = [CChar](repeating: 0, count: 512)
+        let type = kind == .consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER
+        guard let handle = rd_kafka_new(type, conf, &errbuf, errbuf.count) else {
+            rd_kafka_conf_destroy(conf)
+            let text = errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            throw KafkaError.configuration("cannot create Kafka client: \(text)")
+        }
+        self.handle = handle
+        self.context = context
+    }
+
+    deinit {
+        rd_kafka_destroy(handle)
+    }
+
+    /// Low and high watermarks of a partition, asked of the broker.
+    func queryWatermarks(_ tp: TopicPartition, timeoutMs: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "watermarks of \(tp)") }
+        return (low, high)
+    }
+
+    /// The number of partitions of a topic from the broker's metadata.
+    func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
+        guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {
+            throw KafkaError.configuration("cannot create a topic handle for \(topic)")
+        }
+        defer { rd_kafka_topic_destroy(rkt) }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(handle, 0, rkt, &metadata, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw KafkaError(err, context: "metadata of \(topic)") }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        guard metadata.pointee.topic_cnt > 0 else { throw KafkaError.configuration("topic \(topic) not in metadata") }
+        let topicMeta = metadata.pointee.topics[0]
+        if topicMeta.err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(topicMeta.err, context: "metadata of \(topic)") }
+        return topicMeta.partition_cnt
+    }
+
+    /// For each partition, the earliest offset whose timestamp is at or after the given time (ms).
+    func offsetsForTimes(_ items: [TopicPartitionOffset], timeoutMs: Int32) throws(KafkaError) -> [TopicPartitionOffset] {
+        let list = RDKafkaTopicPartitionList.make(items)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_for_times(handle, list, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "offsets for times") }
+        if let error = RDKafkaTopicPartitionList.firstError(list, context: "offsets for times") { throw error }
+        return RDKafkaTopicPartitionList.read(list)
+    }
+}

@@ -1,0 +1,29 @@
+/// Why a record is not a valid retirement event. ``code`` is stable (shared with the LMS plugin's
+/// test vectors); ``detail`` never contains personal data.
+public struct BadInput: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `empty_value`, `not_utf8`, `invalid_json`, `not_an_object`, `missing_field:<f>`,
+    /// `wrong_type:<f>`, `invalid_value:<f>`, `missing_header:ce_type`, `unsupported_type`,
+    /// `missing_header:ce_id`, `key_mismatch`, `too_large`.
+    public var code: String
+    public var detail: String
+
+    public init(code: String, detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    /// `code: detail`, as written into `x-retirement-error`.
+    public var description: String { "\(code): \(detail)" }
+
+    static func missingField(_ field: String) -> BadInput {
+        BadInput(code: "missing_field:\(field)", detail: "required field '\(field)' is missing")
+    }
+
+    static func wrongType(_ field: String, expected: String, got: JSONValue) -> BadInput {
+        BadInput(code: "wrong_type:\(field)", detail: "'\(field)' must be \(expected), got \(got.typeName)")
+    }
+
+    static func invalidValue(_ field: String, _ why: String) -> BadInput {
+        BadInput(code: "invalid_value:\(field)", detail: "'\(field)' \(why)")
+    }
+}

@@ -1,0 +1,50 @@
+/// One learner's retirement, as published on Kafka (contract §1, v1).
+///
+/// It carries personal data (`username`, `email`, `fullName`): never log it; log ``userID`` or
+/// ``eventID`` instead.
+public struct RetirementEvent: Sendable, Equatable {
+    /// The CloudEvents type of v1 events.
+    public static let eventType = "org.openedx.learning.user.retirement.requested.v1"
+
+    /// `ce_id`: deterministic for one retirement; used as the idempotency key downstream.
+    public var eventID: String
+    /// `ce_source`, e.g. `openedx/lms/lms.example.org`, when present.
+    public var source: String?
+    /// `ce_time` as published, when present.
+    public var time: String?
+    /// The LMS user id (`auth_user.id`).
+    public var userID: Int64
+    /// The original username.
+    public var username: String
+    /// The original email address.
+    public var email: String
+    public var fullName: String?
+    public var retiredUsername: String?
+    public var retiredEmail: String?
+    public var retirementID: Int64?
+    /// When the learner asked for deletion (RFC 3339), as published.
+    public var requestedAt: String?
+
+    public init(
+        eventID: String, source: String? = nil, time: String? = nil, userID: Int64, username: String, email: String,
+        fullName: String? = nil, retiredUsername: String? = nil, retiredEmail: String? = nil,
+        retirementID: Int64? = nil, requestedAt: String? = nil
+    ) {
+        self.eventID = eventID
+        self.source = source
+        self.time = time
+        self.userID = userID
+        self.username = username
+        self.email = email
+        self.fullName = fullName
+        self.retiredUsername = retiredUsername
+        self.retiredEmail = retiredEmail
+        self.retirementID = retirementID
+        self.requestedAt = requestedAt
+    }
+}
+
+extension RetirementEvent: CustomStringConvertible {
+    /// Only identifiers, never personal data.
+    public var description: String { "RetirementEvent(user_id: \(userID), event_id: \(eventID))" }
+}

@@ -1,0 +1,102 @@
+/// Decodes and validates a Kafka record into a ``RetirementEvent`` (contract §1).
+public struct RetirementEventDecoder: Sendable {
+    /// Values larger than this are refused as `too_large` (events are a few hundred bytes).
+    public var maxValueBytes: Int
+
+    public init(maxValueBytes: Int = 64 * 1024) {
+        self.maxValueBytes = maxValueBytes
+    }
+
+    /// - Parameters:
+    ///   - key: the record key, when it has one.
+    ///   - value: the record value.
+    ///   - header: looks a header up by name; returns `nil` when absent.
+    public func decode(key: [UInt8]?, value: [UInt8]?, header: (String) -> [UInt8]?) -> Result<RetirementEvent, BadInput> {
+        guard let value, !value.isEmpty else {
+            return .failure(BadInput(code: "empty_value", detail: "the record has no value"))
+        }
+        guard value.count <= maxValueBytes else {
+            return .failure(BadInput(code: "too_large", detail: "value of \(value.count) bytes exceeds \(maxValueBytes)"))
+        }
+        guard String(validating: value, as: UTF8.self) != nil else {
+            return .failure(BadInput(code: "not_utf8", detail: "the value is not valid UTF-8"))
+        }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(value)
+        } catch {
+            return .failure(BadInput(code: "invalid_json", detail: "\(error.message) at byte \(error.position)"))
+        }
+        guard case .object(let object) = json else {
+            return .failure(BadInput(code: "not_an_object", detail: "the value is a JSON \(json.typeName), not an object"))
+        }
+        do {
+            return .success(try makeEvent(object, key: key, header: header))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func makeEvent(_ object: [String: JSONValue], key: [UInt8]?, header: (String) -> [UInt8]?) throws(BadInput)
+        -> RetirementEvent
+    {
+        let userID = try requiredInteger(object, "user_id")
+        guard userID > 0 else { throw .invalidValue("user_id", "must be greater than 0") }
+        let username = try requiredString(object, "username")
+        let email = try requiredString(object, "email")
+        let fullName = try optionalString(object, "full_name")
+        let retiredUsername = try optionalString(object, "retired_username")
+        let retiredEmail = try optionalString(object, "retired_email")
+        let retirementID = try optionalInteger(object, "retirement_id")
+        let requestedAt = try optionalString(object, "requested_at")
+        if let requestedAt, !RFC3339.isValid(requestedAt) {
+            throw .invalidValue("requested_at", "is not an RFC 3339 date-time")
+        }
+
+        guard let typeBytes = header("ce_type") else {
+            throw BadInput(code: "missing_header:ce_type", detail: "header ce_type is missing")
+        }
+        let type = String(decoding: typeBytes, as: UTF8.self)
+        guard type == RetirementEvent.eventType else {
+            throw BadInput(code: "unsupported_type", detail: "ce_type is not \(RetirementEvent.eventType)")
+        }
+        guard let idBytes = header("ce_id"), !idBytes.isEmpty else {
+            throw BadInput(code: "missing_header:ce_id", detail: "header ce_id is missing or empty")
+        }
+        if let key, key != Array(String(userID).utf8) {
+            throw BadInput(code: "key_mismatch", detail: "the record key is not the decimal user_id")
+        }
+        return RetirementEvent(
+            eventID: String(decoding: idBytes, as: UTF8.self),
+            source: header("ce_source").map { String(decoding: $0, as: UTF8.self) },
+            time: header("ce_time").map { String(decoding: $0, as: UTF8.self) },
+            userID: userID, username: username, email: email, fullName: fullName,
+            retiredUsername: retiredUsername, retiredEmail: retiredEmail,
+            retirementID: retirementID, requestedAt: requestedAt)
+    }
+
+    private func requiredInteger(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> Int64 {
+        guard let value = object[field], value != .null else { throw .missingField(field) }
+        guard case .integer(let number) = value else { throw .wrongType(field, expected: "an integer", got: value) }
+        return number
+    }
+
+    private func optionalInteger(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> Int64? {
+        guard let value = object[field], value != .null else { return nil }
+        guard case .integer(let number) = value else { throw .wrongType(field, expected: "an integer", got: value) }
+        return number
+    }
+
+    private func requiredString(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> String {
+        guard let value = object[field], value != .null else { throw .missingField(field) }
+        guard case .string(let text) = value else { throw .wrongType(field, expected: "a string", got: value) }
+        guard !text.isEmpty else { throw .invalidValue(field, "must not be empty") }
+        return text
+    }
+
+    private func optionalString(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> String? {
+        guard let value = object[field], value != .null else { return nil }
+        guard case .string(let text) = value else { throw .wrongType(field, expected: "a string", got: value) }
+        return text
+    }
+}

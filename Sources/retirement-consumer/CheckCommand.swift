@@ -1,0 +1,23 @@
+import App
+import ArgumentParser
+import Logging
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate the config and reach Kafka and each destination (credentials included where the API allows).")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config = try loadConfiguration(options.config)
+        LogSetup.bootstrap(format: "text", level: "warning")
+        let problems = await ServiceCheck.run(config, logger: Logger(label: "check"))
+        if problems.isEmpty {
+            print("ok: configuration valid; Kafka and \(config.destinations.count) destination(s) reachable")
+            return
+        }
+        for problem in problems { printError("problem: \(problem)") }
+        throw ExitCode(1)
+    }
+}

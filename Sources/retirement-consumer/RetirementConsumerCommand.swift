@@ -1,0 +1,19 @@
+import App
+import ArgumentParser
+
+/// `retirement-consumer`: erases retired Open edX learners from external systems.
+@main
+struct RetirementConsumerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retirement-consumer",
+        abstract: "Applies Open edX learner retirements from Kafka to external systems.",
+        subcommands: [
+            RunCommand.self, DevClusterCommand.self, CheckCommand.self, StatusCommand.self,
+        ])
+}
+
+/// The `--config FILE` option shared by the subcommands that need one.
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The YAML configuration file.")
+    var config: String
+}

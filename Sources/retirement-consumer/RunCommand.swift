@@ -1,0 +1,46 @@
+import App
+import ArgumentParser
+import Logging
+import Metrics
+import Prometheus
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run the consumer-group service until SIGTERM or SIGINT.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config = try loadConfiguration(options.config)
+        LogSetup.bootstrap(format: config.logging.format, level: config.logging.level)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "retirement-consumer")
+        let service = try RetirementService.build(configuration: config, registry: registry, logger: logger)
+        logger.info("starting", metadata: ["destinations": "\(service.destinations.map(\.name))"])
+        try await service.run()
+        logger.info("stopped")
+    }
+}
+
+/// Loads and validates a config file; prints every problem and exits 2 when it is invalid.
+func loadConfiguration(_ path: String, requireDestinations: Bool = true) throws -> ServiceConfiguration {
+    do {
+        return try ServiceConfiguration.load(path: path, requireDestinations: requireDestinations)
+    } catch let failure as ConfigLoader.Failure {
+        printError("invalid configuration \(path):")
+        for problem in failure.problems { printError("  - \(problem)") }
+        throw ExitCode(2)
+    }
+}
+
+func printError(_ text: String) {
+    var stream = StandardError()
+    print(text, to: &stream)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleWriter.writeStderr(string)
+    }
+}
