@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Tests of the LMS plugin (lms-plugin/) and the shared event schema/vectors (schema/).
+#
+#   scripts/test-python.sh [pytest args...]
+#
+# Creates .venv-python in the repository root (reused when present), installs the plugin
+# with its test extras, and runs pytest. The end-to-end test runs when
+# RETIREMENT_CONSUMER_BIN points to the built Swift binary; otherwise it is skipped.
+# Exits non-zero on any failure, including "no tests collected".
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv-python"
+PYTHON="${PYTHON:-python3}"
+
+if ! command -v "$PYTHON" >/dev/null 2>&1; then
+    echo "test-python.sh: $PYTHON not found" >&2
+    exit 1
+fi
+"$PYTHON" - <<'PY' || { echo "test-python.sh: Python >= 3.11 is required" >&2; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
+        rm -rf "$VENV"
+        if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+            echo "test-python.sh: python3 -m venv failed; installing python3-venv" >&2
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+            "$PYTHON" -m venv "$VENV"
+        else
+            echo "test-python.sh: '$PYTHON -m venv' failed; install python3-venv" >&2
+            exit 1
+        fi
+    fi
+fi
+
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$ROOT/lms-plugin[test]"
+
+if [ -n "${RETIREMENT_CONSUMER_BIN:-}" ]; then
+    if [ ! -x "$RETIREMENT_CONSUMER_BIN" ]; then
+        echo "test-python.sh: RETIREMENT_CONSUMER_BIN=$RETIREMENT_CONSUMER_BIN is not an executable file" >&2
+        exit 1
+    fi
+    echo "test-python.sh: end-to-end test enabled with $RETIREMENT_CONSUMER_BIN"
+else
+    echo "test-python.sh: RETIREMENT_CONSUMER_BIN not set; the end-to-end test will be skipped"
+fi
+
+cd "$ROOT/lms-plugin"
+set +e
+"$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+    echo "test-python.sh: no tests were collected" >&2
+    exit 1
+fi
+exit "$status"
