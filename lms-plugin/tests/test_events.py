@@ -1,7 +1,7 @@
 """Event building (shared by receiver and backfill) and the ce_id formula."""
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from jsonschema import Draft202012Validator
