@@ -11,21 +11,23 @@ public enum ConfigLoader {
     }
 
     /// Loads and resolves a file. Throws ``Failure`` with one message per problem.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
-        -> [String: ConfigValue]
-    {
+    /// - Parameter skipDestinations: leave `destinations` out (for subcommands that do not call them,
+    ///   so their secrets need not be present).
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment, skipDestinations: Bool = false
+    ) throws -> [String: ConfigValue] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Failure(problems: ["\(path): cannot read the config file"])
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw Failure(problems: ["\(path): the config file is not UTF-8"])
         }
-        return try parse(yaml: text, environment: environment)
+        return try parse(yaml: text, environment: environment, skipDestinations: skipDestinations)
     }
 
-    public static func parse(yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
-        -> [String: ConfigValue]
-    {
+    public static func parse(
+        yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment, skipDestinations: Bool = false
+    ) throws -> [String: ConfigValue] {
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
@@ -34,10 +36,25 @@ public enum ConfigLoader {
         }
         guard let node else { throw Failure(problems: ["config: the file is empty"]) }
         let problems = ConfigProblems()
-        let value = resolve(convert(node), path: "", environment: environment, problems: problems)
-        guard problems.isEmpty else { throw Failure(problems: problems.messages) }
-        guard case .map(let map) = value else { throw Failure(problems: ["config: the top level must be a mapping"]) }
+        var tree = convert(node)
+        if skipDestinations, case .map(var map) = tree {
+            map.removeValue(forKey: "destinations")
+            tree = .map(map)
+        }
+        let value = resolve(tree, path: "", environment: environment, problems: problems)
+        guard case .map(var map) = value else { throw Failure(problems: ["config: the top level must be a mapping"]) }
+        if !problems.isEmpty { map[resolutionProblemsKey] = .list(problems.messages.map { .string($0) }) }
         return map
+    }
+
+    /// Where `parse` leaves indirection problems for ``ServiceConfiguration/parse(_:requireDestinations:)``
+    /// to report together with every other problem.
+    static let resolutionProblemsKey = "\u{0}resolution-problems"
+
+    /// Takes the indirection problems out of a parsed tree.
+    static func takeResolutionProblems(_ map: inout [String: ConfigValue]) -> [String] {
+        guard case .list(let items)? = map.removeValue(forKey: resolutionProblemsKey) else { return [] }
+        return items.compactMap { if case .string(let text) = $0 { text } else { nil } }
     }
 
     static func convert(_ node: Node) -> ConfigValue {
@@ -74,21 +91,26 @@ public enum ConfigLoader {
                     let isEnv = key.hasSuffix("_env")
                     let base = String(key.dropLast(isEnv ? 4 : 5))
                     let basePath = path.isEmpty ? base : "\(path).\(base)"
+                    // A key that cannot be resolved gets a placeholder, so it is reported once, here.
+                    let unresolved = ConfigValue.string("<unresolved>")
                     if map[base] != nil {
                         problems.add(basePath, "set both directly and through '\(key)'; keep one")
                         continue
                     }
                     if isEnv, map[base + "_file"] != nil {
                         problems.add(basePath, "set through both '\(base)_env' and '\(base)_file'; keep one")
+                        result[base] = unresolved
                         continue
                     }
                     guard case .string(let source) = item, !source.isEmpty else {
                         problems.add(itemPath, "must name \(isEnv ? "an environment variable" : "a file")")
+                        result[base] = unresolved
                         continue
                     }
                     if isEnv {
                         guard let text = environment[source] else {
                             problems.add(itemPath, "environment variable \(source) is not set")
+                            result[base] = unresolved
                             continue
                         }
                         result[base] = .string(text)
@@ -96,6 +118,7 @@ public enum ConfigLoader {
                         guard let data = FileManager.default.contents(atPath: source), var text = String(data: data, encoding: .utf8)
                         else {
                             problems.add(itemPath, "cannot read file \(source)")
+                            result[base] = unresolved
                             continue
                         }
                         while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }

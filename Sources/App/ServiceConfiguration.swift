@@ -1,6 +1,7 @@
 import Destinations
 import Engine
 import Foundation
+import Logging
 
 /// The whole service configuration (contract §4), validated.
 public struct ServiceConfiguration: Sendable {
@@ -64,18 +65,30 @@ public struct ServiceConfiguration: Sendable {
     public var destinations: [[String: ConfigValue]]
 
     /// Validates a resolved config tree; throws ``ConfigLoader/Failure`` with every problem found.
-    public static func parse(_ root: [String: ConfigValue], requireDestinations: Bool = true) throws -> ServiceConfiguration {
+    public static func parse(_ tree: [String: ConfigValue], requireDestinations: Bool = true) throws -> ServiceConfiguration {
+        var root = tree
         let problems = ConfigProblems()
+        for message in ConfigLoader.takeResolutionProblems(&root) {
+            let colon = message.firstIndex(of: ":")!
+            problems.add(String(message[..<colon]), String(message[message.index(colon, offsetBy: 2)...]))
+        }
         let reader = SettingsReader(path: "", values: root, problems: problems)
         let config = read(reader, requireDestinations: requireDestinations)
         reader.finish()
+        if requireDestinations {
+            let transport = HTTPTransport()
+            let readers = config.destinations.enumerated().map {
+                SettingsReader(path: "destinations[\($0.offset)]", values: $0.element, problems: problems)
+            }
+            _ = DestinationRegistry.build(readers, context: DestinationContext(transport: transport, logger: Logger(label: "config")))
+        }
         guard problems.isEmpty else { throw ConfigLoader.Failure(problems: problems.messages) }
         return config
     }
 
     /// Loads, resolves and validates a config file.
     public static func load(path: String, requireDestinations: Bool = true) throws -> ServiceConfiguration {
-        try parse(ConfigLoader.load(path: path), requireDestinations: requireDestinations)
+        try parse(ConfigLoader.load(path: path, skipDestinations: !requireDestinations), requireDestinations: requireDestinations)
     }
 
     static func read(_ root: SettingsReader, requireDestinations: Bool) -> ServiceConfiguration {

@@ -2,21 +2,40 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// One shared AsyncHTTPClient for all HTTP destinations, with connect and read timeouts.
+/// The client is created on first use, so validating a configuration opens nothing.
 public final class HTTPTransport: Sendable {
-    public let client: HTTPClient
+    private let configuration: HTTPClient.Configuration
+    private let state = Mutex<HTTPClient?>(nil)
     public let requestTimeout: Duration
 
-    public init(connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(30)) {
+    /// - Parameter maxConnectionsPerHost: HTTP/1.1 connections kept per host; requests beyond it queue.
+    public init(connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 1024) {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
             connect: .milliseconds(Int64(connectTimeout.secondsValue * 1000)),
             read: .milliseconds(Int64(requestTimeout.secondsValue * 1000)))
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost)
         configuration.redirectConfiguration = .disallow
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.configuration = configuration
         self.requestTimeout = requestTimeout
+    }
+
+    /// The underlying client (created on first use).
+    public var client: HTTPClient {
+        state.withLock { client in
+            if let client { return client }
+            let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            client = created
+            return created
+        }
+    }
+
+    deinit {
+        // A transport dropped without shutdown() still releases its connections.
+        if let client = state.withLock({ $0 }) { client.shutdown { _ in } }
     }
 
     /// A response read to the end (bodies of these APIs are small; capped at 1 MiB).
@@ -44,6 +63,10 @@ public final class HTTPTransport: Sendable {
     }
 
     public func shutdown() async {
-        try? await client.shutdown()
+        let client = state.withLock { client in
+            defer { client = nil }
+            return client
+        }
+        try? await client?.shutdown()
     }
 }

@@ -1,0 +1,146 @@
+import App
+import Destinations
+import Foundation
+import Testing
+
+@Suite struct ConfigurationTests {
+    func problems(_ yaml: String, env: [String: String] = [:]) -> [String] {
+        do {
+            let tree = try ConfigLoader.parse(yaml: yaml, environment: env)
+            let config = try ServiceConfiguration.parse(tree)
+            _ = try config.buildDestinations(context: DestinationContext(transport: HTTPTransport(), logger: .init(label: "t")))
+            return []
+        } catch let failure as ConfigLoader.Failure {
+            return failure.problems
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    let valid = """
+        kafka:
+          bootstrap_servers: "127.0.0.1:9092"
+        destinations:
+          - name: crm
+            type: webhook
+            url: "https://crm.example.org/erase"
+            secret_env: CRM_SECRET
+        """
+
+    @Test func contractExampleParsesWithDefaults() throws {
+        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: valid, environment: ["CRM_SECRET": "x"]))
+        #expect(config.kafka.topic == "user-retirement")
+        #expect(config.kafka.deadLetterTopic == "user-retirement.dlq")
+        #expect(config.kafka.groupID == "retirement-consumer")
+        #expect(config.processing.maxInFlight == 1000)
+        #expect(config.processing.retry.maxAttempts == 10)
+        #expect(config.processing.shutdownGrace == .seconds(20))
+        #expect(config.http.port == 9464)
+        #expect(config.consumerProperties()["enable.auto.offset.store"] == "false")
+        #expect(config.consumerProperties()["partition.assignment.strategy"] == "range")
+    }
+
+    @Test func topicPrefixAppliesToTopicAndDeadLetterTopic() throws {
+        let yaml = valid.replacingOccurrences(of: "  bootstrap_servers", with: "  topic_prefix: prod\n  bootstrap_servers")
+        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: ["CRM_SECRET": "x"]))
+        #expect(config.kafka.topic == "prod-user-retirement")
+        #expect(config.kafka.deadLetterTopic == "prod-user-retirement.dlq")
+    }
+
+    @Test func missingEnvironmentVariableNamesTheKey() {
+        #expect(problems(valid) == ["destinations[0].secret_env: environment variable CRM_SECRET is not set"])
+    }
+
+    @Test func fileIndirectionReadsAndTrims() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let secret = dir.appendingPathComponent("secret")
+        try "from-file\n".write(to: secret, atomically: true, encoding: .utf8)
+        let yaml = valid.replacingOccurrences(of: "secret_env: CRM_SECRET", with: "secret_file: \(secret.path)")
+        let tree = try ConfigLoader.parse(yaml: yaml, environment: [:])
+        guard case .list(let list)? = tree["destinations"], case .map(let first) = list[0] else { Issue.record("no destinations"); return }
+        #expect(first["secret"] == .string("from-file"))
+        #expect(problems(yaml.replacingOccurrences(of: secret.path, with: "/nonexistent/x")) == [
+            "destinations[0].secret_file: cannot read file /nonexistent/x"
+        ])
+    }
+
+    @Test func everyProblemIsReportedWithItsKey() {
+        let yaml = """
+            kafka:
+              topic: 5
+              assignment_strategy: sticky
+              bootstrap_server: "typo"
+            processing:
+              max_in_flight: 0
+              shutdown_grace: 20
+              retry:
+                initial_backoff: 10s
+                max_backoff: 1s
+            http:
+              listen: "nowhere"
+            destinations:
+              - name: crm
+                type: carrier-pigeon
+              - type: webhook
+                url: "ftp://x"
+              - name: crm
+                type: webhook
+                url: "http://a"
+                secret: "s"
+                secret_env: ALSO
+            """
+        let found = problems(yaml, env: ["ALSO": "x"])
+        let expected = [
+            "kafka.bootstrap_servers: required",
+            "kafka.assignment_strategy: must be range, roundrobin or cooperative-sticky, got \"sticky\"",
+            "kafka.bootstrap_server: unknown key",
+            "processing.max_in_flight: must be between 1 and 1000000, got 0",
+            "processing.shutdown_grace: must be a duration like \"500ms\", \"30s\", \"5m\", got \"20\"",
+            "processing.retry.max_backoff: must not be shorter than initial_backoff",
+            "http.listen: must be host:port, got \"nowhere\"",
+            "destinations[2].secret: set both directly and through 'secret_env'; keep one",
+        ]
+        for message in expected {
+            #expect(found.contains(message), "missing: \(message)\nfound: \(found)")
+        }
+        #expect(found.contains { $0.hasPrefix("destinations[0].type: unknown destination type 'carrier-pigeon'") } || found.contains {
+            $0.contains("destinations[0]")
+        })
+    }
+
+    @Test func destinationProblemsAreReported() {
+        let yaml = """
+            kafka:
+              bootstrap_servers: "b:9092"
+            destinations:
+              - name: crm
+                type: carrier-pigeon
+              - type: webhook
+                url: "ftp://x"
+              - name: a
+                type: webhook
+                url: "http://a"
+                colour: blue
+            """
+        let found = problems(yaml)
+        #expect(found.contains { $0.hasPrefix("destinations[0].type: unknown destination type 'carrier-pigeon'") })
+        #expect(found.contains("destinations[1].name: required"))
+        #expect(found.contains("destinations[1].url: must be an http:// or https:// URL"))
+        #expect(found.contains("destinations[2].colour: unknown key"))
+    }
+
+    @Test func noDestinationsIsAnError() {
+        #expect(problems("kafka:\n  bootstrap_servers: \"b:1\"\n") == ["destinations: at least one destination is required"])
+    }
+
+    @Test func durations() {
+        #expect(DurationText.parse("500ms") == .milliseconds(500))
+        #expect(DurationText.parse("30s") == .seconds(30))
+        #expect(DurationText.parse("5m") == .seconds(300))
+        #expect(DurationText.parse("1.5h") == .seconds(5400))
+        #expect(DurationText.parse("7d") == .seconds(604_800))
+        #expect(DurationText.parse("5") == nil)
+        #expect(DurationText.parse("-1s") == nil)
+    }
+}

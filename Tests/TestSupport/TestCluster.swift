@@ -1,0 +1,123 @@
+import Foundation
+import Kafka
+import Logging
+
+/// A mock Kafka cluster hosted by the test process, with a producer and group inspection.
+public final class TestCluster: @unchecked Sendable {
+    public let cluster: MockCluster
+    public let producer: KafkaProducer
+    public let topic: String
+    public let partitions: Int32
+    public let logger: Logger
+
+    public init(topic: String = "user-retirement", partitions: Int32 = 4, brokers: Int32 = 1) throws {
+        var logger = Logger(label: "test-cluster")
+        logger.logLevel = .error
+        self.logger = logger
+        cluster = try MockCluster(brokers: brokers, logger: logger)
+        try cluster.createTopic(topic, partitions: partitions)
+        try cluster.createTopic("\(topic).dlq", partitions: partitions)
+        producer = try KafkaProducer(
+            properties: KafkaProperties(["bootstrap.servers": cluster.bootstrapServers, "linger.ms": "1", "log_level": "3"]),
+            logger: logger)
+        self.topic = topic
+        self.partitions = partitions
+    }
+
+    public var bootstrapServers: String { cluster.bootstrapServers }
+
+    /// A consumer that does not join any group, for reading committed offsets and watermarks.
+    public func inspector(groupID: String) throws -> KafkaConsumer {
+        try KafkaConsumer(
+            properties: KafkaProperties([
+                "bootstrap.servers": bootstrapServers, "group.id": groupID, "enable.auto.commit": "false", "log_level": "3",
+            ]), logger: logger)
+    }
+
+    /// Committed offset (or -1) and high watermark per partition.
+    public func progress(groupID: String, topic: String? = nil) throws -> [(partition: Int32, committed: Int64, high: Int64)] {
+        let topic = topic ?? self.topic
+        let consumer = try inspector(groupID: groupID)
+        let count = try consumer.partitionCount(topic: topic, timeoutMs: 5000)
+        let committed = try consumer.committed((0..<count).map { TopicPartition(topic: topic, partition: $0) }, timeoutMs: 5000)
+        return try committed.map {
+            let marks = try consumer.queryWatermarks($0.topicPartition, timeoutMs: 5000)
+            return ($0.topicPartition.partition, $0.offset, marks.high)
+        }
+    }
+
+    /// Whether the group's committed offsets equal the high watermarks on every partition.
+    public func isFullyCommitted(groupID: String) -> Bool {
+        guard let rows = try? progress(groupID: groupID) else { return false }
+        return rows.allSatisfy { $0.high == 0 ? $0.committed <= 0 : $0.committed == $0.high }
+    }
+
+    /// Reads every record of a topic (up to the high watermarks at call time).
+    public func readAll(topic: String) throws -> [KafkaMessage] {
+        let consumer = try KafkaConsumer(
+            properties: KafkaProperties([
+                "bootstrap.servers": bootstrapServers, "group.id": "reader-\(UUID().uuidString)", "enable.auto.commit": "false",
+                "log_level": "3",
+            ]), logger: logger)
+        let count = try consumer.partitionCount(topic: topic, timeoutMs: 5000)
+        var ends: [Int32: Int64] = [:]
+        var starts: [TopicPartitionOffset] = []
+        for partition in 0..<count {
+            let tp = TopicPartition(topic: topic, partition: partition)
+            let marks = try consumer.queryWatermarks(tp, timeoutMs: 5000)
+            if marks.high > marks.low {
+                ends[partition] = marks.high
+                starts.append(TopicPartitionOffset(tp, offset: marks.low))
+            }
+        }
+        guard !starts.isEmpty else { return [] }
+        try consumer.assign(starts)
+        var messages: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !ends.isEmpty, ContinuousClock.now < deadline {
+            guard let message = try consumer.poll(timeoutMs: 100) else { continue }
+            messages.append(message)
+            if let end = ends[message.topicPartition.partition], message.offset + 1 >= end {
+                ends.removeValue(forKey: message.topicPartition.partition)
+            }
+        }
+        return messages
+    }
+
+    /// A config file for `run` against this cluster.
+    public func writeConfig(
+        to url: URL, groupID: String, webhookURL: String, extra processing: String = "", strategy: String = "range",
+        httpPort: Int = 0, sessionTimeoutMs: Int = 6000, more: String = ""
+    ) throws {
+        let yaml = """
+            kafka:
+              bootstrap_servers: "\(bootstrapServers)"
+              topic: \(topic)
+              group_id: \(groupID)
+              assignment_strategy: \(strategy)
+              properties:
+                session.timeout.ms: "\(sessionTimeoutMs)"
+                heartbeat.interval.ms: "300"
+                statistics.interval.ms: "1000"
+            processing:
+              retry:
+                initial_backoff: 50ms
+                max_backoff: 500ms
+                max_attempts: 5
+              shutdown_grace: 5s
+              revoke_grace: 2s
+            \(processing)
+            http:
+              listen: "127.0.0.1:\(httpPort == 0 ? freePort() : httpPort)"
+            logging:
+              level: info
+            destinations:
+              - name: crm
+                type: webhook
+                url: "\(webhookURL)"
+                secret_env: WEBHOOK_SECRET
+            \(more)
+            """
+        try yaml.write(to: url, atomically: true, encoding: .utf8)
+    }
+}

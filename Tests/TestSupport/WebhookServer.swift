@@ -1,0 +1,128 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// A local webhook destination (contract §5) for tests: checks the body, headers and signature
+/// of every request, answers as the test decides, and records everything.
+public final class WebhookServer: Sendable {
+    /// What one request carried.
+    public struct Request: Sendable {
+        public var userID: Int
+        public var eventID: String
+        public var idempotencyKey: String?
+        public var signatureValid: Bool
+        public var status: Int
+    }
+
+    /// How to answer: status, extra headers, delay before answering.
+    public struct Answer: Sendable {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var delay: Duration
+
+        public init(status: Int = 200, headers: [(String, String)] = [], delay: Duration = .zero) {
+            self.status = status
+            self.headers = headers
+            self.delay = delay
+        }
+    }
+
+    public let port: Int
+    public let secret: String
+    private let state = Mutex<[Request]>([])
+    private let violations = Mutex<[String]>([])
+    private let policy: Mutex<@Sendable (Int, Int) -> Answer>
+    private let task: Task<Void, any Error>
+
+    /// Starts a server on a free port. `answer(userID, attempt)` decides each response (attempt is 1-based per user).
+    public init(secret: String = "test-secret", answer: @escaping @Sendable (Int, Int) -> Answer = { _, _ in Answer() }) async throws {
+        self.secret = secret
+        self.policy = Mutex(answer)
+        let port = freePort()
+        self.port = port
+        let router = Router()
+        let box = Unchecked<WebhookServer?>(nil)
+        router.post("/erase") { request, context -> Response in
+            var body = try await request.body.collect(upTo: 1 << 20)
+            let bytes = body.readBytes(length: body.readableBytes) ?? []
+            guard let server = box.value else { return Response(status: .internalServerError) }
+            return await server.handle(bytes, headers: request.headers)
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        task = Task { try await app.runService() }
+        box.value = self
+        let reachable = await eventually(timeout: .seconds(10)) {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+        }
+        precondition(reachable, "webhook test server did not start")
+    }
+
+    public var url: String { "http://127.0.0.1:\(port)/erase" }
+
+    public func setAnswer(_ answer: @escaping @Sendable (Int, Int) -> Answer) {
+        policy.withLock { $0 = answer }
+    }
+
+    private func handle(_ bytes: [UInt8], headers: HTTPFields) async -> Response {
+        let signature = headers[HTTPField.Name("X-Retirement-Signature")!]
+        let mac = HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: Array(secret.utf8)))
+        let expected = "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            let userID = object["user_id"] as? Int, let eventID = object["event_id"] as? String,
+            object["username"] is String, object["email"] is String
+        else {
+            violations.withLock { $0.append("malformed body") }
+            return Response(status: .badRequest)
+        }
+        if headers[.contentType] != "application/json" { violations.withLock { $0.append("content-type \(headers[.contentType] ?? "-")") } }
+        let idempotencyKey = headers[HTTPField.Name("Idempotency-Key")!]
+        if idempotencyKey != eventID { violations.withLock { $0.append("Idempotency-Key \(idempotencyKey ?? "-") != event_id") } }
+        let attempt = state.withLock { requests in requests.filter { $0.userID == userID }.count + 1 }
+        let answer = policy.withLock { $0 }(userID, attempt)
+        if answer.delay > .zero { try? await Task.sleep(for: answer.delay) }
+        state.withLock {
+            $0.append(Request(userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status))
+        }
+        var fields = HTTPFields()
+        for (name, value) in answer.headers { fields[HTTPField.Name(name)!] = value }
+        return Response(status: .init(code: answer.status), headers: fields)
+    }
+
+    public var requests: [Request] { state.withLock { $0 } }
+
+    /// User ids answered with 2xx or 404/410 at least once.
+    public var erasedUserIDs: Set<Int> {
+        Set(requests.filter { (200..<300).contains($0.status) || $0.status == 404 || $0.status == 410 }.map(\.userID))
+    }
+
+    /// Successful requests beyond the first per user.
+    public var duplicateErasures: Int {
+        let ok = requests.filter { (200..<300).contains($0.status) }
+        return ok.count - Set(ok.map(\.userID)).count
+    }
+
+    public var protocolViolations: [String] {
+        violations.withLock { $0 } + requests.filter { !$0.signatureValid }.map { "bad signature for event \($0.eventID)" }
+    }
+
+    public func stop() {
+        task.cancel()
+    }
+}
+
+/// A mutable box for values set once after creation.
+public final class Unchecked<T>: @unchecked Sendable {
+    public var value: T
+    public init(_ value: T) { self.value = value }
+}
