@@ -201,7 +201,7 @@ public struct ServiceConfiguration: Sendable {
             "client.id": "retirement-consumer",
             "enable.auto.offset.store": "false",
             "enable.auto.commit": "true",
-            "auto.commit.interval.ms": "1000",
+            "auto.commit.interval.ms": "200",
             "auto.offset.reset": "earliest",
             "enable.partition.eof": "false",
             "partition.assignment.strategy": kafka.assignmentStrategy,

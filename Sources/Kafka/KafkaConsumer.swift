@@ -9,7 +9,13 @@ import Logging
 public final class KafkaConsumer: @unchecked Sendable {
     let client: RDKafkaClient
     /// `EAGER`, `COOPERATIVE` or `NONE` (before the first rebalance).
-    public var rebalanceProtocol: String { String(cString: rd_kafka_rebalance_protocol(client.handle)) }
+    public var rebalanceProtocol: String { KafkaConsumer.rebalanceProtocol(client.handle) }
+
+    /// librdkafka answers NULL when the client is not (or no longer) a group member.
+    static func rebalanceProtocol(_ rk: OpaquePointer) -> String {
+        guard let name = rd_kafka_rebalance_protocol(rk) else { return "NONE" }
+        return String(cString: name)
+    }
 
     /// Creates a consumer. `rebalanceHandler` sees every assign, revoke and lost event; offsets of
     /// revoked partitions should be stored (and committed) before it returns.
@@ -44,7 +50,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         _ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
         _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, _ context: RDKafkaClientContext?
     ) {
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let cooperative = rebalanceProtocol(rk) == "COOPERATIVE"
         let list = RDKafkaTopicPartitionList.read(partitions).map(\.topicPartition)
         let logger = context?.logger
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {

@@ -8,7 +8,7 @@ struct RetirementConsumerCommand: AsyncParsableCommand {
         commandName: "retirement-consumer",
         abstract: "Applies Open edX learner retirements from Kafka to external systems.",
         subcommands: [
-            RunCommand.self, DevClusterCommand.self, CheckCommand.self, StatusCommand.self,
+            RunCommand.self, DemoCommand.self, DevClusterCommand.self, CheckCommand.self, StatusCommand.self,
         ])
 }
 

@@ -15,6 +15,8 @@ public final class WebhookServer: Sendable {
         public var idempotencyKey: String?
         public var signatureValid: Bool
         public var status: Int
+        /// Seconds since the epoch when the request arrived.
+        public var time: Double
     }
 
     /// How to answer: status, extra headers, delay before answering.
@@ -88,11 +90,12 @@ public final class WebhookServer: Sendable {
         if headers[.contentType] != "application/json" { violations.withLock { $0.append("content-type \(headers[.contentType] ?? "-")") } }
         let idempotencyKey = headers[HTTPField.Name("Idempotency-Key")!]
         if idempotencyKey != eventID { violations.withLock { $0.append("Idempotency-Key \(idempotencyKey ?? "-") != event_id") } }
+        let arrived = Date().timeIntervalSince1970
         let attempt = state.withLock { requests in requests.filter { $0.userID == userID }.count + 1 }
         let answer = policy.withLock { $0 }(userID, attempt)
         if answer.delay > .zero { try? await Task.sleep(for: answer.delay) }
         state.withLock {
-            $0.append(Request(userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status))
+            $0.append(Request(userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status, time: arrived))
         }
         var fields = HTTPFields()
         for (name, value) in answer.headers { fields[HTTPField.Name(name)!] = value }

@@ -1,0 +1,202 @@
+import Destinations
+import Foundation
+import Hummingbird
+import Kafka
+import Logging
+import NIOCore
+import Prometheus
+import Synchronization
+
+/// `demo`: the main job on the embedded default. An in-process Kafka cluster, sample retirement
+/// events (a few of them malformed), two local destinations that misbehave now and then, the real
+/// service wired as `run` wires it, progress on the terminal and a summary with proof.
+public enum Demo {
+    public struct Options: Sendable {
+        public var events: Int = 300
+        public var partitions: Int32 = 6
+        public var badRecords: Int = 4
+        public init() {}
+    }
+
+    /// What the demo's local destinations saw.
+    final class LocalDestination: Sendable {
+        let name: String
+        let erased = Mutex<Set<Int>>([])
+        let requests = Mutex<Int>(0)
+        let failFirstEvery: Int
+        let refuseEvery: Int
+
+        init(name: String, failFirstEvery: Int, refuseEvery: Int) {
+            self.name = name
+            self.failFirstEvery = failFirstEvery
+            self.refuseEvery = refuseEvery
+        }
+
+        /// 503 on the first try for every `failFirstEvery`-th user, 400 for every `refuseEvery`-th.
+        func answer(_ body: [UInt8]) -> HTTPResponse.Status {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let user = object["user_id"] as? Int
+            else { return .badRequest }
+            let attempt = requests.withLock { $0 += 1; return $0 }
+            if refuseEvery > 0, user % refuseEvery == 0 { return .badRequest }
+            let first = !erased.withLock { $0.contains(user) } && attempt % 2 == 0
+            if failFirstEvery > 0, user % failFirstEvery == 0, first, attempt % 3 != 0 { return .serviceUnavailable }
+            erased.withLock { _ = $0.insert(user) }
+            return .ok
+        }
+    }
+
+    public static func run(options: Options, registry: PrometheusCollectorRegistry, print: @escaping @Sendable (String) -> Void) async throws -> Bool {
+        var quiet = Logger(label: "demo")
+        quiet.logLevel = .critical
+        let started = ContinuousClock.now
+        print("retirement-consumer demo: in-process Kafka cluster, \(options.events) sample retirements, 2 local destinations\n")
+
+        let cluster = try MockCluster(brokers: 1, logger: quiet)
+        let topic = "user-retirement"
+        try cluster.createTopic(topic, partitions: options.partitions)
+        try cluster.createTopic("\(topic).dlq", partitions: options.partitions)
+
+        let crm = LocalDestination(name: "crm", failFirstEvery: 7, refuseEvery: 0)
+        let email = LocalDestination(name: "email-platform", failFirstEvery: 0, refuseEvery: 101)
+        let port = try await startLocalServer([crm, email])
+        print("  local destinations: http://127.0.0.1:\(port)/crm (503 now and then), http://127.0.0.1:\(port)/email-platform (refuses some users)")
+
+        let producer = try KafkaProducer(properties: KafkaProperties(["bootstrap.servers": cluster.bootstrapServers, "log_level": "2"]), logger: quiet)
+        try await produceSamples(options: options, topic: topic, producer: producer)
+        print("  published \(options.events) retirement events and \(options.badRecords) malformed records to \(topic) (\(options.partitions) partitions)")
+
+        let metricsPort = try freeLocalPort()
+        let yaml = """
+            kafka:
+              bootstrap_servers: "\(cluster.bootstrapServers)"
+              topic: \(topic)
+              group_id: demo
+              properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "300", log_level: "2"}
+            processing:
+              max_in_flight: 64
+              retry: {initial_backoff: 50ms, max_backoff: 500ms, max_attempts: 4}
+              shutdown_grace: 5s
+            http:
+              listen: "127.0.0.1:\(metricsPort)"
+            logging: {level: critical, format: text}
+            destinations:
+              - {name: crm, type: webhook, url: "http://127.0.0.1:\(port)/crm", secret: demo-secret}
+              - {name: email-platform, type: webhook, url: "http://127.0.0.1:\(port)/email-platform"}
+            """
+        let configuration = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: [:]))
+        let service = try RetirementService.build(configuration: configuration, registry: registry, logger: quiet)
+        print("  consumer group 'demo' starting; metrics at http://127.0.0.1:\(metricsPort)/metrics\n")
+        let runner = Task { try await service.run(signals: [.sigint, .sigterm]) }
+
+        let inspector = try GroupInspector(bootstrapServers: cluster.bootstrapServers, groupID: "demo", topic: topic, logger: quiet)
+        let total = options.events + options.badRecords
+        var caughtUp = false
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(500))
+            let rows = (try? inspector.status(timeoutMs: 2000)) ?? []
+            let committed = rows.reduce(Int64(0)) { $0 + max($1.committed ?? 0, 0) }
+            let line = String(
+                format: "  %5.1fs  committed %4lld/%d   erased crm %4d  email-platform %4d   in flight %3d",
+                (ContinuousClock.now - started).demoSeconds, committed, total, crm.erased.withLock { $0.count },
+                email.erased.withLock { $0.count }, service.consumer.engine.inFlightCount)
+            print(line)
+            if !rows.isEmpty, rows.allSatisfy({ ($0.committed ?? -1) >= $0.high }) {
+                caughtUp = true
+                break
+            }
+        }
+        service.consumer.requestStop()
+        try await runner.value
+
+        var reasons: [String: Int] = [:]
+        let dlq = try TopicReader(bootstrapServers: cluster.bootstrapServers, topic: "\(topic).dlq", groupID: "demo-summary", logger: quiet)
+        let marks = try dlq.watermarks()
+        try dlq.read(ranges: marks.mapValues { ($0.low, $0.high) }) { message in
+            let reason = message.header("x-retirement-error").map(DeadLetterSummary.reasonCode) ?? "?"
+            let owed = message.header("x-retirement-destinations") ?? ""
+            reasons["\(reason)\(owed.isEmpty ? "" : " (owed by \(owed))")", default: 0] += 1
+        }
+        let seconds = (ContinuousClock.now - started).demoSeconds
+        print("\nsummary")
+        print("  events published        \(options.events) valid + \(options.badRecords) malformed")
+        print("  erased at crm            \(crm.erased.withLock { $0.count })  (\(crm.requests.withLock { $0 }) requests, retries included)")
+        print("  erased at email-platform \(email.erased.withLock { $0.count })  (\(email.requests.withLock { $0 }) requests)")
+        print("  dead-lettered            \(reasons.values.reduce(0, +)) to \(topic).dlq")
+        for (reason, count) in reasons.sorted(by: { $0.key < $1.key }) { print("    \(count) × \(reason)") }
+        print("  offsets committed        \(caughtUp ? "every partition at its high watermark" : "NOT caught up (timed out)")")
+        print(String(format: "  took                     %.1f s", seconds))
+        print("\nEvery event was either erased at every destination or dead-lettered with the destinations that still owe it;")
+        print("only then was its offset committed. Try `retirement-consumer dev-cluster` and `run --config` next (see README).")
+        withExtendedLifetime(cluster) {}
+        return caughtUp
+    }
+
+    static func produceSamples(options: Options, topic: String, producer: KafkaProducer) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for user in 1...options.events {
+                group.addTask {
+                    let userID = 1000 + user
+                    let value = "{\"user_id\": \(userID), \"username\": \"learner\(userID)\", \"email\": \"learner\(userID)@example.org\", \"retired_username\": \"retired__user_\(userID)\", \"requested_at\": \"2026-11-01T00:00:00Z\"}"
+                    try await producer.send(
+                        topic: topic, key: Array(String(userID).utf8), value: Array(value.utf8),
+                        headers: sampleHeaders(id: "demo-\(userID)"))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let bad: [[UInt8]] = [Array("{not json".utf8), Array(#"{"user_id": "7", "username": "x", "email": "y"}"#.utf8), [0xFF, 0xFE], Array(#"{"username": "x"}"#.utf8)]
+        for index in 0..<options.badRecords {
+            try await producer.send(topic: topic, key: Array("7".utf8), value: bad[index % bad.count], headers: sampleHeaders(id: "demo-bad-\(index)"))
+        }
+    }
+
+    static func sampleHeaders(id: String) -> [KafkaHeader] {
+        [
+            KafkaHeader(name: "ce_specversion", string: "1.0"),
+            KafkaHeader(name: "ce_type", string: "org.openedx.learning.user.retirement.requested.v1"),
+            KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_source", string: "openedx/lms/demo.local"),
+            KafkaHeader(name: "content-type", string: "application/json"),
+        ]
+    }
+
+    static func startLocalServer(_ destinations: [LocalDestination]) async throws -> Int {
+        let router = Router()
+        for destination in destinations {
+            router.post("/\(destination.name)") { request, _ -> Response in
+                var body = try await request.body.collect(upTo: 1 << 20)
+                let bytes = body.readBytes(length: body.readableBytes) ?? []
+                return Response(status: destination.answer(bytes))
+            }
+        }
+        let port = try freeLocalPort()
+        var quiet = Logger(label: "demo-destinations")
+        quiet.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: quiet)
+        Task { try await app.runService(gracefulShutdownSignals: []) }
+        try await Task.sleep(for: .milliseconds(300))
+        return port
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released).
+func freeLocalPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard ok else { throw KafkaError.configuration("cannot find a free local port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+extension Duration {
+    var demoSeconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Kafka
+import Testing
+import TestSupport
+
+extension ProcessTests {
+    /// The broker goes down and comes back, and offset commits fail for a while: nothing is lost.
+    @Suite struct BrokerFaultTests {
+        @Test func brokerDownAndFailingCommitsLoseNothing() async throws {
+            let harness = try await ProcessHarness(partitions: 4) { _, _ in .init(delay: .milliseconds(10)) }
+            harness.processing = "  max_in_flight: 20"
+            try await harness.produce(1...150)
+            try harness.startConsumer()
+            let progressed = await eventually(timeout: .seconds(60)) { harness.webhook.erasedUserIDs.count >= 30 }
+            #expect(progressed, "no progress\n\(harness.logs)")
+            harness.cluster.cluster.setBrokerDown()
+            try await Task.sleep(for: .seconds(4))
+            harness.cluster.cluster.setBrokerUp()
+            // Commits now fail for a while with retriable and non-retriable broker errors.
+            harness.cluster.cluster.pushRequestErrors(
+                .offsetCommit,
+                errors: Array(repeating: KafkaError.Code.requestTimedOut, count: 5)
+                    + Array(repeating: KafkaError.Code.coordinatorNotAvailable, count: 5))
+            try await harness.produce(151...300)
+            let done = await harness.waitUntilDone(Set(1...300), timeout: .seconds(120))
+            #expect(done, "missing \(Set(1...300).subtracting(harness.webhook.erasedUserIDs).count)\n\(harness.logs)")
+            figure("brokerfault.events", "300")
+            figure("brokerfault.duplicates", "\(harness.webhook.duplicateErasures)")
+            figure("brokerfault.seconds", String(format: "%.1f", harness.elapsed))
+            let codes = await harness.stopAll()
+            #expect(codes == [0], "exit codes \(codes)\n\(harness.logs)")
+        }
+    }
+}

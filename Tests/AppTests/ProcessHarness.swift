@@ -1,0 +1,100 @@
+import Foundation
+import Kafka
+import Testing
+import TestSupport
+
+/// Every test that runs `retirement-consumer` as separate OS processes against a mock cluster
+/// hosted here. They run one at a time: the mock group's timing is sensitive to a loaded machine.
+@Suite(.serialized) struct ProcessTests {}
+
+/// One mock cluster, one local webhook and the consumer processes of one test.
+final class ProcessHarness: @unchecked Sendable {
+    let cluster: TestCluster
+    let webhook: WebhookServer
+    let directory: URL
+    let groupID: String
+    private(set) var processes: [ConsumerProcess] = []
+    let started = ContinuousClock.now
+
+    init(partitions: Int32 = 4, answer: @escaping @Sendable (Int, Int) -> WebhookServer.Answer = { _, _ in .init() }) async throws {
+        cluster = try TestCluster(partitions: partitions)
+        webhook = try await WebhookServer(answer: answer)
+        directory = makeTemporaryDirectory()
+        groupID = "group-\(UUID().uuidString.prefix(8))"
+    }
+
+    /// How the next consumers are configured (see ``TestCluster/writeConfig``).
+    var processing = ""
+    var strategy = "range"
+    var more = ""
+
+    /// Writes a config with its own HTTP port and returns its path and the port.
+    func config(name: String) throws -> (path: String, port: Int) {
+        let url = directory.appendingPathComponent("\(name).yaml")
+        let port = freePort()
+        try cluster.writeConfig(
+            to: url, groupID: groupID, webhookURL: webhook.url, extra: processing, strategy: strategy, httpPort: port, more: more)
+        return (url.path, port)
+    }
+
+    /// Ports of the HTTP servers of the started consumers, in start order.
+    private(set) var httpPorts: [Int] = []
+
+    /// Starts `retirement-consumer run --config <its own config>` as a new OS process.
+    @discardableResult
+    func startConsumer() throws -> ConsumerProcess {
+        let index = processes.count
+        let (path, port) = try config(name: "consumer-\(index)")
+        httpPorts.append(port)
+        let process = try ConsumerProcess(
+            ["run", "--config", path], logURL: directory.appendingPathComponent("consumer-\(index).log"),
+            environment: ["WEBHOOK_SECRET": webhook.secret])
+        processes.append(process)
+        return process
+    }
+
+    @discardableResult
+    func produce(_ userIDs: ClosedRange<Int>) async throws -> [Int: TopicPartitionOffset] {
+        try await TestEvents.produce(userIDs, to: cluster.topic, with: cluster.producer)
+    }
+
+    /// Waits until the webhook erased every user in `userIDs` and the group committed everything.
+    func waitUntilDone(_ userIDs: Set<Int>, timeout: Duration) async -> Bool {
+        await eventually(timeout: timeout, every: .milliseconds(250)) {
+            webhook.erasedUserIDs.isSuperset(of: userIDs) && cluster.isFullyCommitted(groupID: groupID)
+        }
+    }
+
+    var elapsed: Double { (ContinuousClock.now - started).secondsDouble }
+
+    /// Stops every running consumer with SIGTERM and returns their exit codes.
+    func stopAll() async -> [Int32?] {
+        for process in processes where process.isRunning { process.terminate() }
+        var codes: [Int32?] = []
+        for process in processes { codes.append(await process.waitForExit(timeout: .seconds(30))) }
+        return codes
+    }
+
+    /// The logs of every process, for failure messages.
+    var logs: String {
+        processes.enumerated().map { "--- consumer \($0.offset) ---\n\($0.element.log.suffix(6000))" }.joined(separator: "\n")
+    }
+
+    deinit {
+        for process in processes where process.isRunning { process.kill() }
+        webhook.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+extension Duration {
+    var secondsDouble: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}
+
+/// Prints a figure the closing note quotes (`FIGURE name: value`).
+func figure(_ name: String, _ value: String) {
+    print("FIGURE \(name): \(value)")
+}
