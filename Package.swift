@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "retirement-consumer",
             dependencies: [
-                "App",
+                "App", "Engine", "Destinations", "Kafka", "RetirementEvent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

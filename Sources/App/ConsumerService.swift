@@ -18,6 +18,9 @@ public final class ConsumerService: Service, @unchecked Sendable {
     private let statistics = StatisticsReporter()
     private let rebalances: [String: Counter]
     private let commits: [String: Counter]
+    /// Offsets this member finished before a revoke whose commit may have failed (the group was
+    /// rebalancing). If a partition comes back, work resumes there instead of redoing it.
+    private let finishedBeforeRevoke = Mutex<[TopicPartition: Int64]>([:])
 
     public init(configuration: ServiceConfiguration, engine: DispatchEngine, health: HealthState, logger: Logger) {
         self.configuration = configuration
@@ -43,7 +46,8 @@ public final class ConsumerService: Service, @unchecked Sendable {
             properties: KafkaProperties(configuration.consumerProperties()), logger: logger,
             rebalanceHandler: { [self] event in self.handleRebalance(event, consumer: box.consumer) },
             statisticsHandler: { [statistics] json in statistics.report(json) },
-            commitHandler: { [self] error, offsets in self.commitFinished(error, offsets) })
+            commitHandler: { [self] error, offsets in self.commitFinished(error, offsets) },
+            startOffsets: { [self] partitions in self.resumeOffsets(partitions, consumer: box.consumer) })
         box.consumer = consumer
         try consumer.subscribe(topics: [configuration.kafka.topic])
         logger.info("subscribed", metadata: [
@@ -153,6 +157,9 @@ public final class ConsumerService: Service, @unchecked Sendable {
                 TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value)
             }
             storeAndCommit(consumer, offsets, deadline: .now)
+            finishedBeforeRevoke.withLock { remembered in
+                for item in offsets { remembered[item.topicPartition] = item.offset }
+            }
             logger.info("partitions revoked", metadata: ["partitions": "\(partitions.map(\.partition).sorted())"])
         case .lost(let partitions):
             rebalances["lost"]?.increment()
@@ -161,6 +168,29 @@ public final class ConsumerService: Service, @unchecked Sendable {
                 "partitions": "\(partitions.map(\.partition).sorted())"
             ])
         }
+    }
+
+    /// Start offsets for partitions assigned back to this member: the later of the group's committed
+    /// offset and what this member had finished before the revoke. Everything below either was erased.
+    private func resumeOffsets(_ partitions: [TopicPartition], consumer: KafkaConsumer?) -> [TopicPartition: Int64] {
+        let remembered = finishedBeforeRevoke.withLock { map in
+            var taken: [TopicPartition: Int64] = [:]
+            for partition in partitions { taken[partition] = map.removeValue(forKey: partition) }
+            return taken
+        }
+        guard !remembered.isEmpty, let consumer else { return [:] }
+        guard let committed = try? consumer.committed(Array(remembered.keys), timeoutMs: 5000) else { return [:] }
+        var starts: [TopicPartition: Int64] = [:]
+        for row in committed {
+            guard let finished = remembered[row.topicPartition], finished > row.offset else { continue }
+            starts[row.topicPartition] = finished
+        }
+        if !starts.isEmpty {
+            logger.info("resuming returned partitions after work finished before the revoke", metadata: [
+                "partitions": "\(starts.keys.map(\.partition).sorted())"
+            ])
+        }
+        return starts
     }
 
     /// Stores the offsets and commits them, retrying retriable failures until the deadline (inside

@@ -25,26 +25,13 @@ public struct RetirementService: Sendable {
         transport: HTTPTransport = HTTPTransport()
     ) throws -> RetirementService {
         let destinations = try configuration.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
-        let metrics = EngineMetrics()
-        for destination in destinations { metrics.register(destination: destination.name) }
         let destinationHealth = DestinationHealth()
         let health = HealthState(
             destinations: destinationHealth,
             pollStallLimit: max(.seconds(30), configuration.processing.revokeGrace + configuration.processing.shutdownGrace + .seconds(10)))
         let producer = try KafkaProducer(properties: KafkaProperties(configuration.producerProperties()), logger: logger)
-        let receipts: (any ReceiptSink)? =
-            configuration.receipts.topic != nil || configuration.receipts.log
-            ? ErasureReceiptWriter(
-                producer: configuration.receipts.topic == nil ? nil : producer, topic: configuration.receipts.topic,
-                logger: configuration.receipts.log ? logger : nil)
-            : nil
-        var processor = EventProcessor(
-            destinations: destinations,
-            decoder: RetirementEventDecoder(maxValueBytes: configuration.processing.maxEventBytes),
-            deadLetters: KafkaDeadLetterSink(producer: producer, topic: configuration.kafka.deadLetterTopic),
-            retry: configuration.processing.retry,
-            configurationErrorRetryInterval: configuration.processing.configurationErrorRetryInterval,
-            health: destinationHealth, receipts: receipts, metrics: metrics, logger: logger)
+        var processor = makeProcessor(
+            configuration: configuration, destinations: destinations, producer: producer, health: destinationHealth, logger: logger)
         let engineBox = EngineBox()
         processor.onDeadLetterStall = { partition, stalled in engineBox.engine?.setStalled(partition, stalled) }
         let work = processor
@@ -52,7 +39,7 @@ public struct RetirementService: Sendable {
             configuration: DispatchConfiguration(
                 maxInFlight: configuration.processing.maxInFlight,
                 maxBufferedPerPartition: configuration.processing.maxBufferedPerPartition),
-            metrics: metrics, logger: logger
+            metrics: work.metrics, logger: logger
         ) { record in await work.process(record) }
         engineBox.engine = engine
         let consumer = ConsumerService(configuration: configuration, engine: engine, health: health, logger: logger)
@@ -87,6 +74,31 @@ public struct RetirementService: Sendable {
         try? producer.flush(timeoutMs: 5000)
         producer.shutdown()
         await transport.shutdown()
+    }
+}
+
+extension RetirementService {
+    /// The event processor of `run`, `replay` and `dlq redrive`: the configured retries, the
+    /// dead-letter topic and the receipts.
+    public static func makeProcessor(
+        configuration: ServiceConfiguration, destinations: [DestinationPipeline], producer: KafkaProducer,
+        health: DestinationHealth = DestinationHealth(), logger: Logger
+    ) -> EventProcessor {
+        let metrics = EngineMetrics()
+        for destination in destinations { metrics.register(destination: destination.name) }
+        let receipts: (any ReceiptSink)? =
+            configuration.receipts.topic != nil || configuration.receipts.log
+            ? ErasureReceiptWriter(
+                producer: configuration.receipts.topic == nil ? nil : producer, topic: configuration.receipts.topic,
+                logger: configuration.receipts.log ? logger : nil)
+            : nil
+        return EventProcessor(
+            destinations: destinations,
+            decoder: RetirementEventDecoder(maxValueBytes: configuration.processing.maxEventBytes),
+            deadLetters: KafkaDeadLetterSink(producer: producer, topic: configuration.kafka.deadLetterTopic),
+            retry: configuration.processing.retry,
+            configurationErrorRetryInterval: configuration.processing.configurationErrorRetryInterval,
+            health: health, receipts: receipts, metrics: metrics, logger: logger)
     }
 }
 

@@ -23,7 +23,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         properties: KafkaProperties, logger: Logger,
         rebalanceHandler: (@Sendable (RebalanceEvent) -> Void)? = nil,
         statisticsHandler: (@Sendable (String) -> Void)? = nil,
-        commitHandler: (@Sendable (KafkaError?, [TopicPartitionOffset]) -> Void)? = nil
+        commitHandler: (@Sendable (KafkaError?, [TopicPartitionOffset]) -> Void)? = nil,
+        startOffsets: (@Sendable ([TopicPartition]) -> [TopicPartition: Int64])? = nil
     ) throws(KafkaError) {
         client = try RDKafkaClient(kind: .consumer, properties: properties, logger: logger) { conf in
             rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
@@ -43,6 +44,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         client.context.rebalanceHandler = rebalanceHandler
         client.context.statisticsHandler = statisticsHandler
         client.context.commitHandler = commitHandler
+        client.context.startOffsets = startOffsets
         rd_kafka_poll_set_consumer(client.handle)
     }
 
@@ -54,6 +56,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         let list = RDKafkaTopicPartitionList.read(partitions).map(\.topicPartition)
         let logger = context?.logger
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            if let starts = context?.startOffsets?(list), !starts.isEmpty {
+                for index in 0..<Int(partitions.pointee.cnt) {
+                    let element = partitions.pointee.elems[index]
+                    let tp = TopicPartition(topic: String(cString: element.topic), partition: element.partition)
+                    if let offset = starts[tp] { partitions.pointee.elems[index].offset = offset }
+                }
+            }
             if cooperative {
                 if let error = rd_kafka_incremental_assign(rk, partitions) {
                     logger?.error("incremental assign failed", metadata: ["error": "\(KafkaError(consuming: error, context: "assign"))"])

@@ -17,6 +17,9 @@ final class RDKafkaClientContext: @unchecked Sendable {
     let logger: Logger
     /// Runs on the polling thread inside `rd_kafka_consumer_poll`.
     var rebalanceHandler: (@Sendable (RebalanceEvent) -> Void)?
+    /// Asked before newly assigned partitions are assigned: explicit start offsets for some of them
+    /// (others start from the committed offset).
+    var startOffsets: (@Sendable ([TopicPartition]) -> [TopicPartition: Int64])?
     /// Receives librdkafka's statistics JSON (when `statistics.interval.ms` > 0).
     var statisticsHandler: (@Sendable (String) -> Void)?
     /// Receives the result of every offset commit (automatic or explicit); `nil` means success.

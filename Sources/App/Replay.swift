@@ -1,0 +1,131 @@
+import Destinations
+import Engine
+import Foundation
+import Kafka
+import Logging
+import RetirementEvent
+
+/// `replay`: re-applies the events whose Kafka timestamps fall in `[from, to)` to the named
+/// destinations, under its own consumer group (`<group_id>.replay`), leaving the service group's
+/// offsets where they are.
+public enum Replay {
+    /// One partition's part of the window.
+    public struct PartitionPlan: Sendable, Equatable {
+        public var partition: Int32
+        /// First offset to read.
+        public var start: Int64
+        /// One past the last offset to read (the high watermark when the replay started).
+        public var end: Int64
+        /// Records in `[start, end)` whose timestamp is in the window (filled by the scan).
+        public var inWindow: Int
+    }
+
+    public struct Summary: Sendable {
+        public var plans: [PartitionPlan]
+        public var applied = 0
+        public var deadLettered = 0
+        public var skippedBadInput = 0
+        public var abandoned = 0
+    }
+
+    /// Finds where the window starts in each partition. `offsets_for_times` is asked first and then
+    /// checked against the records around its answer: where it cannot be trusted (as on a broker
+    /// without a time index, such as librdkafka's mock) the scan starts at the low watermark.
+    public static func plan(
+        _ configuration: ServiceConfiguration, fromMs: Int64, toMs: Int64?, logger: Logger
+    ) throws -> [PartitionPlan] {
+        let reader = try TopicReader(
+            bootstrapServers: configuration.kafka.bootstrapServers, topic: configuration.kafka.topic,
+            properties: configuration.kafka.properties, groupID: "\(configuration.kafka.groupID).replay", logger: logger)
+        let marks = try reader.watermarks()
+        let lookups = try reader.consumer.offsetsForTimes(
+            marks.keys.map { TopicPartitionOffset(TopicPartition(topic: configuration.kafka.topic, partition: $0), offset: fromMs) },
+            timeoutMs: 10_000)
+        var plans: [PartitionPlan] = []
+        for (partition, mark) in marks.sorted(by: { $0.key < $1.key }) {
+            guard mark.high > mark.low else {
+                plans.append(PartitionPlan(partition: partition, start: mark.high, end: mark.high, inWindow: 0))
+                continue
+            }
+            let answer = lookups.first { $0.topicPartition.partition == partition }?.offset ?? -1
+            var start = (answer >= mark.low && answer <= mark.high) ? answer : mark.high
+            if start > mark.low {
+                // The record just before the answer must be older than the window, or the answer is wrong.
+                var before: Int64?
+                try reader.read(ranges: [partition: (start - 1, start)], stallTimeout: .seconds(15)) { before = $0.timestamp }
+                if let before, before >= fromMs {
+                    logger.info("offsets_for_times answer not trusted; scanning from the low watermark", metadata: [
+                        "partition": "\(partition)"
+                    ])
+                    start = mark.low
+                }
+            }
+            plans.append(PartitionPlan(partition: partition, start: start, end: mark.high, inWindow: 0))
+        }
+        // Count what falls in the window.
+        var counts: [Int32: Int] = [:]
+        try reader.read(ranges: Dictionary(uniqueKeysWithValues: plans.map { ($0.partition, ($0.start, $0.end)) })) { message in
+            if inWindow(message.timestamp, fromMs: fromMs, toMs: toMs) { counts[message.topicPartition.partition, default: 0] += 1 }
+        }
+        return plans.map { var plan = $0; plan.inWindow = counts[$0.partition] ?? 0; return plan }
+    }
+
+    static func inWindow(_ timestamp: Int64?, fromMs: Int64, toMs: Int64?) -> Bool {
+        guard let timestamp else { return false }
+        return timestamp >= fromMs && (toMs.map { timestamp < $0 } ?? true)
+    }
+
+    /// Applies the window. `destinations` must already be filtered to the named ones.
+    public static func run(
+        _ configuration: ServiceConfiguration, plans: [PartitionPlan], fromMs: Int64, toMs: Int64?,
+        destinations: [DestinationPipeline], processor: EventProcessor, logger: Logger
+    ) async throws -> Summary {
+        var properties = configuration.consumerProperties(groupID: "\(configuration.kafka.groupID).replay")
+        properties["enable.auto.commit"] = "false"
+        let consumer = try KafkaConsumer(properties: KafkaProperties(properties), logger: logger)
+        let counter = OutcomeCounter()
+        let decoder = processor.decoder
+        let runner = FiniteConsumption(
+            consumer: consumer, topic: configuration.kafka.topic, maxInFlight: configuration.processing.maxInFlight, logger: logger)
+        _ = try await runner.run(ranges: Dictionary(uniqueKeysWithValues: plans.map { ($0.partition, ($0.start, $0.end)) })) { message in
+            guard inWindow(message.timestamp, fromMs: fromMs, toMs: toMs) else { return true }
+            let record = InboundRecord(message)
+            switch decoder.decode(key: record.key, value: record.value, header: { record.header($0) }) {
+            case .failure:
+                counter.add(\.skippedBadInput)
+                return true
+            case .success(let event):
+                let result = await processor.apply(event, record: record, to: destinations)
+                switch result {
+                case .erased: counter.add(\.applied)
+                case .deadLettered: counter.add(\.deadLettered)
+                case .abandoned: counter.add(\.abandoned)
+                }
+                return result != .abandoned
+            }
+        }
+        var summary = Summary(plans: plans)
+        counter.fill(&summary)
+        return summary
+    }
+}
+
+/// Thread-safe counts of replay and redrive outcomes.
+final class OutcomeCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [PartialKeyPath<Replay.Summary>: Int] = [:]
+
+    func add(_ key: WritableKeyPath<Replay.Summary, Int>) {
+        lock.lock()
+        values[key, default: 0] += 1
+        lock.unlock()
+    }
+
+    func fill(_ summary: inout Replay.Summary) {
+        lock.lock()
+        defer { lock.unlock() }
+        for (key, value) in values {
+            if let writable = key as? WritableKeyPath<Replay.Summary, Int> { summary[keyPath: writable] = value }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import App
+import ArgumentParser
+import Destinations
+import Kafka
+import Logging
+
+struct DLQCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq", abstract: "Inspect and redrive the dead-letter topic.",
+        subcommands: [ListCommand.self, RedriveCommand.self])
+
+    struct ListCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "Dead-lettered events counted by reason and destination (no personal data).")
+
+        @OptionGroup var options: ConfigOption
+
+        func run() async throws {
+            let config = try loadConfiguration(options.config, requireDestinations: false)
+            LogSetup.bootstrap(format: "text", level: "warning")
+            let rows = try DeadLetterSummary.count(config, logger: Logger(label: "dlq"))
+            print("dead-letter topic \(config.kafka.deadLetterTopic)")
+            print(pad("reason", 34) + pad("destination", 24) + "count")
+            for row in rows { print(pad(row.reason, 34) + pad(row.destination, 24) + "\(row.count)") }
+            print("total: \(rows.map(\.count).reduce(0, +))")
+        }
+    }
+
+    struct RedriveCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "redrive",
+            abstract: "Re-apply dead-lettered events to the destinations they still owe; commit only after success.",
+            discussion: "Uses the consumer group <group_id>.dlq-redrive on the dead-letter topic; exits 0 when the topic is drained.")
+
+        @OptionGroup var options: ConfigOption
+        @Option(help: "Only these destinations (repeatable); default: every destination owed.") var destination: [String] = []
+        @Flag(help: "Count what would be redriven; apply and commit nothing.") var dryRun = false
+
+        func run() async throws {
+            let config = try loadConfiguration(options.config)
+            LogSetup.bootstrap(format: config.logging.format, level: config.logging.level == "info" ? "warning" : config.logging.level)
+            let logger = Logger(label: "dlq-redrive")
+            let transport = HTTPTransport()
+            let all = try config.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
+            let unknown = Set(destination).subtracting(all.map(\.name))
+            if !unknown.isEmpty { throw ValidationError("unknown destination(s): \(unknown.sorted().joined(separator: ", "))") }
+            let selected = destination.isEmpty ? all : all.filter { destination.contains($0.name) }
+            var producer: KafkaProducer?
+            var processor: EventProcessorBox?
+            if !dryRun {
+                let made = try KafkaProducer(properties: KafkaProperties(config.producerProperties()), logger: logger)
+                producer = made
+                processor = EventProcessorBox(RetirementService.makeProcessor(configuration: config, destinations: selected, producer: made, logger: logger))
+            }
+            let summary = try await DeadLetterRedrive.run(
+                config, only: Set(destination), dryRun: dryRun, destinations: selected, processor: processor?.value, logger: logger)
+            for pipeline in all { await pipeline.shutdown() }
+            try? producer?.flush(timeoutMs: 5000)
+            producer?.shutdown()
+            await transport.shutdown()
+            print("read \(summary.read) dead-letter records from \(config.kafka.deadLetterTopic)\(dryRun ? " (dry run)" : "")")
+            for (name, count) in summary.owedByDestination.sorted(by: { $0.key < $1.key }) { print("  owed by \(name): \(count)") }
+            if !dryRun {
+                print("redriven \(summary.redriven); dead-lettered again \(summary.deadLetteredAgain); bad input skipped \(summary.skippedBadInput); owing other destinations \(summary.skippedOtherDestinations)")
+            }
+        }
+    }
+}
+
+import Engine
+
+/// Holds an optional processor across the dry-run branch.
+struct EventProcessorBox {
+    let value: EventProcessor
+    init(_ value: EventProcessor) { self.value = value }
+}

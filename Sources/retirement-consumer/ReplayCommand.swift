@@ -1,0 +1,54 @@
+import App
+import ArgumentParser
+import Destinations
+import Kafka
+import Logging
+
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Re-apply the events whose Kafka timestamps fall in [--from, --to) to the named destinations.",
+        discussion: """
+            Runs under its own consumer group (<group_id>.replay) with manual assignment: the service's group \
+            and its committed offsets are not touched, so it can run while the service runs. Times are RFC 3339 \
+            or a duration back from now (24h, 7d).
+            """)
+
+    @OptionGroup var options: ConfigOption
+    @Option(help: "Start of the window (inclusive).") var from: TimeArgument
+    @Option(help: "End of the window (exclusive); default: now.") var to: TimeArgument?
+    @Option(help: "Only these destinations (repeatable); default: all.") var destination: [String] = []
+    @Flag(help: "Print per partition the start and end offsets and the count in the window; apply nothing.") var dryRun = false
+
+    func run() async throws {
+        let config = try loadConfiguration(options.config)
+        LogSetup.bootstrap(format: config.logging.format, level: config.logging.level == "info" ? "warning" : config.logging.level)
+        let logger = Logger(label: "replay")
+        let toMs = to?.milliseconds
+        if let toMs, toMs <= from.milliseconds { throw ValidationError("--to must be after --from") }
+        let plans = try Replay.plan(config, fromMs: from.milliseconds, toMs: toMs, logger: logger)
+        print("replay of \(config.kafka.topic) from \(rfc3339(from.milliseconds)) to \(toMs.map(rfc3339) ?? "now")")
+        print(pad("partition", 11) + pad("start", 12) + pad("end", 12) + "in window")
+        for plan in plans { print(pad("\(plan.partition)", 11) + pad("\(plan.start)", 12) + pad("\(plan.end)", 12) + "\(plan.inWindow)") }
+        print("total in window: \(plans.map(\.inWindow).reduce(0, +))")
+        if dryRun { return }
+
+        let transport = HTTPTransport()
+        let all = try config.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
+        let unknown = Set(destination).subtracting(all.map(\.name))
+        if !unknown.isEmpty {
+            throw ValidationError("unknown destination(s): \(unknown.sorted().joined(separator: ", ")); configured: \(all.map(\.name).joined(separator: ", "))")
+        }
+        let selected = destination.isEmpty ? all : all.filter { destination.contains($0.name) }
+        let producer = try KafkaProducer(properties: KafkaProperties(config.producerProperties()), logger: logger)
+        let processor = RetirementService.makeProcessor(configuration: config, destinations: selected, producer: producer, logger: logger)
+        let summary = try await Replay.run(
+            config, plans: plans, fromMs: from.milliseconds, toMs: toMs, destinations: selected, processor: processor, logger: logger)
+        for pipeline in all { await pipeline.shutdown() }
+        try? producer.flush(timeoutMs: 5000)
+        producer.shutdown()
+        await transport.shutdown()
+        print("applied \(summary.applied) to \(selected.map(\.name).joined(separator: ", ")); dead-lettered \(summary.deadLettered); skipped bad input \(summary.skippedBadInput)")
+        if summary.abandoned > 0 { throw ExitCode(1) }
+    }
+}
