@@ -18,6 +18,7 @@ public typealias DestinationFactory = @Sendable (SettingsReader, DestinationCont
 public enum DestinationRegistry {
     public static let factories: [String: DestinationFactory] = [
         "webhook": WebhookDestination.make,
+        "braze": BrazeDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
