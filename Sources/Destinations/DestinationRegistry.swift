@@ -19,6 +19,7 @@ public enum DestinationRegistry {
     public static let factories: [String: DestinationFactory] = [
         "webhook": WebhookDestination.make,
         "braze": BrazeDestination.make,
+        "amplitude": AmplitudeDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
