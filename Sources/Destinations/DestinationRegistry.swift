@@ -20,6 +20,7 @@ public enum DestinationRegistry {
         "webhook": WebhookDestination.make,
         "braze": BrazeDestination.make,
         "amplitude": AmplitudeDestination.make,
+        "segment": SegmentDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
