@@ -21,6 +21,7 @@ public enum DestinationRegistry {
         "braze": BrazeDestination.make,
         "amplitude": AmplitudeDestination.make,
         "segment": SegmentDestination.make,
+        "hubspot": HubSpotDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
