@@ -22,6 +22,7 @@ public enum DestinationRegistry {
         "amplitude": AmplitudeDestination.make,
         "segment": SegmentDestination.make,
         "hubspot": HubSpotDestination.make,
+        "mailchimp": MailchimpDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
