@@ -23,6 +23,7 @@ public enum DestinationRegistry {
         "segment": SegmentDestination.make,
         "hubspot": HubSpotDestination.make,
         "mailchimp": MailchimpDestination.make,
+        "sendgrid": SendGridDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
