@@ -24,6 +24,7 @@ public enum DestinationRegistry {
         "hubspot": HubSpotDestination.make,
         "mailchimp": MailchimpDestination.make,
         "sendgrid": SendGridDestination.make,
+        "salesforce": SalesforceDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
