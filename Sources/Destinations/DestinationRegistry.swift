@@ -25,6 +25,7 @@ public enum DestinationRegistry {
         "mailchimp": MailchimpDestination.make,
         "sendgrid": SendGridDestination.make,
         "salesforce": SalesforceDestination.make,
+        "sql": SQLDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
