@@ -18,6 +18,14 @@ public typealias DestinationFactory = @Sendable (SettingsReader, DestinationCont
 public enum DestinationRegistry {
     public static let factories: [String: DestinationFactory] = [
         "webhook": WebhookDestination.make,
+        "braze": BrazeDestination.make,
+        "amplitude": AmplitudeDestination.make,
+        "segment": SegmentDestination.make,
+        "hubspot": HubSpotDestination.make,
+        "mailchimp": MailchimpDestination.make,
+        "sendgrid": SendGridDestination.make,
+        "salesforce": SalesforceDestination.make,
+        "sql": SQLDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,

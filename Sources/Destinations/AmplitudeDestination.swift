@@ -1,0 +1,120 @@
+import Engine
+import Foundation
+import RetirementEvent
+
+/// `type: amplitude`: User Privacy API v1, `POST {base_url}/api/2/deletions/users` with
+/// `{"user_ids": [...], "requester": "...", "ignore_invalid_id": "true"}` (up to 100 ids),
+/// HTTP Basic `api_key:secret_key`.
+///
+/// Amplitude schedules a deletion job (run within 30 days); the outcome keeps its day and the
+/// learner's Amplitude id as `jobID` (`<day>/<amplitude_id>`). Ids listed in `invalid_ids` are
+/// unknown to the project: already gone.
+public struct AmplitudeDestination: Destination {
+    public static let usHost = "https://amplitude.com"
+    public static let euHost = "https://analytics.eu.amplitude.com"
+
+    public let name: String
+    public let baseURL: String
+    public let requester: String
+    let authorization: String
+    let transport: HTTPTransport
+
+    /// Amplitude takes up to 100 user ids per call.
+    public var maxBatchSize: Int { 100 }
+
+    public init(name: String, baseURL: String, apiKey: String, secretKey: String, requester: String, transport: HTTPTransport) {
+        self.name = name
+        self.baseURL = baseURL
+        self.requester = requester
+        self.authorization = VendorHTTP.basic(apiKey, secretKey)
+        self.transport = transport
+    }
+
+    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+        let ids = events.map { String($0.userID) }
+        let body = VendorHTTP.json(["user_ids": ids, "requester": requester, "ignore_invalid_id": "true"])
+        let headers = [("Authorization", authorization), ("Content-Type", "application/json")]
+        switch await VendorHTTP.send(transport, .POST, "\(baseURL)/api/2/deletions/users", headers: headers, body: body) {
+        case .failure(let failure):
+            return Array(repeating: failure.outcome, count: events.count)
+        case .success(let response):
+            guard (200..<300).contains(response.status) else {
+                return Array(repeating: AmplitudeDestination.classify(response), count: events.count)
+            }
+            return AmplitudeDestination.outcomes(ids: ids, body: response.body)
+        }
+    }
+
+    /// Per id: in `invalid_ids` → already gone; else erased with `<day>/<amplitude_id>` (or `<day>`).
+    static func outcomes(ids: [String], body: [UInt8]) -> [ErasureOutcome] {
+        let object = VendorHTTP.parse(body) as? [String: Any] ?? [:]
+        let day = object["day"] as? String
+        let invalid = Set((object["invalid_ids"] as? [Any] ?? []).map { "\($0)" })
+        var amplitudeIDs: [String: String] = [:]
+        for entry in object["amplitude_ids"] as? [[String: Any]] ?? [] {
+            if let userID = entry["user_id"].map({ "\($0)" }), let amplitudeID = entry["amplitude_id"] {
+                amplitudeIDs[userID] = "\(amplitudeID)"
+            }
+        }
+        return ids.map { id in
+            if invalid.contains(id) { return .alreadyGone }
+            let job = [day, amplitudeIDs[id]].compactMap { $0 }.joined(separator: "/")
+            return .erased(jobID: job.isEmpty ? nil : job)
+        }
+    }
+
+    /// 401/403 configuration error; 408/429/5xx transient (`Retry-After` if sent); other 4xx permanent.
+    static func classify(_ response: HTTPTransport.Response) -> ErasureOutcome {
+        switch response.status {
+        case 401, 403:
+            return .configurationError(reason: "\(VendorHTTP.describe(response)): api_key/secret_key refused")
+        case 408, 429, 500..<600:
+            return .transient(reason: VendorHTTP.describe(response), retryAfter: VendorHTTP.waitSignal(response))
+        default:
+            return .permanent(reason: VendorHTTP.describe(response))
+        }
+    }
+
+    /// Lists today's deletion jobs (`GET /api/2/deletions/users?start_day=…&end_day=…`): read-only, proves the keys.
+    public func check() async -> [String] {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        let today = formatter.string(from: Date())
+        let url = "\(baseURL)/api/2/deletions/users?start_day=\(today)&end_day=\(today)"
+        switch await VendorHTTP.send(transport, .GET, url, headers: [("Authorization", authorization)]) {
+        case .failure:
+            return ["destination \(name): cannot reach \(baseURL)"]
+        case .success(let response):
+            if (200..<300).contains(response.status) { return [] }
+            if response.status == 401 || response.status == 403 {
+                return ["destination \(name): Amplitude refused api_key/secret_key (HTTP \(response.status))"]
+            }
+            return ["destination \(name): deletion job listing answered HTTP \(response.status)"]
+        }
+    }
+
+    /// `type: amplitude`: `api_key`, `secret_key` (required), `region: us|eu` (default us),
+    /// `requester` (default `retirement-consumer`), `base_url` (overrides the region's host).
+    /// Defaults from Amplitude's documented 1 request/second and 100 ids/request.
+    static let make: DestinationFactory = { reader, context in
+        let name = reader.string("name") ?? ""
+        let apiKey = reader.string("api_key", required: true) ?? ""
+        let secretKey = reader.string("secret_key", required: true) ?? ""
+        let region = reader.string("region", default: "us") ?? "us"
+        let host: String
+        switch region {
+        case "us": host = usHost
+        case "eu": host = euHost
+        default:
+            reader.problems.add(reader.keyPath("region"), "must be us or eu, got \"\(region)\"")
+            host = usHost
+        }
+        let requester = reader.string("requester", default: "retirement-consumer") ?? "retirement-consumer"
+        let baseURL = VendorHTTP.baseURL(reader, default: host)
+        let destination = AmplitudeDestination(
+            name: name, baseURL: baseURL, apiKey: apiKey, secretKey: secretKey, requester: requester, transport: context.transport)
+        return (destination, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(1)))
+    }
+}

@@ -1,0 +1,128 @@
+import Crypto
+import Engine
+import Foundation
+import RetirementEvent
+
+/// `type: mailchimp`: Marketing API permanent delete in every configured audience,
+/// `POST {base_url}/3.0/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent`,
+/// subscriber hash = MD5 of the lowercased email, HTTP Basic with any user and the API key.
+///
+/// The host comes from the key's data-center suffix (`…-us6` → `https://us6.api.mailchimp.com`)
+/// unless `base_url` is set. 204 erased; 404 already gone in that audience (a wrong audience id
+/// also answers 404, which is why `check` verifies each audience). The event's outcome is the
+/// worst of its audiences' outcomes; all 404 → already gone.
+public struct MailchimpDestination: Destination {
+    public let name: String
+    public let baseURL: String
+    public let audienceIDs: [String]
+    let authorization: String
+    let transport: HTTPTransport
+
+    public init(name: String, baseURL: String, apiKey: String, audienceIDs: [String], transport: HTTPTransport) {
+        self.name = name
+        self.baseURL = baseURL
+        self.audienceIDs = audienceIDs
+        self.authorization = VendorHTTP.basic("retirement-consumer", apiKey)
+        self.transport = transport
+    }
+
+    /// MD5 hex of the lowercased address (Mailchimp's subscriber hash).
+    public static func subscriberHash(_ email: String) -> String {
+        Insecure.MD5.hash(data: Array(email.lowercased().utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `us6` from `…-us6`; `nil` without a suffix.
+    public static func dataCenter(_ apiKey: String) -> String? {
+        guard let dash = apiKey.lastIndex(of: "-") else { return nil }
+        let suffix = apiKey[apiKey.index(after: dash)...]
+        guard !suffix.isEmpty, suffix.allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
+        return String(suffix)
+    }
+
+    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+        var outcomes: [ErasureOutcome] = []
+        for event in events { outcomes.append(await erase(event)) }
+        return outcomes
+    }
+
+    func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+        let hash = MailchimpDestination.subscriberHash(event.email)
+        var result: ErasureOutcome = .alreadyGone
+        for audience in audienceIDs {
+            let url = "\(baseURL)/3.0/lists/\(VendorHTTP.encode(audience))/members/\(hash)/actions/delete-permanent"
+            let outcome: ErasureOutcome
+            switch await VendorHTTP.send(transport, .POST, url, headers: [("Authorization", authorization)]) {
+            case .failure(let failure): outcome = failure.outcome
+            case .success(let response): outcome = MailchimpDestination.classify(response)
+            }
+            if outcome.severity > result.severity { result = outcome }
+            // A refused key or throttling will not change for the next audience.
+            if case .configurationError = outcome { break }
+            if case .transient = outcome { break }
+        }
+        return result
+    }
+
+    /// 2xx erased; 404 already gone; 401/403 configuration error; 429/5xx transient; other 4xx permanent.
+    static func classify(_ response: HTTPTransport.Response) -> ErasureOutcome {
+        switch response.status {
+        case 200..<300:
+            return .erased(jobID: nil)
+        case 404:
+            return .alreadyGone
+        case 401, 403:
+            return .configurationError(reason: "HTTP \(response.status): API key refused (or wrong data center)")
+        case 408, 429, 500..<600:
+            return .transient(reason: "HTTP \(response.status)", retryAfter: VendorHTTP.waitSignal(response))
+        default:
+            // problem+json `title` is a fixed phrase, but `detail` may echo the address: keep the status only.
+            return .permanent(reason: "HTTP \(response.status)")
+        }
+    }
+
+    /// `GET /3.0/ping` proves the key; `GET /3.0/lists/{id}?fields=id` proves each audience id.
+    public func check() async -> [String] {
+        let headers = [("Authorization", authorization)]
+        switch await VendorHTTP.send(transport, .GET, "\(baseURL)/3.0/ping", headers: headers) {
+        case .failure:
+            return ["destination \(name): cannot reach \(baseURL)"]
+        case .success(let response) where !(200..<300).contains(response.status):
+            return ["destination \(name): Mailchimp ping answered HTTP \(response.status) (check api_key and its data center)"]
+        default:
+            break
+        }
+        var problems: [String] = []
+        for audience in audienceIDs {
+            let url = "\(baseURL)/3.0/lists/\(VendorHTTP.encode(audience))?fields=id"
+            switch await VendorHTTP.send(transport, .GET, url, headers: headers) {
+            case .failure:
+                problems.append("destination \(name): cannot reach \(baseURL)")
+            case .success(let response):
+                if response.status == 404 {
+                    problems.append("destination \(name): audience \(audience) does not exist (HTTP 404)")
+                } else if !(200..<300).contains(response.status) {
+                    problems.append("destination \(name): audience \(audience) answered HTTP \(response.status)")
+                }
+            }
+        }
+        return problems
+    }
+
+    /// `type: mailchimp`: `api_key` (required; `…-<dc>`), `audience_ids` (required list), `base_url`.
+    /// Defaults from Mailchimp's limit of 10 simultaneous connections per account; no rate limit.
+    static let make: DestinationFactory = { reader, context in
+        let name = reader.string("name") ?? ""
+        let apiKey = reader.string("api_key", required: true) ?? ""
+        let audiences = reader.stringList("audience_ids", required: true)
+        var host: String?
+        if let dc = dataCenter(apiKey) {
+            host = "https://\(dc).api.mailchimp.com"
+        } else if !apiKey.isEmpty, !reader.has("base_url") {
+            reader.problems.add(reader.keyPath("api_key"), "has no data-center suffix (…-us6); set base_url")
+        }
+        let baseURL = VendorHTTP.baseURL(reader, default: host)
+        let destination = MailchimpDestination(
+            name: name, baseURL: baseURL, apiKey: apiKey, audienceIDs: audiences, transport: context.transport)
+        return (destination, DestinationLimits(concurrency: 10))
+    }
+}

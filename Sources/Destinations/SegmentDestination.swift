@@ -1,0 +1,132 @@
+import Engine
+import Foundation
+import RetirementEvent
+
+/// `type: segment`: Public API workspace regulation, `POST {base_url}/regulations` with
+/// `{"regulationType": "SUPPRESS_WITH_DELETE", "subjectType": "USER_ID", "subjectIds": [...]}`,
+/// `Authorization: Bearer <Public API token>`.
+///
+/// Each learner contributes its LMS user id and, as Open edX's driver does, its original
+/// username (Segment user ids may be either). Segment takes up to 5,000 ids per call, so a
+/// batch holds up to 2,500 learners. The regulation id is kept as `jobID` (Segment finishes
+/// within 30 days). On 429 the body's `msBeforeNext` is honoured, else `X-RateLimit-Reset`.
+public struct SegmentDestination: Destination {
+    public static let usHost = "https://api.segmentapis.com"
+    public static let euHost = "https://eu1.api.segmentapis.com"
+    /// Segment's documented maximum of subject ids per regulation.
+    public static let maxSubjectIDs = 5000
+
+    public let name: String
+    public let baseURL: String
+    public let regulationType: String
+    public let includeUsername: Bool
+    let token: String
+    let transport: HTTPTransport
+
+    public var maxBatchSize: Int { includeUsername ? Self.maxSubjectIDs / 2 : Self.maxSubjectIDs }
+
+    public init(name: String, baseURL: String, token: String, regulationType: String, includeUsername: Bool, transport: HTTPTransport) {
+        self.name = name
+        self.baseURL = baseURL
+        self.token = token
+        self.regulationType = regulationType
+        self.includeUsername = includeUsername
+        self.transport = transport
+    }
+
+    /// The subject ids of a batch: user ids, then usernames, without duplicates.
+    func subjectIDs(_ events: [RetirementEvent]) -> [String] {
+        var seen: Set<String> = []
+        var ids: [String] = []
+        for event in events {
+            for id in [String(event.userID)] + (includeUsername ? [event.username] : []) where !id.isEmpty {
+                if seen.insert(id).inserted { ids.append(id) }
+            }
+        }
+        return ids
+    }
+
+    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+        let body = VendorHTTP.json([
+            "regulationType": regulationType, "subjectType": "USER_ID", "subjectIds": subjectIDs(events),
+        ])
+        let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
+        switch await VendorHTTP.send(transport, .POST, "\(baseURL)/regulations", headers: headers, body: body) {
+        case .failure(let failure):
+            return Array(repeating: failure.outcome, count: events.count)
+        case .success(let response):
+            return Array(repeating: SegmentDestination.classify(response), count: events.count)
+        }
+    }
+
+    /// 2xx erased with `data.regulateId`; 401/403/404 configuration error (token, plan or host);
+    /// 408/429/5xx transient (`msBeforeNext`, else `Retry-After`/`X-RateLimit-Reset`); other 4xx permanent.
+    static func classify(_ response: HTTPTransport.Response) -> ErasureOutcome {
+        switch response.status {
+        case 200..<300:
+            let data = (VendorHTTP.parse(response.body) as? [String: Any])?["data"] as? [String: Any]
+            return .erased(jobID: data?["regulateId"] as? String)
+        case 401, 403, 404:
+            return .configurationError(reason: "\(VendorHTTP.describe(response)): Public API token or base_url refused")
+        case 408, 429, 500..<600:
+            return .transient(reason: VendorHTTP.describe(response), retryAfter: msBeforeNext(response.body) ?? VendorHTTP.waitSignal(response))
+        default:
+            return .permanent(reason: VendorHTTP.describe(response))
+        }
+    }
+
+    /// `errors[].data.msBeforeNext` of a 429 body.
+    static func msBeforeNext(_ body: [UInt8]) -> Duration? {
+        guard let errors = (VendorHTTP.parse(body) as? [String: Any])?["errors"] as? [[String: Any]] else { return nil }
+        for error in errors {
+            if let data = error["data"] as? [String: Any], let ms = (data["msBeforeNext"] as? NSNumber)?.int64Value, ms >= 0 {
+                return .milliseconds(ms)
+            }
+        }
+        return nil
+    }
+
+    /// `GET {base_url}/` (Get Workspace: the workspace of the token): read-only, proves the token.
+    public func check() async -> [String] {
+        let headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
+        switch await VendorHTTP.send(transport, .GET, "\(baseURL)/", headers: headers) {
+        case .failure:
+            return ["destination \(name): cannot reach \(baseURL)"]
+        case .success(let response):
+            if (200..<300).contains(response.status) { return [] }
+            if response.status == 401 || response.status == 403 {
+                return ["destination \(name): Segment refused the Public API token (HTTP \(response.status))"]
+            }
+            return ["destination \(name): Get Workspace answered HTTP \(response.status)"]
+        }
+    }
+
+    static let regulationTypes = ["SUPPRESS_WITH_DELETE", "DELETE_ONLY", "SUPPRESS_WITH_DELETE_INTERNAL", "DELETE_INTERNAL"]
+
+    /// `type: segment`: `token` (required), `region: us|eu`, `base_url`, `regulation_type`
+    /// (default `SUPPRESS_WITH_DELETE`), `include_username` (default true).
+    /// Segment publishes no numeric rate limit; defaults are one call at a time, 1 per second.
+    static let make: DestinationFactory = { reader, context in
+        let name = reader.string("name") ?? ""
+        let token = reader.string("token", required: true) ?? ""
+        let region = reader.string("region", default: "us") ?? "us"
+        let host: String
+        switch region {
+        case "us": host = usHost
+        case "eu": host = euHost
+        default:
+            reader.problems.add(reader.keyPath("region"), "must be us or eu, got \"\(region)\"")
+            host = usHost
+        }
+        let regulationType = reader.string("regulation_type", default: "SUPPRESS_WITH_DELETE") ?? "SUPPRESS_WITH_DELETE"
+        if !regulationTypes.contains(regulationType) {
+            reader.problems.add(reader.keyPath("regulation_type"), "must be one of \(regulationTypes.joined(separator: ", "))")
+        }
+        let includeUsername = reader.bool("include_username", default: true)
+        let baseURL = VendorHTTP.baseURL(reader, default: host)
+        let destination = SegmentDestination(
+            name: name, baseURL: baseURL, token: token, regulationType: regulationType, includeUsername: includeUsername,
+            transport: context.transport)
+        return (destination, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(2)))
+    }
+}

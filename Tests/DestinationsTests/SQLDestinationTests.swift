@@ -1,0 +1,141 @@
+@testable import Destinations
+import Engine
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Parameter translation (no server needed).
+@Suite struct SQLTranslationTests {
+    @Test func namedParametersBecomeNumberedBinds() throws {
+        let statement = try SQLDestination.translate(
+            "UPDATE t SET a = :retired_username, b = ':email', c = \"x:y\"::text -- :username\n WHERE id = :user_id OR a = :retired_username /* :event_id */")
+        #expect(statement.sql == "UPDATE t SET a = $1, b = ':email', c = \"x:y\"::text -- :username\n WHERE id = $2 OR a = $1 /* :event_id */")
+        #expect(statement.parameters == ["retired_username", "user_id"])
+        #expect(throws: SQLDestination.UnknownParameter(name: "password")) { try SQLDestination.translate("SELECT :password") }
+    }
+
+    @Test func unknownParametersAreConfigurationProblems() {
+        let problems = Fixture.problems([
+            "name": .string("db"), "type": .string("sql"), "url": .string("postgres://u:p@127.0.0.1:5432/x"),
+            "statements": .list([.string("DELETE FROM t WHERE id = :userid")]),
+        ])
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("unknown parameter :userid") == true)
+    }
+}
+
+/// Against a real PostgreSQL (`scripts/with-postgres.sh`); fails loudly when none is given,
+/// unless `RETIREMENT_SKIP_POSTGRES=1`.
+@Suite(.serialized) struct SQLDestinationTests {
+    static var url: String? {
+        let environment = ProcessInfo.processInfo.environment
+        if let url = environment["RETIREMENT_TEST_POSTGRES_URL"], !url.isEmpty { return url }
+        if environment["RETIREMENT_SKIP_POSTGRES"] != "1" {
+            Issue.record("RETIREMENT_TEST_POSTGRES_URL is not set: run the tests under scripts/with-postgres.sh (or set RETIREMENT_SKIP_POSTGRES=1 to skip the sql destination tests knowingly)")
+        }
+        return nil
+    }
+
+    static func settings(_ url: String, _ statements: [String], _ extra: [String: ConfigValue] = [:]) -> [String: ConfigValue] {
+        var map: [String: ConfigValue] = [
+            "name": .string("lms-db"), "type": .string("sql"), "url": .string(url), "tls": .string("disable"),
+            "statements": .list(statements.map { .string($0) }),
+        ]
+        map.merge(extra) { $1 }
+        return map
+    }
+
+    /// Runs admin SQL through the destination machinery's own driver.
+    static func admin(_ url: String, _ sql: String) async throws {
+        let components = try #require(URLComponents(string: url))
+        let configuration = PostgresConnection.Configuration(
+            host: components.host!, port: components.port!, username: components.user!, password: components.password,
+            database: String(components.path.dropFirst()), tls: .disable)
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: Fixture.logger())
+        for statement in sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: Fixture.logger())
+        }
+        try await connection.close()
+    }
+
+    static let schema = """
+        DROP TABLE IF EXISTS learners; DROP TABLE IF EXISTS notes;
+        CREATE TABLE learners (id integer PRIMARY KEY, username text, email text NOT NULL, retired text);
+        CREATE TABLE notes (learner_id integer, body text);
+        INSERT INTO learners VALUES (1, 'learner1', 'Learner1@Example.org', NULL), (2, 'learner2', 'Learner2@Example.org', NULL);
+        INSERT INTO notes VALUES (1, 'a'), (1, 'b'), (2, 'c')
+        """
+
+    static let statements = [
+        "DELETE FROM notes WHERE learner_id = :user_id",
+        "UPDATE learners SET email = :retired_email, username = :retired_username, retired = :event_id WHERE id = :user_id AND email = :email",
+    ]
+
+    @Test func erasesInOneTransactionAndZeroRowsIsAlreadyGone() async throws {
+        guard let url = Self.url else { return }
+        try await Self.admin(url, Self.schema)
+        try await Fixture.withTransport { transport in
+            let pipeline = try Fixture.pipeline(Self.settings(url, Self.statements), transport: transport)
+            #expect(await pipeline.check() == [])
+            #expect(await pipeline.apply(Fixture.event(1)) == .erased(jobID: nil))
+            // The same event again: nothing left to change.
+            #expect(await pipeline.apply(Fixture.event(1)) == .alreadyGone)
+            #expect(await pipeline.apply(Fixture.event(99)) == .alreadyGone)
+        }
+    }
+
+    @Test func aFailingStatementRollsBackTheEarlierOnes() async throws {
+        guard let url = Self.url else { return }
+        try await Self.admin(url, Self.schema)
+        try await Fixture.withTransport { transport in
+            let pipeline = try Fixture.pipeline(Self.settings(url, Self.statements), transport: transport)
+            // retired_email missing → NULL into a NOT NULL column: SQLSTATE 23502, permanent.
+            var event = Fixture.event(2)
+            event.retiredEmail = nil
+            let outcome = await pipeline.apply(event)
+            #expect(outcome == .permanent(reason: "SQLSTATE 23502 in statements[1]"))
+            #expect(!outcome.reason.contains("Learner2"))
+            // statements[0] was rolled back: learner 2's note is still there, so a fixed event erases.
+            #expect(await pipeline.apply(Fixture.event(2)) == .erased(jobID: nil))
+        }
+    }
+
+    @Test func brokenStatementsAndRefusedLoginsAreConfigurationErrors() async throws {
+        guard let url = Self.url else { return }
+        try await Self.admin(url, Self.schema)
+        try await Fixture.withTransport { transport in
+            let broken = try Fixture.pipeline(Self.settings(url, ["DELETE FROM notes WHERE nosuchcolumn = :user_id"]), transport: transport)
+            #expect(await broken.apply(Fixture.event(1)) == .configurationError(reason: "SQLSTATE 42703 in statements[0]"))
+            let problems = await broken.check()
+            #expect(problems.count == 1 && problems[0].contains("42703"))
+
+            var components = try #require(URLComponents(string: url))
+            components.password = "wrong-password"
+            let refused = try Fixture.pipeline(Self.settings(components.string!, Self.statements), transport: transport)
+            let outcome = await refused.apply(Fixture.event(1))
+            #expect(outcome.isConfigurationError)
+            #expect(outcome.reason.hasPrefix("SQLSTATE 28"))
+        }
+    }
+
+    @Test func unreachableServerIsTransient() async throws {
+        guard Self.url != nil else { return }
+        try await Fixture.withTransport { transport in
+            // Port 1 on localhost: connection refused.
+            let pipeline = try Fixture.pipeline(Self.settings("postgres://u:p@127.0.0.1:1/x", Self.statements), transport: transport)
+            #expect(await pipeline.apply(Fixture.event(1)).isTransient)
+            #expect(await pipeline.check().count == 1)
+        }
+    }
+
+    @Test func sqlStatesAreClassified() {
+        #expect(SQLDestination.classify(sqlState: "40001", statement: 0).isTransient)
+        #expect(SQLDestination.classify(sqlState: "08006", statement: 0).isTransient)
+        #expect(SQLDestination.classify(sqlState: "53300", statement: 0).isTransient)
+        #expect(SQLDestination.classify(sqlState: "57P01", statement: 0).isTransient)
+        #expect(SQLDestination.classify(sqlState: "28P01", statement: nil).isConfigurationError)
+        #expect(SQLDestination.classify(sqlState: "42501", statement: 0).isConfigurationError)
+        #expect(SQLDestination.classify(sqlState: "23505", statement: 0).isPermanent)
+        #expect(SQLDestination.classify(sqlState: "22P02", statement: 0).isPermanent)
+    }
+}
