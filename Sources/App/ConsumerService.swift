@@ -21,6 +21,9 @@ public final class ConsumerService: Service, @unchecked Sendable {
     /// Offsets this member finished before a revoke whose commit may have failed (the group was
     /// rebalancing). If a partition comes back, work resumes there instead of redoing it.
     private let finishedBeforeRevoke = Mutex<[TopicPartition: Int64]>([:])
+    /// Start offsets chosen by ``resumeOffsets`` that must also be stored, or the group's committed
+    /// offset would stay behind when no new record arrives on the partition.
+    private let resumedStarts = Mutex<[TopicPartition: Int64]>([:])
 
     public init(configuration: ServiceConfiguration, engine: DispatchEngine, health: HealthState, logger: Logger) {
         self.configuration = configuration
@@ -143,6 +146,15 @@ public final class ConsumerService: Service, @unchecked Sendable {
             rebalances["assign"]?.increment()
             engine.assign(partitions.map { PartitionID(topic: $0.topic, partition: $0.partition) })
             health.setMember(true)
+            let resumed = resumedStarts.withLock { starts in
+                defer { starts.removeAll() }
+                return starts
+            }
+            if let consumer, !resumed.isEmpty {
+                do { try consumer.storeOffsets(resumed.map { TopicPartitionOffset($0.key, offset: $0.value) }) } catch {
+                    logger.debug("offset store skipped", metadata: ["error": "\(error)"])
+                }
+            }
             logger.info("partitions assigned", metadata: [
                 "partitions": "\(partitions.map(\.partition).sorted())", "protocol": "\(consumer?.rebalanceProtocol ?? "?")",
             ])
@@ -185,6 +197,7 @@ public final class ConsumerService: Service, @unchecked Sendable {
             guard let finished = remembered[row.topicPartition], finished > row.offset else { continue }
             starts[row.topicPartition] = finished
         }
+        resumedStarts.withLock { $0.merge(starts) { _, new in new } }
         if !starts.isEmpty {
             logger.info("resuming returned partitions after work finished before the revoke", metadata: [
                 "partitions": "\(starts.keys.map(\.partition).sorted())"

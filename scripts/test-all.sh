@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Every test of the project, as CI runs it:
+#   1. the Swift package (unit tests, librdkafka mock-cluster tests, process-level group tests,
+#      destination tests against vendor-shaped local servers and a real PostgreSQL);
+#   2. the LMS plugin's tests and the end-to-end test (plugin -> Kafka -> retirement-consumer run);
+#   3. the deploy/ checks (YAML, Kubernetes and CRD schemas, kustomize, systemd, Dockerfile lint).
+# Real-broker tests (IntegrationTests) run only when KAFKA_BOOTSTRAP_SERVERS is set.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="/opt/swift/usr/bin:$PATH"
+
+scripts/install-deps.sh
+
+echo "== swift build"
+swift build --build-tests
+
+echo "== swift test (with a throw-away PostgreSQL)"
+scripts/with-postgres.sh swift test --skip-build --no-parallel
+
+echo "== LMS plugin tests and end-to-end test"
+RETIREMENT_CONSUMER_BIN="$(swift build --show-bin-path)/retirement-consumer" scripts/test-python.sh
+
+echo "== deploy/ checks"
+scripts/check-deploy.sh
