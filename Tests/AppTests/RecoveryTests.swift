@@ -1,0 +1,134 @@
+import Foundation
+import Kafka
+import Testing
+import TestSupport
+
+extension ProcessTests {
+    /// `replay` and `dlq list` / `dlq redrive` against a running group, as separate processes.
+    @Suite struct RecoveryTests {
+        static let day: Int64 = 86_400_000
+        static let t0: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z
+
+        func runCommand(_ harness: ProcessHarness, _ arguments: [String], name: String) async throws -> (Int32?, String) {
+            let process = try ConsumerProcess(
+                arguments, logURL: harness.directory.appendingPathComponent("\(name).log"),
+                environment: ["WEBHOOK_SECRET": harness.webhook.secret])
+            let code = await process.waitForExit(timeout: .seconds(90))
+            if code == nil { process.kill() }
+            return (code, process.log)
+        }
+
+        @Test func replayAppliesExactlyTheWindowToTheNamedDestinationOnly() async throws {
+            let audit = try await WebhookServer(secret: "audit-secret")
+            defer { audit.stop() }
+            let harness = try await ProcessHarness(partitions: 4)
+            harness.more = """
+                  - name: audit
+                    type: webhook
+                    url: "\(audit.url)"
+                    secret: "audit-secret"
+                """
+            harness.processing = "  max_in_flight: 20"
+            for (band, users) in [(0, 1...30), (1, 31...60), (2, 61...90)] {
+                try await TestEvents.produce(users, to: harness.cluster.topic, with: harness.cluster.producer, timestamp: Self.t0 + Int64(band) * Self.day)
+            }
+            try harness.startConsumer()
+            #expect(await harness.waitUntilDone(Set(1...90), timeout: .seconds(60)), "\(harness.logs)")
+            #expect(await eventually(timeout: .seconds(10)) { audit.erasedUserIDs == Set(1...90) })
+            let serviceOffsets = try harness.cluster.progress(groupID: harness.groupID).map(\.committed)
+            let crmBefore = harness.webhook.requests.count
+            let auditBefore = audit.requests.count
+            let config = harness.directory.appendingPathComponent("consumer-0.yaml").path
+
+            // Dry run: per partition start, end and count; nothing applied.
+            let (dryCode, dryOut) = try await runCommand(
+                harness, ["replay", "--config", config, "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-03T00:00:00Z", "--dry-run"],
+                name: "replay-dry")
+            #expect(dryCode == 0, "\(dryOut)")
+            #expect(dryOut.contains("total in window: 30"), "\(dryOut)")
+            #expect(audit.requests.count == auditBefore)
+
+            // The replay, while the service keeps running.
+            let (code, out) = try await runCommand(
+                harness,
+                ["replay", "--config", config, "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-03T00:00:00Z", "--destination", "audit"],
+                name: "replay")
+            #expect(code == 0, "\(out)")
+            let replayed = audit.requests.dropFirst(auditBefore).map(\.userID)
+            #expect(Set(replayed) == Set(31...60), "replayed \(Set(replayed).sorted())")
+            #expect(replayed.count == 30)
+            #expect(harness.webhook.requests.count == crmBefore, "crm was not named and must not be called")
+            #expect(try harness.cluster.progress(groupID: harness.groupID).map(\.committed) == serviceOffsets)
+            #expect(harness.processes[0].isRunning)
+
+            // A duration back from now covers everything; an unknown destination is refused.
+            let (badCode, badOut) = try await runCommand(
+                harness, ["replay", "--config", config, "--from", "30d", "--destination", "nope"], name: "replay-bad")
+            #expect(badCode != 0)
+            #expect(badOut.contains("unknown destination"))
+            #expect(await harness.stopAll() == [0])
+        }
+
+        @Test func deadLettersAreListedAndRedrivenToTheDestinationsTheyOwe() async throws {
+            let audit = try await WebhookServer(secret: "audit-secret")
+            defer { audit.stop() }
+            let refuse = Unchecked(true)
+            let harness = try await ProcessHarness(partitions: 4) { userID, _ in
+                refuse.value && userID <= 10 ? .init(status: 400) : .init()
+            }
+            harness.more = """
+                  - name: audit
+                    type: webhook
+                    url: "\(audit.url)"
+                    secret: "audit-secret"
+                receipts:
+                  topic: user-retirement.receipts
+                  log: true
+                """
+            harness.processing = "  max_in_flight: 20"
+            try await harness.produce(1...50)
+            try harness.startConsumer()
+            #expect(await harness.waitUntilDone(Set(11...50), timeout: .seconds(60)), "\(harness.logs)")
+            #expect(await eventually(timeout: .seconds(10)) { audit.erasedUserIDs == Set(1...50) })
+            #expect(await harness.stopAll() == [0])
+            let config = harness.directory.appendingPathComponent("consumer-0.yaml").path
+
+            // Receipts: one per event and destination, no personal data.
+            let receipts = try harness.cluster.readAll(topic: "user-retirement.receipts")
+            #expect(receipts.count >= 90, "receipts: \(receipts.count)")
+            for receipt in receipts {
+                let text = String(decoding: receipt.value ?? [], as: UTF8.self)
+                #expect(!text.contains("@example.org") && !text.contains("learner"), "personal data in a receipt: \(text)")
+            }
+            let dead = receipts.filter { String(decoding: $0.value ?? [], as: UTF8.self).contains("\"dead_lettered\"") }
+            #expect(dead.count == 10)
+
+            let (listCode, listOut) = try await runCommand(harness, ["dlq", "list", "--config", config], name: "dlq-list")
+            #expect(listCode == 0, "\(listOut)")
+            #expect(listOut.contains("destination_failed"), "\(listOut)")
+            #expect(listOut.contains("total: 10"), "\(listOut)")
+            #expect(!listOut.contains("learner"))
+
+            refuse.value = false
+            let crmBefore = harness.webhook.requests.count
+            let (dryCode, dryOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config, "--dry-run"], name: "redrive-dry")
+            #expect(dryCode == 0, "\(dryOut)")
+            #expect(dryOut.contains("owed by crm: 10"), "\(dryOut)")
+            #expect(harness.webhook.requests.count == crmBefore)
+
+            let auditBefore = audit.requests.count
+            let (code, out) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive")
+            #expect(code == 0, "\(out)")
+            #expect(out.contains("redriven 10"), "\(out)")
+            #expect(Set(harness.webhook.requests.dropFirst(crmBefore).filter { $0.status == 200 }.map(\.userID)) == Set(1...10))
+            #expect(audit.requests.count == auditBefore, "audit owed nothing")
+            let dlqProgress = try harness.cluster.progress(groupID: "\(harness.groupID).dlq-redrive", topic: "user-retirement.dlq")
+            #expect(dlqProgress.allSatisfy { $0.high == 0 || $0.committed == $0.high }, "\(dlqProgress)")
+
+            // Drained: a second redrive reads nothing.
+            let (againCode, againOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-again")
+            #expect(againCode == 0)
+            #expect(againOut.contains("read 0 dead-letter records"), "\(againOut)")
+        }
+    }
+}
