@@ -36,20 +36,21 @@ public enum Demo {
         func answer(_ body: [UInt8]) -> HTTPResponse.Status {
             guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let user = object["user_id"] as? Int
             else { return .badRequest }
-            let attempt = requests.withLock { $0 += 1; return $0 }
+            requests.withLock { $0 += 1 }
+            let attempt = attempts.withLock { $0[user, default: 0] += 1; return $0[user]! }
             if refuseEvery > 0, user % refuseEvery == 0 { return .badRequest }
-            let first = !erased.withLock { $0.contains(user) } && attempt % 2 == 0
-            if failFirstEvery > 0, user % failFirstEvery == 0, first, attempt % 3 != 0 { return .serviceUnavailable }
+            if failFirstEvery > 0, user % failFirstEvery == 0, attempt == 1 { return .serviceUnavailable }
             erased.withLock { _ = $0.insert(user) }
             return .ok
         }
+        let attempts = Mutex<[Int: Int]>([:])
     }
 
     public static func run(options: Options, registry: PrometheusCollectorRegistry, print: @escaping @Sendable (String) -> Void) async throws -> Bool {
         var quiet = Logger(label: "demo")
         quiet.logLevel = .critical
         let started = ContinuousClock.now
-        print("retirement-consumer demo: in-process Kafka cluster, \(options.events) sample retirements, 2 local destinations\n")
+        print("retirement-consumer demo: in-process Kafka cluster, \(options.events) sample retirements, 3 local destinations\n")
 
         let cluster = try MockCluster(brokers: 1, logger: quiet)
         let topic = "user-retirement"
@@ -58,8 +59,10 @@ public enum Demo {
 
         let crm = LocalDestination(name: "crm", failFirstEvery: 7, refuseEvery: 0)
         let email = LocalDestination(name: "email-platform", failFirstEvery: 0, refuseEvery: 101)
-        let port = try await startLocalServer([crm, email])
-        print("  local destinations: http://127.0.0.1:\(port)/crm (503 now and then), http://127.0.0.1:\(port)/email-platform (refuses some users)")
+        let braze = LocalBrazeAPI()
+        let port = try await startLocalServer([crm, email], braze: braze)
+        print("  local destinations: a webhook CRM that answers 503 now and then, a webhook email platform that refuses")
+        print("  some learners, and a Braze-shaped API (POST /users/delete, up to 50 external ids per call), on 127.0.0.1:\(port)")
 
         let producer = try KafkaProducer(properties: KafkaProperties(["bootstrap.servers": cluster.bootstrapServers, "log_level": "2"]), logger: quiet)
         try await produceSamples(options: options, topic: topic, producer: producer)
@@ -82,6 +85,7 @@ public enum Demo {
             destinations:
               - {name: crm, type: webhook, url: "http://127.0.0.1:\(port)/crm", secret: demo-secret}
               - {name: email-platform, type: webhook, url: "http://127.0.0.1:\(port)/email-platform"}
+              - {name: braze, type: braze, base_url: "http://127.0.0.1:\(port)/braze", api_key: demo-key, batch_linger: 100ms}
             """
         let configuration = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: [:]))
         let service = try RetirementService.build(configuration: configuration, registry: registry, logger: quiet)
@@ -97,9 +101,9 @@ public enum Demo {
             let rows = (try? inspector.status(timeoutMs: 2000)) ?? []
             let committed = rows.reduce(Int64(0)) { $0 + max($1.committed ?? 0, 0) }
             let line = String(
-                format: "  %5.1fs  committed %4lld/%d   erased crm %4d  email-platform %4d   in flight %3d",
+                format: "  %5.1fs  committed %4lld/%d   erased: crm %4d  email-platform %4d  braze %4d   in flight %3d",
                 (ContinuousClock.now - started).demoSeconds, committed, total, crm.erased.withLock { $0.count },
-                email.erased.withLock { $0.count }, service.consumer.engine.inFlightCount)
+                email.erased.withLock { $0.count }, braze.erased.withLock { $0.count }, service.consumer.engine.inFlightCount)
             print(line)
             if !rows.isEmpty, rows.allSatisfy({ ($0.committed ?? -1) >= $0.high }) {
                 caughtUp = true
@@ -122,6 +126,7 @@ public enum Demo {
         print("  events published        \(options.events) valid + \(options.badRecords) malformed")
         print("  erased at crm            \(crm.erased.withLock { $0.count })  (\(crm.requests.withLock { $0 }) requests, retries included)")
         print("  erased at email-platform \(email.erased.withLock { $0.count })  (\(email.requests.withLock { $0 }) requests)")
+        print("  erased at braze          \(braze.erased.withLock { $0.count })  (\(braze.calls.withLock { $0 }) calls of up to 50 ids)")
         print("  dead-lettered            \(reasons.values.reduce(0, +)) to \(topic).dlq")
         for (reason, count) in reasons.sorted(by: { $0.key < $1.key }) { print("    \(count) × \(reason)") }
         print("  offsets committed        \(caughtUp ? "every partition at its high watermark" : "NOT caught up (timed out)")")
@@ -160,8 +165,29 @@ public enum Demo {
         ]
     }
 
-    static func startLocalServer(_ destinations: [LocalDestination]) async throws -> Int {
+    /// A Braze-shaped API: `POST /users/delete` with a Bearer key and at most 50 `external_ids`.
+    final class LocalBrazeAPI: Sendable {
+        let erased = Mutex<Set<Int>>([])
+        let calls = Mutex<Int>(0)
+
+        func answer(_ body: [UInt8], authorization: String?) -> HTTPResponse.Status {
+            guard authorization == "Bearer demo-key" else { return .unauthorized }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+                let ids = object["external_ids"] as? [String], !ids.isEmpty, ids.count <= 50
+            else { return .badRequest }
+            calls.withLock { $0 += 1 }
+            erased.withLock { set in for id in ids { if let user = Int(id) { set.insert(user) } } }
+            return .created
+        }
+    }
+
+    static func startLocalServer(_ destinations: [LocalDestination], braze: LocalBrazeAPI) async throws -> Int {
         let router = Router()
+        router.post("/braze/users/delete") { request, _ -> Response in
+            var body = try await request.body.collect(upTo: 1 << 20)
+            let bytes = body.readBytes(length: body.readableBytes) ?? []
+            return Response(status: braze.answer(bytes, authorization: request.headers[.authorization]))
+        }
         for destination in destinations {
             router.post("/\(destination.name)") { request, _ -> Response in
                 var body = try await request.body.collect(upTo: 1 << 20)
