@@ -102,15 +102,7 @@ public struct AmplitudeDestination: Destination {
         let name = reader.string("name") ?? ""
         let apiKey = reader.string("api_key", required: true) ?? ""
         let secretKey = reader.string("secret_key", required: true) ?? ""
-        let region = reader.string("region", default: "us") ?? "us"
-        let host: String
-        switch region {
-        case "us": host = usHost
-        case "eu": host = euHost
-        default:
-            reader.problems.add(reader.keyPath("region"), "must be us or eu, got \"\(region)\"")
-            host = usHost
-        }
+        let host = reader.choice("region", default: "us", ["us": usHost, "eu": euHost])
         let requester = reader.string("requester", default: "retirement-consumer") ?? "retirement-consumer"
         let baseURL = VendorHTTP.baseURL(reader, default: host)
         let destination = AmplitudeDestination(

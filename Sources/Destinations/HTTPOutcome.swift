@@ -6,6 +6,12 @@ public enum HTTPOutcome {
     /// 2xx erased; 404/410 already gone; 408/425/429/5xx transient (Retry-After honoured);
     /// 401/403 configuration error; other 4xx permanent.
     public static func classify(_ response: HTTPTransport.Response, now: Date = Date()) -> ErasureOutcome {
+        classify(response, refused: "credentials or signature refused", waitSignal: waitSignal(response, now: now))
+    }
+
+    /// The same reading with a vendor's own words for a refused credential and its own wait signal.
+    /// Reasons keep the status only: error bodies may echo an address.
+    public static func classify(_ response: HTTPTransport.Response, refused: String, waitSignal: Duration?) -> ErasureOutcome {
         let status = response.status
         switch status {
         case 200..<300:
@@ -13,9 +19,9 @@ public enum HTTPOutcome {
         case 404, 410:
             return .alreadyGone
         case 408, 425, 429, 500..<600:
-            return .transient(reason: "HTTP \(status)", retryAfter: waitSignal(response, now: now))
+            return .transient(reason: "HTTP \(status)", retryAfter: waitSignal)
         case 401, 403:
-            return .configurationError(reason: "HTTP \(status): credentials or signature refused")
+            return .configurationError(reason: "HTTP \(status): \(refused)")
         default:
             return .permanent(reason: "HTTP \(status)")
         }

@@ -65,19 +65,7 @@ public struct MailchimpDestination: Destination {
 
     /// 2xx erased; 404 already gone; 401/403 configuration error; 429/5xx transient; other 4xx permanent.
     static func classify(_ response: HTTPTransport.Response) -> ErasureOutcome {
-        switch response.status {
-        case 200..<300:
-            return .erased(jobID: nil)
-        case 404:
-            return .alreadyGone
-        case 401, 403:
-            return .configurationError(reason: "HTTP \(response.status): API key refused (or wrong data center)")
-        case 408, 429, 500..<600:
-            return .transient(reason: "HTTP \(response.status)", retryAfter: VendorHTTP.waitSignal(response))
-        default:
-            // problem+json `title` is a fixed phrase, but `detail` may echo the address: keep the status only.
-            return .permanent(reason: "HTTP \(response.status)")
-        }
+        HTTPOutcome.classify(response, refused: "API key refused (or wrong data center)", waitSignal: VendorHTTP.waitSignal(response))
     }
 
     /// `GET /3.0/ping` proves the key; `GET /3.0/lists/{id}?fields=id` proves each audience id.

@@ -109,15 +109,7 @@ public struct SegmentDestination: Destination {
     static let make: DestinationFactory = { reader, context in
         let name = reader.string("name") ?? ""
         let token = reader.string("token", required: true) ?? ""
-        let region = reader.string("region", default: "us") ?? "us"
-        let host: String
-        switch region {
-        case "us": host = usHost
-        case "eu": host = euHost
-        default:
-            reader.problems.add(reader.keyPath("region"), "must be us or eu, got \"\(region)\"")
-            host = usHost
-        }
+        let host = reader.choice("region", default: "us", ["us": usHost, "eu": euHost])
         let regulationType = reader.string("regulation_type", default: "SUPPRESS_WITH_DELETE") ?? "SUPPRESS_WITH_DELETE"
         if !regulationTypes.contains(regulationType) {
             reader.problems.add(reader.keyPath("regulation_type"), "must be one of \(regulationTypes.joined(separator: ", "))")

@@ -92,18 +92,7 @@ public struct SendGridDestination: Destination {
     /// `X-RateLimit-Reset` as epoch or seconds); other 4xx permanent. Error bodies may echo an
     /// address (`Email_address … is not valid`), so only the status is kept.
     static func classify(_ response: HTTPTransport.Response) -> ErasureOutcome {
-        switch response.status {
-        case 200..<300:
-            return .erased(jobID: nil)
-        case 404:
-            return .alreadyGone
-        case 401, 403:
-            return .configurationError(reason: "HTTP \(response.status): API key refused or lacks marketing scopes")
-        case 408, 429, 500..<600:
-            return .transient(reason: "HTTP \(response.status)", retryAfter: VendorHTTP.waitSignal(response))
-        default:
-            return .permanent(reason: "HTTP \(response.status)")
-        }
+        HTTPOutcome.classify(response, refused: "API key refused or lacks marketing scopes", waitSignal: VendorHTTP.waitSignal(response))
     }
 
     /// `GET /v3/scopes` (the key's own scopes): read-only, proves the key.

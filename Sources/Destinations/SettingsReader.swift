@@ -136,6 +136,14 @@ public final class SettingsReader: @unchecked Sendable {
         return result
     }
 
+    /// One of a fixed set of names, mapped to its value (e.g. a region to its host).
+    public func choice<T>(_ key: String, default defaultName: String, _ options: KeyValuePairs<String, T>) -> T {
+        let name = string(key, default: defaultName) ?? defaultName
+        if let match = options.first(where: { $0.key == name }) { return match.value }
+        problems.add(keyPath(key), "must be \(options.map(\.key).joined(separator: " or ")), got \"\(name)\"")
+        return options.first(where: { $0.key == defaultName })!.value
+    }
+
     /// A nested mapping; `nil` when absent.
     public func section(_ key: String) -> SettingsReader? {
         guard let value = take(key) else { return nil }
