@@ -144,3 +144,31 @@ import Testing
         #expect(DurationText.parse("-1s") == nil)
     }
 }
+
+/// The README's example of every destination type is a valid configuration.
+@Suite struct READMEExampleTests {
+    @Test func everyDestinationExampleInTheREADMEBuilds() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let section = try #require(text.range(of: "### Destinations"))
+        let rest = text[section.upperBound...]
+        let start = try #require(rest.range(of: "```yaml\n"))
+        let end = try #require(rest[start.upperBound...].range(of: "```"))
+        let block = String(rest[start.upperBound..<end.lowerBound])
+        var environment: [String: String] = [:]
+        for line in block.split(separator: "\n") {
+            if let range = line.range(of: "_env: ") {
+                let name = line[range.upperBound...].split(separator: " ").first.map(String.init) ?? ""
+                environment[name] = name.hasPrefix("MAILCHIMP") ? "key-us6" : "postgres://u:p@127.0.0.1:5432/db"
+            }
+        }
+        let yaml = "kafka:\n  bootstrap_servers: \"127.0.0.1:9092\"\n" + block
+        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: environment))
+        let transport = HTTPTransport()
+        let pipelines = try config.buildDestinations(context: DestinationContext(transport: transport, logger: .init(label: "t")))
+        #expect(pipelines.count == DestinationRegistry.factories.count)
+        #expect(Set(config.destinations.compactMap { if case .string(let type)? = $0["type"] { type } else { nil } })
+            == Set(DestinationRegistry.factories.keys))
+    }
+}
