@@ -1,6 +1,7 @@
 import App
 import ArgumentParser
 import Destinations
+import Engine
 import Kafka
 import Logging
 
@@ -66,8 +67,6 @@ struct DLQCommand: AsyncParsableCommand {
         }
     }
 }
-
-import Engine
 
 /// Holds an optional processor across the dry-run branch.
 struct EventProcessorBox {
