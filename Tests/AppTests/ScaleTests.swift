@@ -12,24 +12,30 @@ extension ProcessTests {
             try await harness.produce(1...200)
             try harness.startConsumer()
             #expect(await eventually(timeout: .seconds(60)) { harness.webhook.erasedUserIDs.count >= 50 })
+
             for _ in 0..<2 { try harness.startConsumer() }
             try await harness.produce(201...400)
-            try await Task.sleep(for: .seconds(8))
+            let three = await eventually(timeout: .seconds(90)) { harness.processes.allSatisfy { lastAssignment($0.log)?.isEmpty == false } }
+            #expect(three, "not every one of 3 members got partitions\n\(harness.logs)")
+
             for _ in 0..<3 { try harness.startConsumer() }
             try await harness.produce(401...600)
-            try await Task.sleep(for: .seconds(10))
-            // Everyone in the group got partitions at 6 members.
-            for (index, process) in harness.processes.enumerated() {
-                #expect(assignedSomething(process.log), "member \(index) never got partitions\n\(process.log.suffix(3000))")
+            let six = await eventually(timeout: .seconds(120)) {
+                let assignments = harness.processes.map { lastAssignment($0.log) }
+                // Six members, each with some of the 12 partitions, none held twice.
+                let all = assignments.compactMap { $0 }.flatMap { $0 }
+                return assignments.allSatisfy { $0?.isEmpty == false } && all.count == 12 && Set(all).count == 12
             }
+            #expect(six, "not every one of 6 members got partitions\n\(harness.logs)")
+
             for index in [0, 1, 2, 3] { harness.processes[index].terminate() }
+            for index in [0, 1, 2, 3] { #expect(await harness.processes[index].waitForExit(timeout: .seconds(30)) == 0) }
             try await harness.produce(601...800)
             let done = await harness.waitUntilDone(Set(1...800), timeout: .seconds(120))
             #expect(done, "missing \(Set(1...800).subtracting(harness.webhook.erasedUserIDs).count)\n\(harness.logs)")
-            // The two left took over every partition.
-            for index in [4, 5] {
-                #expect(harness.processes[index].log.components(separatedBy: "partitions assigned").count >= 3)
-            }
+            // The two left hold every partition between them.
+            let remaining = [4, 5].compactMap { lastAssignment(harness.processes[$0].log) }.flatMap { $0 }
+            #expect(Set(remaining) == Set(0..<12), "the two left hold \(remaining.sorted())")
             figure("scale.events", "800")
             figure("scale.duplicates", "\(harness.webhook.duplicateErasures)")
             figure("scale.seconds", String(format: "%.1f", harness.elapsed))
@@ -37,8 +43,12 @@ extension ProcessTests {
             #expect(codes.allSatisfy { $0 == 0 }, "exit codes \(codes)")
         }
 
-        func assignedSomething(_ log: String) -> Bool {
-            log.split(separator: "\n").contains { $0.contains("partitions assigned") && !$0.contains("\"partitions\":\"[]\"") }
+        /// The partitions of the last "partitions assigned" log line (eager protocol: the whole assignment).
+        func lastAssignment(_ log: String) -> [Int]? {
+            guard let line = log.split(separator: "\n").last(where: { $0.contains("\"msg\":\"partitions assigned\"") }),
+                let start = line.range(of: "\"partitions\":\"["), let end = line[start.upperBound...].range(of: "]")
+            else { return nil }
+            return line[start.upperBound..<end.lowerBound].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         }
     }
 }
