@@ -11,7 +11,7 @@ import Testing
     static func settings(_ base: String, _ extra: [String: ConfigValue] = [:]) -> [String: ConfigValue] {
         var map: [String: ConfigValue] = [
             "name": .string("braze"), "type": .string("braze"), "api_key": .string(key), "base_url": .string(base),
-            "batch_linger": .string("400ms"),
+            "batch_linger": .string("2s"),
         ]
         map.merge(extra) { $1 }
         return map

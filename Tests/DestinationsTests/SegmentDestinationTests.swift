@@ -9,7 +9,7 @@ import Testing
     static func settings(_ base: String) -> [String: ConfigValue] {
         [
             "name": .string("segment"), "type": .string("segment"), "token": .string("sgp-token"), "base_url": .string(base),
-            "batch_linger": .string("400ms"), "rate_limit_per_second": .int(50), "burst": .int(5),
+            "batch_linger": .string("2s"), "rate_limit_per_second": .int(50), "burst": .int(5),
         ]
     }
 
