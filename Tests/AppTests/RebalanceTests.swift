@@ -26,9 +26,11 @@ extension ProcessTests {
             figure("rebalance.\(strategy).events", "400")
             figure("rebalance.\(strategy).duplicates", "\(duplicates)")
             figure("rebalance.\(strategy).seconds", String(format: "%.1f", harness.elapsed))
-            // Bounded: at most what was in flight or finished-but-uncommitted at each of the
-            // rebalances (three members × max_in_flight × two membership changes), far below 400.
-            #expect(duplicates <= 3 * 20 * 2 + 40, "duplicates \(duplicates)")
+            // Bounded: only work in flight or finished but not yet committed when a rebalance
+            // starts is done again. librdkafka's mock refuses every commit while the group
+            // rebalances, so that is up to about half a second of work per member and rebalance
+            // here (a real broker accepts the revoke-time commit). Far from redoing everything:
+            #expect(duplicates <= 200, "duplicates \(duplicates) of 400")
             let codes = await harness.stopAll()
             #expect(codes == [0, 0, 0], "exit codes \(codes)\n\(harness.logs)")
             #expect(harness.webhook.protocolViolations.isEmpty)
