@@ -22,3 +22,19 @@ extension Destination {
     public var maxBatchSize: Int { 1 }
     public func shutdown() async {}
 }
+
+/// A destination whose API takes one learner per call: implement ``erase(_:)`` for one event.
+public protocol SingleEventDestination: Destination {
+    /// Erases one learner; the reason must not contain personal data.
+    func erase(_ event: RetirementEvent) async -> ErasureOutcome
+}
+
+extension SingleEventDestination {
+    public var maxBatchSize: Int { 1 }
+
+    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+        var outcomes: [ErasureOutcome] = []
+        for event in events { outcomes.append(await erase(event)) }
+        return outcomes
+    }
+}

@@ -8,7 +8,7 @@ import RetirementEvent
 /// One contact per call. HubSpot answers 204 even for an unknown address (and blocklists it);
 /// 404 counts as already gone. A 429 names its policy: `TEN_SECONDLY_ROLLING` waits 10 s,
 /// `DAILY` waits an hour before probing again (the reset time is midnight in the account's zone).
-public struct HubSpotDestination: Destination {
+public struct HubSpotDestination: SingleEventDestination {
     public static let defaultHost = "https://api.hubapi.com"
 
     public let name: String
@@ -23,13 +23,8 @@ public struct HubSpotDestination: Destination {
         self.transport = transport
     }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
-        var outcomes: [ErasureOutcome] = []
-        for event in events { outcomes.append(await erase(event)) }
-        return outcomes
-    }
 
-    func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let body = VendorHTTP.json(["objectId": event.email, "idProperty": "email"])
         let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
         let url = "\(baseURL)/crm/v3/objects/contacts/gdpr-delete"

@@ -11,7 +11,7 @@ import RetirementEvent
 /// unless `base_url` is set. 204 erased; 404 already gone in that audience (a wrong audience id
 /// also answers 404, which is why `check` verifies each audience). The event's outcome is the
 /// worst of its audiences' outcomes; all 404 → already gone.
-public struct MailchimpDestination: Destination {
+public struct MailchimpDestination: SingleEventDestination {
     public let name: String
     public let baseURL: String
     public let audienceIDs: [String]
@@ -39,13 +39,8 @@ public struct MailchimpDestination: Destination {
         return String(suffix)
     }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
-        var outcomes: [ErasureOutcome] = []
-        for event in events { outcomes.append(await erase(event)) }
-        return outcomes
-    }
 
-    func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let hash = MailchimpDestination.subscriberHash(event.email)
         var result: ErasureOutcome = .alreadyGone
         for audience in audienceIDs {

@@ -18,7 +18,7 @@ import RetirementEvent
 /// table or column: the configured statements are wrong for every event) → configuration error;
 /// 22 (data), 23 (constraint) and anything else → permanent. Reasons carry the SQLSTATE and the
 /// statement's index, never the server message (it may quote values).
-public final class SQLDestination: Destination {
+public final class SQLDestination: SingleEventDestination {
     /// The parameters an event provides.
     public static let parameterNames = ["user_id", "email", "username", "retired_username", "retired_email", "event_id"]
 
@@ -118,13 +118,8 @@ public final class SQLDestination: Destination {
         return binds
     }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
-        var outcomes: [ErasureOutcome] = []
-        for event in events { outcomes.append(await erase(event)) }
-        return outcomes
-    }
 
-    func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: counter.next(), logger: logger)

@@ -11,7 +11,7 @@ import RetirementEvent
 /// OAuth 2.0 token by the client-credentials flow (default) or the username-password flow; the
 /// token is fetched on first use and fetched again once on 401 (`INVALID_SESSION_ID`).
 /// 404 `NOT_FOUND` / `ENTITY_IS_DELETED` on delete count as already gone.
-public final class SalesforceDestination: Destination {
+public final class SalesforceDestination: SingleEventDestination {
     public enum Mode: String, Sendable { case delete, task }
     public enum Flow: String, Sendable { case clientCredentials = "client_credentials", password }
 
@@ -42,15 +42,8 @@ public final class SalesforceDestination: Destination {
         self.transport = transport
     }
 
-    // MARK: erase
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
-        var outcomes: [ErasureOutcome] = []
-        for event in events { outcomes.append(await erase(event)) }
-        return outcomes
-    }
-
-    func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         switch settings.mode {
         case .delete: return await deleteRecords(event)
         case .task: return await createTask(event)

@@ -4,7 +4,7 @@ import Foundation
 import RetirementEvent
 
 /// `type: webhook` (contract §5): POSTs the event as JSON, signed with HMAC-SHA256 when a secret is set.
-public struct WebhookDestination: Destination {
+public struct WebhookDestination: SingleEventDestination {
     public let name: String
     public let url: String
     public let secret: [UInt8]?
@@ -17,13 +17,8 @@ public struct WebhookDestination: Destination {
         self.transport = transport
     }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
-        var outcomes: [ErasureOutcome] = []
-        for event in events { outcomes.append(await erase(event)) }
-        return outcomes
-    }
 
-    func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let body = WebhookDestination.body(for: event)
         var headers = [("Content-Type", "application/json"), ("Idempotency-Key", event.eventID)]
         if let signature = signature(body) { headers.append(("X-Retirement-Signature", signature)) }
