@@ -26,6 +26,7 @@ public enum DestinationRegistry {
         "sendgrid": SendGridDestination.make,
         "salesforce": SalesforceDestination.make,
         "sql": SQLDestination.make,
+        "noop": NoopDestination.make,
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
