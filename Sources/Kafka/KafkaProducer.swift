@@ -85,6 +85,36 @@ public final class KafkaProducer: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Queues one record without waiting for its acknowledgement (bulk loads: benchmarks, tools).
+    /// Returns `false` when librdkafka's local queue is full: wait a little and try again.
+    /// Delivery failures are not reported; ``flush(timeoutMs:)`` waits for the queue to empty.
+    public func enqueue(
+        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]? = nil, partition: Int32? = nil
+    ) throws(KafkaError) -> Bool {
+        var hdrs: OpaquePointer?
+        if let headers {
+            hdrs = rd_kafka_headers_new(headers.count)
+            for header in headers {
+                if let value = header.value {
+                    value.withUnsafeBytes { _ = rd_kafka_header_add(hdrs, header.name, -1, $0.baseAddress, $0.count) }
+                } else {
+                    _ = rd_kafka_header_add(hdrs, header.name, -1, nil, 0)
+                }
+            }
+        }
+        let err = withOptionalBytes(key) { keyPtr, keyLen in
+            withOptionalBytes(value) { valuePtr, valueLen in
+                crdk_produce(
+                    client.handle, topic, partition ?? Int32(RD_KAFKA_PARTITION_UA), keyPtr, keyLen,
+                    valuePtr, valueLen, hdrs, 0, nil)
+            }
+        }
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
+        if let hdrs { rd_kafka_headers_destroy(hdrs) }
+        if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { return false }
+        throw KafkaError(err, context: "produce")
+    }
+
     /// Waits until every queued record was delivered or failed, up to `timeoutMs`.
     public func flush(timeoutMs: Int32) throws(KafkaError) {
         let err = rd_kafka_flush(client.handle, timeoutMs)
