@@ -100,6 +100,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `scripts/benchmark.sh`: measured runs of the real binary against the mock cluster and local
+        // HTTP servers (docs/performance.md). Not a test: built with everything, run only on demand.
+        .executableTarget(
+            name: "retirement-bench",
+            dependencies: [
+                "App", "Kafka", "Destinations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "TestSupport",
             dependencies: [

@@ -1,0 +1,475 @@
+import App
+import Destinations
+import Foundation
+import Kafka
+import Logging
+import NIOHTTP1
+import Synchronization
+
+/// One row of the result table.
+struct Row {
+    var section: String
+    var name: String
+    var events: Int
+    var seconds: Double
+    var rate: Double
+    var reference: String
+    var ratio: Double?
+    var goal: String
+    var met: Bool?
+    var note: String = ""
+}
+
+/// `retirement-bench`: measured runs of `retirement-consumer run` against the mock cluster and local
+/// HTTP servers, printed side by side (see docs/performance.md). Not a test: nothing asserts.
+@main
+struct Bench {
+    struct Options {
+        var rawEvents = 500_000
+        var memoryEvents = 1_000_000
+        var memorySeconds = 45.0
+        var only: Set<String> = ["raw", "latency", "batch", "memory", "rebalance"]
+        var keep = false
+    }
+
+    static func parse() -> Options {
+        var options = Options()
+        var args = CommandLine.arguments.dropFirst().makeIterator()
+        while let arg = args.next() {
+            switch arg {
+            case "--raw-events": options.rawEvents = Int(args.next() ?? "") ?? options.rawEvents
+            case "--memory-events": options.memoryEvents = Int(args.next() ?? "") ?? options.memoryEvents
+            case "--memory-seconds": options.memorySeconds = Double(args.next() ?? "") ?? options.memorySeconds
+            case "--only": options.only = Set((args.next() ?? "").split(separator: ",").map(String.init))
+            case "--keep": options.keep = true
+            default:
+                print("usage: retirement-bench [--only raw,latency,batch,memory,rebalance] [--raw-events N] [--memory-events N] [--memory-seconds S] [--keep]")
+                exit(2)
+            }
+        }
+        return options
+    }
+
+    static func main() async throws {
+        let options = parse()
+        let bench = try await Bench(options: options)
+        defer { bench.finish() }
+        let sections: [(String, () async throws -> [Row])] = [
+            ("raw", bench.raw), ("latency", bench.latency), ("batch", bench.batching),
+            ("memory", bench.memory), ("rebalance", bench.rebalance),
+        ]
+        var rows: [Row] = []
+        for (name, body) in sections where options.only.contains(name) {
+            do {
+                rows += try await body()
+            } catch {
+                say("section \(name) failed: \(error)")
+                rows.append(Row(section: name, name: "failed", events: 0, seconds: 0, rate: 0, reference: "", goal: "", note: "\(error)"))
+            }
+        }
+        printTable(rows)
+    }
+
+    let options: Options
+    let cluster: BenchCluster
+    let api: LocalAPI
+    let binary: URL
+    let directory: URL
+    var brokers: String { cluster.brokers }
+
+    init(options: Options) async throws {
+        self.options = options
+        let me = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        binary = ProcessInfo.processInfo.environment["RETIREMENT_CONSUMER_BIN"].map { URL(fileURLWithPath: $0) }
+            ?? me.deletingLastPathComponent().appendingPathComponent("retirement-consumer")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw BenchError("no executable at \(binary.path)") }
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("retirement-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        cluster = try BenchCluster()
+        api = try await LocalAPI(latency: .milliseconds(50))
+        say("binary \(binary.path)")
+        say("mock cluster \(cluster.brokers); local API on port \(api.port) (50 ms per call); logs in \(directory.path)")
+    }
+
+    func finish() {
+        api.stop()
+        if !options.keep { try? FileManager.default.removeItem(at: directory) }
+    }
+
+    // MARK: - Running the service
+
+    struct Outcome {
+        var events: Int64
+        /// From the first "partitions assigned" log line to the last committed offset seen.
+        var seconds: Double
+        var completed: Bool
+        var peakRSSKB: Int
+        var cpuSeconds: Double
+        var process: ServiceProcess
+    }
+
+    /// Runs `retirement-consumer run` until the group committed `target` records on `topic` (or the
+    /// timeout), and measures from the process's assignment to that point.
+    func runService(
+        _ name: String, config: RunConfig, partitions: Int32, target: Int64, timeout: Double, keepRunning: Bool = false,
+        sample: ((ServiceProcess) -> Void)? = nil
+    ) throws -> Outcome {
+        let path = try config.write(brokers: brokers, to: directory.appendingPathComponent("\(name).yaml"))
+        let process = try ServiceProcess(binary: binary, config: path, logURL: directory.appendingPathComponent("\(name).log"))
+        let deadline = now() + timeout + 15
+        var assigned: Double?
+        var done = false
+        var total: Int64 = 0
+        var lastProgress = now()
+        var peak = 0
+        var cpu = 0.0
+        while now() < deadline, process.process.isRunning {
+            usleep(20_000)
+            let committed = cluster.committed(group: config.group, topic: config.topic, partitions: partitions).reduce(0, +)
+            let seen = now()
+            let usage = process.resources()
+            peak = max(peak, usage.hwmKB)
+            cpu = usage.cpuSeconds
+            sample?(process)
+            if committed != total { lastProgress = seen }
+            total = committed
+            if assigned == nil { assigned = process.times(of: "partitions assigned").first }
+            if total >= target {
+                done = true
+                lastProgress = seen
+                break
+            }
+            if let assigned, seen - assigned > timeout { break }
+        }
+        if !keepRunning { process.stop() }
+        guard let assigned else {
+            throw BenchError("\(name): the service never got partitions\n\(process.log.suffix(3000))")
+        }
+        return Outcome(
+            events: total, seconds: lastProgress - assigned, completed: done, peakRSSKB: peak, cpuSeconds: cpu, process: process)
+    }
+
+    // MARK: - 1. Raw ceiling
+
+    func raw() async throws -> [Row] {
+        let n = options.rawEvents
+        let topic = "raw"
+        let partitions: Int32 = 12
+        say("raw: producing \(n) events (lz4, \(partitions) partitions)")
+        let produced = try cluster.fill(topic, partitions: partitions, count: n)
+        say("raw: produced in \(fmt(produced, 1)) s")
+
+        // The same consumer properties as `run` gets from this config.
+        let config = RunConfig(topic: topic, group: "raw-service", processing: ["max_in_flight: 1000"])
+        let path = try config.write(brokers: brokers, to: directory.appendingPathComponent("raw-wrapper.yaml"))
+        let properties = try ServiceConfiguration.load(path: path, requireDestinations: false).consumerProperties(groupID: "raw-wrapper")
+
+        // a. The project's librdkafka wrapper, in process, nothing done per message.
+        let assignedAt = Mutex<Double?>(nil)
+        let consumer = try KafkaConsumer(
+            properties: KafkaProperties(properties), logger: quietLogger("raw"),
+            rebalanceHandler: { event in
+                if case .assign = event { assignedAt.withLock { $0 = $0 ?? now() } }
+            })
+        try consumer.subscribe(topics: [topic])
+        var count = 0
+        var last = now()
+        var first: Double?
+        var firstByPartition: [Int32: Double] = [:]
+        let deadline = now() + 120
+        while count < n, now() < deadline {
+            if let message = try consumer.poll(timeoutMs: 100) {
+                count += 1
+                last = now()
+                if first == nil { first = last }
+                if firstByPartition[message.topicPartition.partition] == nil { firstByPartition[message.topicPartition.partition] = last }
+            }
+        }
+        try? consumer.close()
+        guard let start = assignedAt.withLock({ $0 }), count == n else { throw BenchError("raw wrapper read \(count) of \(n)") }
+        let wrapperSeconds = last - start
+        let wrapperRate = Double(n) / wrapperSeconds
+        say("raw: wrapper \(n) in \(fmt(wrapperSeconds, 2)) s = \(fmt(wrapperRate)) ev/s; first message \(fmt((first ?? start) - start, 2)) s after assignment; first per partition \(firstByPartition.sorted { $0.key < $1.key }.map { fmt($0.value - start, 2) })")
+
+        // a'. The same wrapper without a group: assigned every partition from offset 0 (as kcat does).
+        let assignProperties = properties.merging(["group.id": "raw-wrapper-assign", "enable.auto.commit": "false"]) { _, new in new }
+        let assigned = try KafkaConsumer(properties: KafkaProperties(assignProperties), logger: quietLogger("raw-assign"))
+        let assignStart = now()
+        try assigned.assign((0..<partitions).map { TopicPartitionOffset(TopicPartition(topic: topic, partition: $0), offset: 0) })
+        var assignCount = 0
+        var assignLast = now()
+        while assignCount < n, now() < deadline + 120 {
+            if try assigned.poll(timeoutMs: 100) != nil {
+                assignCount += 1
+                assignLast = now()
+            }
+        }
+        try? assigned.close()
+        let assignSeconds = assignLast - assignStart
+        let assignRate = Double(assignCount) / assignSeconds
+        say("raw: wrapper without group \(assignCount) in \(fmt(assignSeconds, 2)) s = \(fmt(assignRate)) ev/s")
+
+        // b. kcat on the same partitions (no group: it assigns every partition itself).
+        let kcatStart = now()
+        let kcat = Process()
+        kcat.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
+        kcat.arguments = [
+            "-C", "-b", brokers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%o\\n",
+            "-X", "fetch.wait.max.ms=\(properties["fetch.wait.max.ms"] ?? "100")",
+            "-X", "queued.min.messages=\(properties["queued.min.messages"] ?? "10000")",
+            "-X", "queued.max.messages.kbytes=\(properties["queued.max.messages.kbytes"] ?? "16384")",
+        ]
+        let kcatOut = directory.appendingPathComponent("kcat.out")
+        _ = FileManager.default.createFile(atPath: kcatOut.path, contents: nil)
+        kcat.standardOutput = try FileHandle(forWritingTo: kcatOut)
+        kcat.standardError = FileHandle.nullDevice
+        try kcat.run()
+        kcat.waitUntilExit()
+        let kcatSeconds = now() - kcatStart
+        let kcatLines = ((try? String(contentsOf: kcatOut, encoding: .utf8)) ?? "").split(separator: "\n").count
+        let kcatRate = Double(kcatLines) / kcatSeconds
+        say("raw: kcat \(kcatLines) in \(fmt(kcatSeconds, 2)) s = \(fmt(kcatRate)) ev/s")
+
+        // c. The real service with the noop destination, until committed == high watermark.
+        let outcome = try runService("raw-service", config: config, partitions: partitions, target: Int64(n), timeout: 120)
+        let serviceRate = Double(outcome.events) / outcome.seconds
+        say("raw: service \(outcome.events) in \(fmt(outcome.seconds, 2)) s = \(fmt(serviceRate)) ev/s, cpu \(fmt(outcome.cpuSeconds, 1)) s")
+        return [
+            Row(section: "1 raw", name: "kcat 1.7.1 (no group, whole process)", events: kcatLines, seconds: kcatSeconds, rate: kcatRate,
+                reference: "", goal: "", note: "wrapper/kcat \(fmt(wrapperRate / kcatRate, 2))"),
+            Row(section: "1 raw", name: "wrapper KafkaConsumer, no group (assign from 0)", events: assignCount, seconds: assignSeconds,
+                rate: assignRate, reference: "", goal: "", note: "from assign() to last message"),
+            Row(section: "1 raw", name: "wrapper KafkaConsumer in the group, nothing per message", events: n, seconds: wrapperSeconds,
+                rate: wrapperRate, reference: "", goal: "", note: "from assignment to last message"),
+            Row(section: "1 raw", name: "run, noop destination, max_in_flight 1000", events: Int(outcome.events), seconds: outcome.seconds,
+                rate: serviceRate, reference: "wrapper \(fmt(wrapperRate))", ratio: serviceRate / wrapperRate, goal: "≥ 0.8",
+                met: outcome.completed && serviceRate / wrapperRate >= 0.8,
+                note: "assignment to committed == high; CPU \(fmt(outcome.cpuSeconds * 1e6 / Double(max(outcome.events, 1)), 1)) µs/event, peak RSS \(outcome.peakRSSKB / 1024) MB"),
+        ]
+    }
+
+    // MARK: - 2. Latency-bound
+
+    /// Requests per second the local webhook serves to the project's HTTP client at `concurrency`.
+    func serverCap(concurrency: Int, seconds: Double) async -> Double {
+        let transport = HTTPTransport(maxConnectionsPerHost: max(concurrency, 1))
+        let url = api.webhookURL
+        let body = Array(#"{"email":"learner1@example.org","event_id":"00000000-0000-4000-8000-000000000001","user_id":1,"username":"learner1"}"#.utf8)
+        let end = now() + seconds
+        let started = now()
+        let done = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var count = 0
+                    while now() < end {
+                        if (try? await transport.send(.POST, url, headers: [("Content-Type", "application/json")], body: body)) != nil {
+                            count += 1
+                        }
+                    }
+                    return count
+                }
+            }
+            var total = 0
+            for await count in group { total += count }
+            return total
+        }
+        let elapsed = now() - started
+        await transport.shutdown()
+        return Double(done) / elapsed
+    }
+
+    func latency() async throws -> [Row] {
+        var rows: [Row] = []
+        var caps: [Int: Double] = [:]
+        for inFlight in [64, 256, 1024] {
+            let cap = await serverCap(concurrency: inFlight, seconds: 4)
+            caps[inFlight] = cap
+            say("latency: local webhook cap at \(inFlight) concurrent = \(fmt(cap)) req/s")
+            rows.append(Row(section: "2 latency", name: "local webhook cap, \(inFlight) concurrent (bench's own client)", events: 0,
+                            seconds: 4, rate: cap, reference: "\(fmt(Double(inFlight) / 0.05)) = \(inFlight)/0.05 s", ratio: cap / (Double(inFlight) / 0.05),
+                            goal: "", note: "client and server share the bench process"))
+        }
+        for partitions: Int32 in [1, 12] {
+            // Serial baseline: one event at a time per partition.
+            let serialIdeal = Double(partitions) / 0.05
+            let serialN = Int(serialIdeal * 5)
+            let serialTopic = "serial-p\(partitions)"
+            try cluster.fill(serialTopic, partitions: partitions, count: serialN)
+            let serial = try runService(
+                serialTopic, config: RunConfig(
+                    topic: serialTopic, group: serialTopic, processing: ["max_in_flight: 64", "max_buffered_per_partition: 1"],
+                    destination: webhook(concurrency: 64)),
+                partitions: partitions, target: Int64(serialN), timeout: 30)
+            let serialRate = Double(serial.events) / serial.seconds
+            say("latency: serial p\(partitions) \(serial.events) in \(fmt(serial.seconds, 2)) s = \(fmt(serialRate, 1)) ev/s")
+            rows.append(Row(section: "2 latency", name: "serial: \(partitions) partition(s), max_buffered_per_partition 1",
+                            events: Int(serial.events), seconds: serial.seconds, rate: serialRate,
+                            reference: "\(fmt(serialIdeal)) = \(partitions)/0.05 s", ratio: serialRate / serialIdeal, goal: "(contrast)"))
+            for inFlight in [64, 256, 1024] {
+                let ideal = min(Double(inFlight) / 0.05, caps[inFlight] ?? .infinity)
+                let n = max(2000, Int(ideal * 6))
+                let topic = "lat-p\(partitions)-if\(inFlight)"
+                try cluster.fill(topic, partitions: partitions, count: n)
+                let outcome = try runService(
+                    topic, config: RunConfig(
+                        topic: topic, group: topic, processing: ["max_in_flight: \(inFlight)"], destination: webhook(concurrency: inFlight)),
+                    partitions: partitions, target: Int64(n), timeout: 40)
+                let rate = Double(outcome.events) / outcome.seconds
+                say("latency: p\(partitions) in_flight \(inFlight): \(outcome.events) in \(fmt(outcome.seconds, 2)) s = \(fmt(rate)) ev/s (ideal \(fmt(ideal)))")
+                rows.append(Row(section: "2 latency", name: "\(partitions) partition(s), max_in_flight \(inFlight)", events: Int(outcome.events),
+                                seconds: outcome.seconds, rate: rate,
+                                reference: "\(fmt(ideal)) = min(\(inFlight)/0.05 s, cap)", ratio: rate / ideal, goal: "≥ 0.9",
+                                met: rate / ideal >= 0.9,
+                                note: "CPU \(fmt(outcome.cpuSeconds * 1e6 / Double(max(outcome.events, 1)), 1)) µs/event"))
+            }
+        }
+        return rows
+    }
+
+    func webhook(concurrency: Int) -> String {
+        "  - name: crm\n    type: webhook\n    url: \"\(api.webhookURL)\"\n    concurrency: \(concurrency)"
+    }
+
+    // MARK: - 3. Batching
+
+    func batching() async throws -> [Row] {
+        let partitions: Int32 = 12
+        let inFlight = 1024
+        let concurrency = 16
+        let ideal = min(Double(concurrency * 50) / 0.05, Double(inFlight) / 0.05)
+        let n = Int(ideal * 6)
+        let topic = "braze"
+        try cluster.fill(topic, partitions: partitions, count: n)
+        let callsBefore = api.counters.brazeCalls.load(ordering: .relaxed)
+        let idsBefore = api.counters.brazeIDs.load(ordering: .relaxed)
+        let destination = "  - name: braze\n    type: braze\n    base_url: \"\(api.brazeBaseURL)\"\n    api_key: bench-key"
+        let outcome = try runService(
+            topic, config: RunConfig(topic: topic, group: topic, processing: ["max_in_flight: \(inFlight)"], destination: destination),
+            partitions: partitions, target: Int64(n), timeout: 60)
+        let calls = api.counters.brazeCalls.load(ordering: .relaxed) - callsBefore
+        let ids = api.counters.brazeIDs.load(ordering: .relaxed) - idsBefore
+        let rate = Double(outcome.events) / outcome.seconds
+        say("batch: \(outcome.events) in \(fmt(outcome.seconds, 2)) s = \(fmt(rate)) ev/s, \(calls) calls, \(fmt(Double(ids) / Double(max(calls, 1)), 1)) ids/call")
+        return [
+            Row(section: "3 batching", name: "braze, 12 partitions, max_in_flight 1024, defaults (concurrency 16, 333 calls/s, linger 500 ms)",
+                events: Int(outcome.events), seconds: outcome.seconds, rate: rate,
+                reference: "\(fmt(ideal)) = 16×50/0.05 s", ratio: rate / ideal, goal: "≥ 0.8", met: rate / ideal >= 0.8,
+                note: "\(calls) calls, \(fmt(Double(ids) / Double(max(calls, 1)), 1)) ids/call, oversized \(api.counters.brazeOversized.load(ordering: .relaxed))")
+        ]
+    }
+
+    // MARK: - 4. Memory
+
+    func memory() async throws -> [Row] {
+        let n = options.memoryEvents
+        let partitions: Int32 = 32
+        let topic = "memory"
+        say("memory: producing \(n) events (lz4, \(partitions) partitions)")
+        let produced = try cluster.fill(topic, partitions: partitions, count: n)
+        let marks = try cluster.watermarks(topic, partitions: partitions)
+        say("memory: produced in \(fmt(produced, 1)) s; high watermarks sum \(marks.reduce(Int64(0)) { $0 + $1.high }), low all 0")
+        let inFlight = 1024
+        let outcome = try runService(
+            topic, config: RunConfig(topic: topic, group: topic, processing: ["max_in_flight: \(inFlight)"], destination: webhook(concurrency: inFlight)),
+            partitions: partitions, target: Int64(n), timeout: options.memorySeconds)
+        let rate = Double(outcome.events) / outcome.seconds
+        let peakMB = Double(outcome.peakRSSKB) / 1024
+        say("memory: peak RSS \(fmt(peakMB, 1)) MB; \(outcome.events) of \(n) committed in \(fmt(outcome.seconds, 1)) s")
+        return [
+            Row(section: "4 memory", name: "1M backlog (32 partitions, lz4) into a 50 ms webhook, max_in_flight 1024",
+                events: Int(outcome.events), seconds: outcome.seconds, rate: rate, reference: "150 MB", ratio: peakMB / 150,
+                goal: "peak RSS < 150 MB", met: peakMB < 150,
+                note: "peak RSS (VmHWM) \(fmt(peakMB, 1)) MB; \(outcome.completed ? "all" : "window of \(fmt(options.memorySeconds)) s,") \(outcome.events) of \(n) committed")
+        ]
+    }
+
+    // MARK: - 5. Rebalance
+
+    func rebalance() async throws -> [Row] {
+        let partitions: Int32 = 12
+        let topic = "rebalance"
+        let group = "rebalance"
+        try cluster.createTopic(topic, partitions: partitions)
+        // A steady flow: about 2,000 events/s across the partitions.
+        let flowing = Atomic<Bool>(true)
+        let cluster = self.cluster
+        let producerThread = Thread {
+            var user = 1
+            while flowing.load(ordering: .relaxed) {
+                try? cluster.produce(topic, users: user..<(user + 20))
+                user += 20
+                usleep(10_000)
+            }
+        }
+        producerThread.start()
+        defer { flowing.store(false, ordering: .relaxed) }
+        let config = RunConfig(topic: topic, group: group, processing: ["max_in_flight: 256"])
+        let pathA = try config.write(brokers: brokers, to: directory.appendingPathComponent("rebalance-a.yaml"))
+        let a = try ServiceProcess(binary: binary, config: pathA, logURL: directory.appendingPathComponent("rebalance-a.log"))
+        defer { a.stop() }
+        // Wait until A commits on every partition.
+        var deadline = now() + 30
+        while now() < deadline, !cluster.committed(group: group, topic: topic, partitions: partitions).allSatisfy({ $0 > 0 }) {
+            usleep(50_000)
+        }
+        try await Task.sleep(for: .seconds(1))
+        let t0 = now()
+        let b = try ServiceProcess(binary: binary, config: pathA, logURL: directory.appendingPathComponent("rebalance-b.log"))
+        defer { b.stop() }
+        var assignedAll: Double?
+        var base: [Int64] = []
+        var resumed: [Double?] = Array(repeating: nil, count: Int(partitions))
+        deadline = now() + 60
+        while now() < deadline {
+            usleep(20_000)
+            let committed = cluster.committed(group: group, topic: topic, partitions: partitions)
+            let seen = now()
+            if assignedAll == nil {
+                let aAssigned = a.times(of: "partitions assigned").filter { $0 > t0 }
+                let bAssigned = b.times(of: "partitions assigned").filter { $0 > t0 }
+                if let lastA = aAssigned.first, let lastB = bAssigned.first {
+                    assignedAll = max(lastA, lastB)
+                    base = committed
+                }
+                continue
+            }
+            for index in 0..<Int(partitions) where resumed[index] == nil && committed[index] > base[index] {
+                resumed[index] = seen
+            }
+            if resumed.allSatisfy({ $0 != nil }) { break }
+        }
+        guard let assignedAll, resumed.allSatisfy({ $0 != nil }) else {
+            throw BenchError("rebalance did not complete\n--- A ---\n\(a.log.suffix(2000))\n--- B ---\n\(b.log.suffix(2000))")
+        }
+        let resumedAll = resumed.compactMap { $0 }.max()!
+        let subscribed = b.times(of: "subscribed").first ?? t0
+        let revoked = a.times(of: "partitions revoked").filter { $0 > t0 }.first
+        let fixed = 5.0
+        let total = resumedAll - t0
+        say("rebalance: B launched → B subscribed \(fmt(subscribed - t0, 2)) s, → A revoked \(fmt((revoked ?? t0) - t0, 2)) s, → both assigned \(fmt(assignedAll - t0, 2)) s, → every partition committing again \(fmt(total, 2)) s")
+        return [
+            Row(section: "5 rebalance", name: "2nd member joins 12 partitions (eager, range), total", events: 0, seconds: total, rate: 0,
+                reference: "mock fixed delay 5.00 s", ratio: nil, goal: "", note: "our overhead = total − 5.00 s = \(fmt(total - fixed, 2)) s"),
+            Row(section: "5 rebalance", name: "  B launched → B subscribed (process start, config)", events: 0, seconds: subscribed - t0, rate: 0, reference: "", goal: ""),
+            Row(section: "5 rebalance", name: "  B launched → A revoked", events: 0, seconds: (revoked ?? t0) - t0, rate: 0, reference: "", goal: ""),
+            Row(section: "5 rebalance", name: "  B launched → both assigned (includes the 5.00 s delay)", events: 0, seconds: assignedAll - t0, rate: 0, reference: "", goal: ""),
+            Row(section: "5 rebalance", name: "  both assigned → all 12 partitions committing again", events: 0, seconds: resumedAll - assignedAll, rate: 0, reference: "", goal: "",
+                note: "includes up to 50 ms auto-commit interval + 20 ms sampling"),
+        ]
+    }
+}
+
+func say(_ text: String) {
+    FileHandle.standardError.write(Data("[bench] \(text)\n".utf8))
+}
+
+func printTable(_ rows: [Row]) {
+    var lines = ["| section | run | events | seconds | events/s | reference | ratio | goal | met | notes |", "|---|---|---:|---:|---:|---|---:|---|---|---|"]
+    for row in rows {
+        let rate = row.rate > 0 ? fmt(row.rate, row.rate < 100 ? 1 : 0) : ""
+        let ratio = row.ratio.map { fmt($0, 2) } ?? ""
+        let met = row.met.map { $0 ? "yes" : "no" } ?? ""
+        lines.append("| \(row.section) | \(row.name) | \(row.events > 0 ? "\(row.events)" : "") | \(fmt(row.seconds, 2)) | \(rate) | \(row.reference) | \(ratio) | \(row.goal) | \(met) | \(row.note) |")
+    }
+    print(lines.joined(separator: "\n"))
+}

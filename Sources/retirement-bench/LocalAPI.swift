@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// Local HTTP servers standing in for the external systems: a webhook answering after
+/// `latency`, and a Braze-shaped `/braze/users/delete` (up to 50 ids per call) answering after `latency`.
+final class LocalAPI: Sendable {
+    final class Counters: Sendable {
+        let webhookCalls = Atomic<Int>(0)
+        let brazeCalls = Atomic<Int>(0)
+        let brazeIDs = Atomic<Int>(0)
+        let brazeOversized = Atomic<Int>(0)
+    }
+
+    let port: Int
+    let counters = Counters()
+    private let task: Task<Void, any Error>
+
+    init(latency: Duration) async throws {
+        let counters = self.counters
+        let router = Router()
+        router.post("/webhook") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 1 << 20)
+            try? await Task.sleep(for: latency)
+            counters.webhookCalls.add(1, ordering: .relaxed)
+            return Response(status: .ok)
+        }
+        router.post("/braze/users/delete") { request, _ -> Response in
+            var body = try await request.body.collect(upTo: 1 << 20)
+            let bytes = body.readBytes(length: body.readableBytes) ?? []
+            let ids = ((try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any])?["external_ids"] as? [Any] ?? []
+            try? await Task.sleep(for: latency)
+            counters.brazeCalls.add(1, ordering: .relaxed)
+            counters.brazeIDs.add(ids.count, ordering: .relaxed)
+            if ids.count > 50 { counters.brazeOversized.add(1, ordering: .relaxed) }
+            return Response(
+                status: .created, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: "{\"deleted\":\(ids.count),\"message\":\"success\"}")))
+        }
+        let port = try freePort()
+        self.port = port
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: port), backlog: 4096),
+            logger: quietLogger("local-api"))
+        task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        for _ in 0..<100 where !canConnect(port) { try await Task.sleep(for: .milliseconds(50)) }
+        guard canConnect(port) else { throw BenchError("local API did not start") }
+    }
+
+    var webhookURL: String { "http://127.0.0.1:\(port)/webhook" }
+    var brazeBaseURL: String { "http://127.0.0.1:\(port)/braze" }
+
+    func stop() { task.cancel() }
+}
+
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard ok else { throw BenchError("no free local port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func canConnect(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
