@@ -17,8 +17,11 @@ public final class DispatchEngine: @unchecked Sendable {
         var record: InboundRecord
     }
 
-    private struct Partition {
-        var epoch: UInt64
+    /// A reference type on purpose: the engine mutates it in place under its lock. (As a struct
+    /// copied out of and back into the dictionary, every accept and completion copied its arrays
+    /// and dictionaries, O(buffered) per event.)
+    private final class Partition {
+        let epoch: UInt64
         var tracker = OffsetTracker()
         /// A key present here is busy; its array holds the jobs waiting behind it.
         var waitingByKey: [String: [Job]] = [:]
@@ -29,6 +32,8 @@ public final class DispatchEngine: @unchecked Sendable {
         var revoking = false
         var tasks: [UInt64: Task<Void, Never>] = [:]
         var lastReported: Int64?
+
+        init(epoch: UInt64) { self.epoch = epoch }
     }
 
     private let condition = NSCondition()
@@ -41,6 +46,13 @@ public final class DispatchEngine: @unchecked Sendable {
     private var actions = EngineActions()
     private var intakeOpen = true
     private var duplicateCount = 0
+    /// Assigned partitions that are paused (kept here instead of counted per event).
+    private var pausedCount = 0
+    private var reportedPausedCount = -1
+
+    /// Called (outside the lock) when a completion made a partition resumable, so the poll loop
+    /// applies the resume now instead of after its current poll's timeout.
+    private var wakeup: (@Sendable () -> Void)?
 
     public let configuration: DispatchConfiguration
     private let work: Work
@@ -52,6 +64,13 @@ public final class DispatchEngine: @unchecked Sendable {
         self.metrics = metrics
         self.logger = logger
         self.work = work
+    }
+
+    /// Sets the hook called when a partition becomes resumable (see ``takeActions()``).
+    public func setWakeup(_ wakeup: (@Sendable () -> Void)?) {
+        condition.lock()
+        defer { condition.unlock() }
+        self.wakeup = wakeup
     }
 
     // MARK: - Assignment
@@ -109,7 +128,10 @@ public final class DispatchEngine: @unchecked Sendable {
         for task in partition.tasks.values { task.cancel() }
         inFlight -= partition.inFlight
         metrics.inFlight.record(inFlight)
-        if partition.paused { actions.resume.insert(id) }
+        if partition.paused {
+            pausedCount -= 1
+            actions.resume.insert(id)
+        }
         actions.pause.remove(id)
         actions.stores.removeValue(forKey: id)
         refreshPausedGauge()
@@ -122,7 +144,7 @@ public final class DispatchEngine: @unchecked Sendable {
     public func accept(_ record: InboundRecord) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard intakeOpen, var partition = partitions[record.partition], !partition.revoking else { return false }
+        guard intakeOpen, let partition = partitions[record.partition], !partition.revoking else { return false }
         guard partition.tracker.begin(record.offset) else {
             duplicateCount += 1
             return false
@@ -131,18 +153,16 @@ public final class DispatchEngine: @unchecked Sendable {
         let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? "\u{0}offset:\(record.offset)"
         let job = Job(id: nextJobID, partition: record.partition, epoch: partition.epoch, key: key, record: record)
         partition.buffered += 1
-        if partition.waitingByKey[key] != nil {
-            partition.waitingByKey[key]!.append(job)
-        } else {
+        if partition.waitingByKey[key]?.append(job) == nil {
             partition.waitingByKey[key] = []
             ready.append(job)
         }
         if partition.buffered >= configuration.maxBufferedPerPartition, !partition.paused {
             partition.paused = true
+            pausedCount += 1
             actions.pause.insert(record.partition)
             actions.resume.remove(record.partition)
         }
-        partitions[record.partition] = partition
         dispatchReady()
         refreshPausedGauge()
         return true
@@ -161,10 +181,9 @@ public final class DispatchEngine: @unchecked Sendable {
     public func setStalled(_ id: PartitionID, _ stalled: Bool) {
         condition.lock()
         defer { condition.unlock() }
-        guard var partition = partitions[id] else { return }
+        guard let partition = partitions[id] else { return }
         partition.stalled = stalled
-        updatePause(&partition, id: id)
-        partitions[id] = partition
+        updatePause(partition, id: id)
         refreshPausedGauge()
     }
 
@@ -175,7 +194,7 @@ public final class DispatchEngine: @unchecked Sendable {
         while inFlight < configuration.maxInFlight, readyHead < ready.count {
             let job = ready[readyHead]
             readyHead += 1
-            guard var partition = partitions[job.partition], partition.epoch == job.epoch, !partition.revoking else { continue }
+            guard let partition = partitions[job.partition], partition.epoch == job.epoch, !partition.revoking else { continue }
             inFlight += 1
             partition.inFlight += 1
             let work = self.work
@@ -183,7 +202,6 @@ public final class DispatchEngine: @unchecked Sendable {
                 let result = await work(job.record)
                 self.complete(job, result)
             }
-            partitions[job.partition] = partition
         }
         if readyHead == ready.count {
             ready.removeAll(keepingCapacity: true)
@@ -197,11 +215,17 @@ public final class DispatchEngine: @unchecked Sendable {
 
     private func complete(_ job: Job, _ result: EventResult) {
         condition.lock()
-        defer {
-            condition.broadcast()
-            condition.unlock()
-        }
-        guard var partition = partitions[job.partition], partition.epoch == job.epoch else { return }
+        let resumesBefore = actions.resume.count
+        completeLocked(job, result)
+        let wake = actions.resume.count > resumesBefore ? wakeup : nil
+        condition.broadcast()
+        condition.unlock()
+        wake?()
+    }
+
+    /// Must hold the lock.
+    private func completeLocked(_ job: Job, _ result: EventResult) {
+        guard let partition = partitions[job.partition], partition.epoch == job.epoch else { return }
         inFlight -= 1
         partition.inFlight -= 1
         partition.tasks.removeValue(forKey: job.id)
@@ -213,39 +237,42 @@ public final class DispatchEngine: @unchecked Sendable {
                     actions.stores[job.partition] = committable
                 }
             }
-            if var waiting = partition.waitingByKey[job.key] {
+            if let waiting = partition.waitingByKey[job.key] {
                 if waiting.isEmpty {
                     partition.waitingByKey.removeValue(forKey: job.key)
                 } else {
-                    let next = waiting.removeFirst()
-                    partition.waitingByKey[job.key] = waiting
+                    let next = partition.waitingByKey[job.key]!.removeFirst()
                     if !partition.revoking { ready.append(next) }
                 }
             }
         }
-        updatePause(&partition, id: job.partition)
-        partitions[job.partition] = partition
+        updatePause(partition, id: job.partition)
         dispatchReady()
         refreshPausedGauge()
     }
 
     /// Must hold the lock.
-    private func updatePause(_ partition: inout Partition, id: PartitionID) {
+    private func updatePause(_ partition: Partition, id: PartitionID) {
         let full = partition.buffered >= configuration.maxBufferedPerPartition
         let drained = partition.buffered <= configuration.maxBufferedPerPartition / 2
         if !partition.paused, full || partition.stalled {
             partition.paused = true
+            pausedCount += 1
             actions.pause.insert(id)
             actions.resume.remove(id)
         } else if partition.paused, drained, !partition.stalled {
             partition.paused = false
+            pausedCount -= 1
             actions.resume.insert(id)
             actions.pause.remove(id)
         }
     }
 
+    /// Must hold the lock. Records the gauge only when the count changed.
     private func refreshPausedGauge() {
-        metrics.partitionsPaused.record(partitions.values.filter(\.paused).count)
+        guard pausedCount != reportedPausedCount else { return }
+        reportedPausedCount = pausedCount
+        metrics.partitionsPaused.record(pausedCount)
     }
 
     // MARK: - Shutdown
