@@ -67,17 +67,19 @@ public struct EventProcessor: Sendable {
 
     /// Applies a decoded event to `targets` (all destinations, or a replay's subset).
     public func apply(_ event: RetirementEvent, record: InboundRecord, to targets: [any ErasureApplier]) async -> EventResult {
-        var log = logger
-        log[metadataKey: "user_id"] = "\(event.userID)"
-        log[metadataKey: "event_id"] = "\(event.eventID)"
-        let eventLogger = log
-        let results = await withTaskGroup(of: DestinationResult.self) { group in
-            for target in targets {
-                group.addTask { await self.settle(event, at: target, logger: eventLogger) }
+        let results: [DestinationResult]
+        if targets.count == 1 {
+            // One destination: no child task needed (cancellation reaches it the same way).
+            results = [await settle(event, at: targets[0])]
+        } else {
+            results = await withTaskGroup(of: DestinationResult.self) { group in
+                for target in targets {
+                    group.addTask { await self.settle(event, at: target) }
+                }
+                var results: [DestinationResult] = []
+                for await result in group { results.append(result) }
+                return results
             }
-            var results: [DestinationResult] = []
-            for await result in group { results.append(result) }
-            return results
         }
         if Task.isCancelled || results.contains(where: { $0.abandoned }) { return .abandoned }
         let owed = results.filter { !$0.settled }.sorted { $0.name < $1.name }
@@ -87,7 +89,7 @@ public struct EventProcessor: Sendable {
         }
         let reason = owed.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
         let attempts = owed.map(\.attempts).max() ?? 0
-        log.warning("dead-lettering event for destinations", metadata: ["destinations": "\(owed.map(\.name).joined(separator: ","))"])
+        eventLogger(event).warning("dead-lettering event for destinations", metadata: ["destinations": "\(owed.map(\.name).joined(separator: ","))"])
         guard await writeDeadLetter(record, reason: reason, owed: owed.map(\.name), attempts: attempts) else { return .abandoned }
         for item in owed {
             metrics.deadLettered(reasonCode: "destination")
@@ -108,10 +110,21 @@ public struct EventProcessor: Sendable {
         var attempts: Int
     }
 
-    private func settle(_ event: RetirementEvent, at target: any ErasureApplier, logger: Logger) async -> DestinationResult {
-        var attempts = 0
+    /// The logger of one event (and destination), with its metadata. Built only when a line is
+    /// written: building it for every event cost several allocations on the hot path.
+    private func eventLogger(_ event: RetirementEvent, destination: String? = nil) -> Logger {
         var log = logger
-        log[metadataKey: "destination"] = "\(target.name)"
+        log[metadataKey: "user_id"] = "\(event.userID)"
+        log[metadataKey: "event_id"] = "\(event.eventID)"
+        if let destination { log[metadataKey: "destination"] = "\(destination)" }
+        return log
+    }
+
+    private var debugEnabled: Bool { logger.logLevel <= .debug }
+
+    private func settle(_ event: RetirementEvent, at target: any ErasureApplier) async -> DestinationResult {
+        var attempts = 0
+        var log: Logger { eventLogger(event, destination: target.name) }
         while true {
             if Task.isCancelled { return DestinationResult(name: target.name, settled: false, abandoned: true, reason: "", attempts: attempts) }
             attempts += 1
@@ -123,7 +136,7 @@ public struct EventProcessor: Sendable {
                 markHealthy(target.name)
                 if let jobID {
                     log.info("erasure accepted", metadata: ["job_id": "\(jobID)"])
-                } else {
+                } else if debugEnabled {
                     log.debug("erased")
                 }
                 await receipts?.record(
@@ -132,7 +145,7 @@ public struct EventProcessor: Sendable {
                 return DestinationResult(name: target.name, settled: true, abandoned: false, reason: "", attempts: attempts)
             case .alreadyGone:
                 markHealthy(target.name)
-                log.debug("already gone")
+                if debugEnabled { log.debug("already gone") }
                 await receipts?.record(
                     ErasureReceipt(eventID: event.eventID, userID: event.userID, destination: target.name, outcome: "already_gone",
                                    jobID: nil, time: Clock.now, attempts: attempts))
@@ -151,7 +164,7 @@ public struct EventProcessor: Sendable {
                 }
                 let wait = retry.delay(afterAttempt: attempts, retryAfter: retryAfter)
                 metrics.retry(destination: target.name)
-                log.debug("transient failure, retrying", metadata: ["reason": "\(reason)", "wait_s": "\(wait.seconds)"])
+                if debugEnabled { log.debug("transient failure, retrying", metadata: ["reason": "\(reason)", "wait_s": "\(wait.seconds)"]) }
                 do { try await Task.sleep(for: wait) } catch {
                     return DestinationResult(name: target.name, settled: false, abandoned: true, reason: "", attempts: attempts)
                 }
