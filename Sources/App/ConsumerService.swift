@@ -52,6 +52,8 @@ public final class ConsumerService: Service, @unchecked Sendable {
             commitHandler: { [self] error, offsets in self.commitFinished(error, offsets) },
             startOffsets: { [self] partitions in self.resumeOffsets(partitions, consumer: box.consumer) })
         box.consumer = consumer
+        engine.setWakeup { consumer.wakeup() }
+        defer { engine.setWakeup(nil) }
         try consumer.subscribe(topics: [configuration.kafka.topic])
         logger.info("subscribed", metadata: [
             "topic": "\(configuration.kafka.topic)", "group_id": "\(configuration.kafka.groupID)",
@@ -134,7 +136,11 @@ public final class ConsumerService: Service, @unchecked Sendable {
             logger.debug("paused partitions", metadata: ["partitions": "\(actions.pause.map(\.description).sorted())"])
         }
         if !actions.resume.isEmpty {
-            do { try consumer.resume(actions.resume.map { TopicPartition(topic: $0.topic, partition: $0.partition) }) } catch {
+            let resumed = actions.resume.map { TopicPartition(topic: $0.topic, partition: $0.partition) }
+            do {
+                try consumer.resume(resumed)
+                consumer.wakeFetchers(resumed)
+            } catch {
                 logger.debug("resume failed", metadata: ["error": "\(error)"])
             }
         }

@@ -46,6 +46,20 @@ public final class KafkaConsumer: @unchecked Sendable {
         client.context.commitHandler = commitHandler
         client.context.startOffsets = startOffsets
         rd_kafka_poll_set_consumer(client.handle)
+        consumerQueue = rd_kafka_queue_get_consumer(client.handle)
+    }
+
+    /// The consumer queue ``poll(timeoutMs:)`` waits on (`nil` without a group), kept for ``wakeup()``.
+    private let consumerQueue: OpaquePointer?
+
+    deinit {
+        if let consumerQueue { rd_kafka_queue_destroy(consumerQueue) }
+    }
+
+    /// Makes a ``poll(timeoutMs:)`` waiting on another thread return now (with no message), so the
+    /// poller can act at once (e.g. resume a partition) instead of at the end of its timeout.
+    public func wakeup() {
+        if let consumerQueue { rd_kafka_queue_yield(consumerQueue) }
     }
 
     private static func handleRebalance(
@@ -164,6 +178,19 @@ public final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_resume_partitions(client.handle, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "resume") }
+    }
+
+    /// Wakes the fetcher of just-resumed partitions. librdkafka 2.0.2 acts on a resume at its broker
+    /// thread's next wakeup, up to a second later when that broker has no fetch in flight (every
+    /// partition it leads for us paused): a paused-and-resumed partition sat idle that long. A
+    /// watermark query to each partition's leader wakes that thread now: sending it is what
+    /// counts, so the wait for the answer is short (a late answer is dropped by librdkafka).
+    public func wakeFetchers(_ partitions: [TopicPartition], timeoutMs: Int32 = 10) {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        for tp in partitions {
+            _ = rd_kafka_query_watermark_offsets(client.handle, tp.topic, tp.partition, &low, &high, timeoutMs)
+        }
     }
 
     /// Moves the fetch position of assigned partitions; waits up to `timeoutMs`.
