@@ -30,6 +30,10 @@ struct Bench {
         var memorySeconds = 45.0
         var only: Set<String> = ["raw", "latency", "batch", "memory", "rebalance"]
         var keep = false
+        var latencyPartitions: [Int32] = [1, 12]
+        var latencyInFlight: [Int] = [64, 256, 1024]
+        /// Extra librdkafka properties for every `run` (`kafka.properties`), e.g. fetch.wait.max.ms=10.
+        var kafkaProperties: [(String, String)] = []
     }
 
     static func parse() -> Options {
@@ -42,8 +46,17 @@ struct Bench {
             case "--memory-seconds": options.memorySeconds = Double(args.next() ?? "") ?? options.memorySeconds
             case "--only": options.only = Set((args.next() ?? "").split(separator: ",").map(String.init))
             case "--keep": options.keep = true
+            case "--latency-partitions": options.latencyPartitions = (args.next() ?? "").split(separator: ",").compactMap { Int32($0) }
+            case "--latency-in-flight": options.latencyInFlight = (args.next() ?? "").split(separator: ",").compactMap { Int($0) }
+            case "--kafka-property":
+                let pair = (args.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
+                if pair.count == 2 { options.kafkaProperties.append((pair[0], pair[1])) }
             default:
-                print("usage: retirement-bench [--only raw,latency,batch,memory,rebalance] [--raw-events N] [--memory-events N] [--memory-seconds S] [--keep]")
+                print("""
+                    usage: retirement-bench [--only raw,latency,batch,memory,rebalance] [--raw-events N] [--memory-events N]
+                      [--memory-seconds S] [--latency-partitions 1,12] [--latency-in-flight 64,256,1024]
+                      [--kafka-property KEY=VALUE ...] [--keep]
+                    """)
                 exit(2)
             }
         }
@@ -114,7 +127,7 @@ struct Bench {
         _ name: String, config: RunConfig, partitions: Int32, target: Int64, timeout: Double, keepRunning: Bool = false,
         sample: ((ServiceProcess) -> Void)? = nil
     ) throws -> Outcome {
-        let path = try config.write(brokers: brokers, to: directory.appendingPathComponent("\(name).yaml"))
+        let path = try config.write(brokers: brokers, to: directory.appendingPathComponent("\(name).yaml"), extra: options.kafkaProperties)
         let process = try ServiceProcess(binary: binary, config: path, logURL: directory.appendingPathComponent("\(name).log"))
         let deadline = now() + timeout + 15
         var assigned: Double?
@@ -161,7 +174,7 @@ struct Bench {
 
         // The same consumer properties as `run` gets from this config.
         let config = RunConfig(topic: topic, group: "raw-service", processing: ["max_in_flight: 1000"])
-        let path = try config.write(brokers: brokers, to: directory.appendingPathComponent("raw-wrapper.yaml"))
+        let path = try config.write(brokers: brokers, to: directory.appendingPathComponent("raw-wrapper.yaml"), extra: options.kafkaProperties)
         let properties = try ServiceConfiguration.load(path: path, requireDestinations: false).consumerProperties(groupID: "raw-wrapper")
 
         // a. The project's librdkafka wrapper, in process, nothing done per message.
@@ -281,7 +294,7 @@ struct Bench {
     func latency() async throws -> [Row] {
         var rows: [Row] = []
         var caps: [Int: Double] = [:]
-        for inFlight in [64, 256, 1024] {
+        for inFlight in options.latencyInFlight {
             let cap = await serverCap(concurrency: inFlight, seconds: 4)
             caps[inFlight] = cap
             say("latency: local webhook cap at \(inFlight) concurrent = \(fmt(cap)) req/s")
@@ -289,7 +302,7 @@ struct Bench {
                             seconds: 4, rate: cap, reference: "\(fmt(Double(inFlight) / 0.05)) = \(inFlight)/0.05 s", ratio: cap / (Double(inFlight) / 0.05),
                             goal: "", note: "client and server share the bench process"))
         }
-        for partitions: Int32 in [1, 12] {
+        for partitions in options.latencyPartitions {
             // Serial baseline: one event at a time per partition.
             let serialIdeal = Double(partitions) / 0.05
             let serialN = Int(serialIdeal * 5)
@@ -305,7 +318,7 @@ struct Bench {
             rows.append(Row(section: "2 latency", name: "serial: \(partitions) partition(s), max_buffered_per_partition 1",
                             events: Int(serial.events), seconds: serial.seconds, rate: serialRate,
                             reference: "\(fmt(serialIdeal)) = \(partitions)/0.05 s", ratio: serialRate / serialIdeal, goal: "(contrast)"))
-            for inFlight in [64, 256, 1024] {
+            for inFlight in options.latencyInFlight {
                 let ideal = min(Double(inFlight) / 0.05, caps[inFlight] ?? .infinity)
                 let n = max(2000, Int(ideal * 6))
                 let topic = "lat-p\(partitions)-if\(inFlight)"
@@ -404,7 +417,7 @@ struct Bench {
         producerThread.start()
         defer { flowing.store(false, ordering: .relaxed) }
         let config = RunConfig(topic: topic, group: group, processing: ["max_in_flight: 256"])
-        let pathA = try config.write(brokers: brokers, to: directory.appendingPathComponent("rebalance-a.yaml"))
+        let pathA = try config.write(brokers: brokers, to: directory.appendingPathComponent("rebalance-a.yaml"), extra: options.kafkaProperties)
         let a = try ServiceProcess(binary: binary, config: pathA, logURL: directory.appendingPathComponent("rebalance-a.log"))
         defer { a.stop() }
         // Wait until A commits on every partition.

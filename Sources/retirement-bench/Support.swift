@@ -205,7 +205,7 @@ struct RunConfig {
     var processing: [String] = []
     var destination: String = "  - name: bench\n    type: noop"
 
-    func write(brokers: String, to url: URL) throws -> String {
+    func write(brokers: String, to url: URL, extra: [(String, String)] = []) throws -> String {
         let yaml = """
             kafka:
               bootstrap_servers: "\(brokers)"
@@ -217,6 +217,7 @@ struct RunConfig {
                 heartbeat.interval.ms: "300"
                 auto.commit.interval.ms: "50"
                 log_level: "3"
+            \(extra.map { "    \($0.0): \"\($0.1)\"" }.joined(separator: "\n"))
             processing:
               shutdown_grace: 5s
             \(processing.map { "  \($0)" }.joined(separator: "\n"))
