@@ -15,8 +15,13 @@ scripts/install-deps.sh
 echo "== swift build"
 swift build --build-tests
 
-echo "== swift test (with a throw-away PostgreSQL)"
-scripts/with-postgres.sh swift test --skip-build --no-parallel
+# The process-level tests (ProcessTests: consumer groups of separate OS processes) run on their
+# own, so that they and the timing-sensitive unit tests (rate limits, batching) do not starve
+# each other of the machine's cores.
+echo "== swift test: unit, wrapper and destination tests (with a throw-away PostgreSQL)"
+scripts/with-postgres.sh swift test --skip-build --skip ProcessTests
+echo "== swift test: process-level consumer-group tests"
+swift test --skip-build --filter ProcessTests
 
 echo "== LMS plugin tests and end-to-end test"
 RETIREMENT_CONSUMER_BIN="$(swift build --show-bin-path)/retirement-consumer" scripts/test-python.sh

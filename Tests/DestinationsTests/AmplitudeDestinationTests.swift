@@ -63,8 +63,9 @@ import Testing
             Self.contract(request, vendor) ?? Self.accept(request)
         }) { vendor, base in
             try await Fixture.withTransport { transport in
-                // Default limits (1 request/s, burst 1); a short linger to keep the test quick.
-                let pipeline = try Fixture.pipeline(Self.settings(base), transport: transport)
+                // Default limits (1 request/s, burst 1). 300 events make three full batches; a long
+                // linger keeps a slow submission on a loaded machine from sending a partial one.
+                let pipeline = try Fixture.pipeline(Self.settings(base, ["batch_linger": .string("30s")]), transport: transport)
                 let events = (1...300).map { Fixture.event(Int64($0)) }
                 _ = await Fixture.applyAll(pipeline, events)
                 #expect(vendor.requests.count == 3)
