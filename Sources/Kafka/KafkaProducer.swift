@@ -58,26 +58,8 @@ public final class KafkaProducer: @unchecked Sendable {
         let result: Result<TopicPartitionOffset, KafkaError> = await withCheckedContinuation { continuation in
             let box = DeliveryBox(continuation)
             let opaque = Unmanaged.passRetained(box).toOpaque()
-            var hdrs: OpaquePointer?
-            if let headers {
-                hdrs = rd_kafka_headers_new(headers.count)
-                for header in headers {
-                    if let value = header.value {
-                        value.withUnsafeBytes { _ = rd_kafka_header_add(hdrs, header.name, -1, $0.baseAddress, $0.count) }
-                    } else {
-                        _ = rd_kafka_header_add(hdrs, header.name, -1, nil, 0)
-                    }
-                }
-            }
-            let err = withOptionalBytes(key) { keyPtr, keyLen in
-                withOptionalBytes(value) { valuePtr, valueLen in
-                    crdk_produce(
-                        client.handle, topic, partition ?? Int32(RD_KAFKA_PARTITION_UA), keyPtr, keyLen,
-                        valuePtr, valueLen, hdrs, timestamp ?? 0, opaque)
-                }
-            }
+            let err = produce(topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: timestamp, opaque: opaque)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                if let hdrs { rd_kafka_headers_destroy(hdrs) }
                 Unmanaged<DeliveryBox>.fromOpaque(opaque).release()
                 continuation.resume(returning: .failure(KafkaError(err, context: "produce")))
             }
@@ -91,26 +73,8 @@ public final class KafkaProducer: @unchecked Sendable {
     public func enqueue(
         topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]? = nil, partition: Int32? = nil
     ) throws(KafkaError) -> Bool {
-        var hdrs: OpaquePointer?
-        if let headers {
-            hdrs = rd_kafka_headers_new(headers.count)
-            for header in headers {
-                if let value = header.value {
-                    value.withUnsafeBytes { _ = rd_kafka_header_add(hdrs, header.name, -1, $0.baseAddress, $0.count) }
-                } else {
-                    _ = rd_kafka_header_add(hdrs, header.name, -1, nil, 0)
-                }
-            }
-        }
-        let err = withOptionalBytes(key) { keyPtr, keyLen in
-            withOptionalBytes(value) { valuePtr, valueLen in
-                crdk_produce(
-                    client.handle, topic, partition ?? Int32(RD_KAFKA_PARTITION_UA), keyPtr, keyLen,
-                    valuePtr, valueLen, hdrs, 0, nil)
-            }
-        }
+        let err = produce(topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: nil, opaque: nil)
         if err == RD_KAFKA_RESP_ERR_NO_ERROR { return true }
-        if let hdrs { rd_kafka_headers_destroy(hdrs) }
         if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { return false }
         throw KafkaError(err, context: "produce")
     }
@@ -129,6 +93,36 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Partition count of a topic.
     public func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
         try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
+    }
+}
+
+extension KafkaProducer {
+    /// Hands one record to librdkafka (payloads copied). Headers pass to librdkafka on success and
+    /// are destroyed here on failure.
+    fileprivate func produce(
+        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]?, partition: Int32?, timestamp: Int64?,
+        opaque: UnsafeMutableRawPointer?
+    ) -> rd_kafka_resp_err_t {
+        var hdrs: OpaquePointer?
+        if let headers {
+            hdrs = rd_kafka_headers_new(headers.count)
+            for header in headers {
+                if let value = header.value {
+                    value.withUnsafeBytes { _ = rd_kafka_header_add(hdrs, header.name, -1, $0.baseAddress, $0.count) }
+                } else {
+                    _ = rd_kafka_header_add(hdrs, header.name, -1, nil, 0)
+                }
+            }
+        }
+        let err = withOptionalBytes(key) { keyPtr, keyLen in
+            withOptionalBytes(value) { valuePtr, valueLen in
+                crdk_produce(
+                    client.handle, topic, partition ?? Int32(RD_KAFKA_PARTITION_UA), keyPtr, keyLen,
+                    valuePtr, valueLen, hdrs, timestamp ?? 0, opaque)
+            }
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs { rd_kafka_headers_destroy(hdrs) }
+        return err
     }
 }
 
