@@ -115,6 +115,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "App",
                 "Kafka",
                 "RetirementEvent",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -200,24 +200,17 @@ public enum Demo {
         quiet.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: quiet)
         Task { try await app.runService(gracefulShutdownSignals: []) }
-        try await Task.sleep(for: .milliseconds(300))
+        guard await LocalPort.waitUntilAccepting(port, timeout: .seconds(10)) else {
+            throw KafkaError.configuration("the demo's local destinations did not start on port \(port)")
+        }
         return port
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound and released).
+/// A free TCP port on 127.0.0.1, or an error saying there is none.
 func freeLocalPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard ok else { throw KafkaError.configuration("cannot find a free local port") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard let port = LocalPort.free() else { throw KafkaError.configuration("cannot find a free local port") }
+    return port
 }
 
 extension Duration {

@@ -1,3 +1,4 @@
+import App
 import Crypto
 import Foundation
 import HTTPTypes
@@ -56,17 +57,7 @@ public final class WebhookServer: Sendable {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
         task = Task { try await app.runService() }
         box.value = self
-        let reachable = await eventually(timeout: .seconds(10)) {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-        }
+        let reachable = await LocalPort.waitUntilAccepting(port, timeout: .seconds(10))
         precondition(reachable, "webhook test server did not start")
     }
 
