@@ -1,13 +1,31 @@
 import Foundation
 import Logging
+import Metrics
 
 /// Tracks every offset of every assigned partition and dispatches work: in parallel across keys,
-/// in order within a key (a user), bounded by `maxInFlight`; pauses a partition whose buffer is full.
+/// in order within a key (a user), bounded by `maxInFlight`; pauses a partition whose buffer is
+/// full, whose uncommitted span is too long, or whose dead-letter writes fail.
 ///
-/// The poll loop calls ``accept(_:)`` for each record, applies ``takeActions()`` each turn, and
-/// calls ``assign(_:)``, ``revoke(_:grace:)`` and ``lose(_:)`` from its rebalance handler.
+/// The poll loop calls ``accept(_:)`` for each record, applies ``takeActions()`` each turn, calls
+/// ``inspect(now:)`` about once a second, and calls ``assign(_:)``, ``revoke(_:grace:)`` and
+/// ``lose(_:)`` from its rebalance handler.
+///
+/// Work that outlives its partition (a revoke whose grace expired, a lost partition, shutdown) is
+/// cancelled but still counted until its task has really ended: it keeps its slot of
+/// `maxInFlight`, and its key stays locked, so a partition assigned back to this member never
+/// runs the same user twice at once.
 public final class DispatchEngine: @unchecked Sendable {
     public typealias Work = @Sendable (InboundRecord) async -> EventResult
+
+    /// The job a task runs, visible to the work through a task-local (see ``setStalled(_:_:)``).
+    public struct JobContext: Sendable {
+        let id: UInt64
+        let partition: PartitionID
+        let epoch: UInt64
+    }
+
+    /// The job the current task runs for this engine, if any.
+    @TaskLocal public static var currentJob: JobContext?
 
     private struct Job {
         var id: UInt64
@@ -17,9 +35,8 @@ public final class DispatchEngine: @unchecked Sendable {
         var record: InboundRecord
     }
 
-    /// A reference type on purpose: the engine mutates it in place under its lock. (As a struct
-    /// copied out of and back into the dictionary, every accept and completion copied its arrays
-    /// and dictionaries, O(buffered) per event.)
+    /// A reference type on purpose: the engine mutates it in place under its lock (a struct copied
+    /// out of and back into the dictionary would copy its arrays for every event).
     private final class Partition {
         let epoch: UInt64
         var tracker = OffsetTracker()
@@ -28,19 +45,35 @@ public final class DispatchEngine: @unchecked Sendable {
         var buffered = 0
         var inFlight = 0
         var paused = false
-        var stalled = false
         var revoking = false
-        var tasks: [UInt64: Task<Void, Never>] = [:]
+        /// Jobs whose dead-letter writes are failing right now; the partition is paused while any is.
+        var stalledJobs: Set<UInt64> = []
+        var running: [UInt64: Task<Void, Never>] = [:]
         var lastReported: Int64?
+        /// The oldest unfinished offset already logged as stuck (logged once per offset).
+        var warnedStuckOffset: Int64?
+        let oldestAge: Gauge
 
-        init(epoch: UInt64) { self.epoch = epoch }
+        init(epoch: UInt64, id: PartitionID) {
+            self.epoch = epoch
+            oldestAge = Gauge(
+                label: "retirement_oldest_unfinished_event_seconds",
+                dimensions: [("topic", id.topic), ("partition", String(id.partition))])
+        }
+
+        var uncommittedSpan: Int { tracker.pendingCount }
     }
 
     private let condition = NSCondition()
     private var partitions: [PartitionID: Partition] = [:]
     private var ready: [Job] = []
     private var readyHead = 0
+    /// Running tasks, including those of partitions no longer assigned.
     private var inFlight = 0
+    /// Running tasks of partitions dropped from this engine (revoked, lost, shut down): job id → job.
+    private var orphans: [UInt64: Job] = [:]
+    /// How many orphaned tasks still hold each key, per partition.
+    private var orphanKeys: [PartitionID: [String: Int]] = [:]
     private var nextJobID: UInt64 = 0
     private var nextEpoch: UInt64 = 0
     private var actions = EngineActions()
@@ -75,13 +108,16 @@ public final class DispatchEngine: @unchecked Sendable {
 
     // MARK: - Assignment
 
-    /// Starts tracking newly assigned partitions.
+    /// Starts tracking newly assigned partitions. Keys still held by orphaned work of an earlier
+    /// assignment of the same partition stay locked until that work ends.
     public func assign(_ assigned: [PartitionID]) {
         condition.lock()
         defer { condition.unlock() }
         for id in assigned where partitions[id] == nil {
             nextEpoch += 1
-            partitions[id] = Partition(epoch: nextEpoch)
+            let partition = Partition(epoch: nextEpoch, id: id)
+            for key in (orphanKeys[id] ?? [:]).keys { partition.waitingByKey[key] = [] }
+            partitions[id] = partition
         }
         metrics.partitionsAssigned.record(partitions.count)
     }
@@ -101,9 +137,9 @@ public final class DispatchEngine: @unchecked Sendable {
             guard let partition = partitions.removeValue(forKey: id) else { continue }
             if let committable = partition.tracker.committable { result[id] = committable }
             if partition.inFlight > 0 {
-                logger.warning("abandoning unfinished work of a revoked partition", metadata: [
-                    "partition": "\(id)", "in_flight": "\(partition.inFlight)",
-                ])
+                logger.warning(
+                    "abandoning unfinished work of a revoked partition",
+                    metadata: ["partition": "\(id)", "in_flight": "\(partition.inFlight)"])
             }
             drop(partition, id: id)
         }
@@ -124,10 +160,13 @@ public final class DispatchEngine: @unchecked Sendable {
         dispatchReady()
     }
 
+    /// Must hold the lock. Cancels the partition's running work and keeps it counted as orphaned.
     private func drop(_ partition: Partition, id: PartitionID) {
-        for task in partition.tasks.values { task.cancel() }
-        inFlight -= partition.inFlight
-        metrics.inFlight.record(inFlight)
+        for (jobID, task) in partition.running {
+            task.cancel()
+            orphan(jobID)
+        }
+        partition.oldestAge.record(0)
         if partition.paused {
             pausedCount -= 1
             actions.resume.insert(id)
@@ -136,6 +175,16 @@ public final class DispatchEngine: @unchecked Sendable {
         actions.stores.removeValue(forKey: id)
         refreshPausedGauge()
     }
+
+    /// Must hold the lock. `runningJobs` holds every running job until it completes.
+    private func orphan(_ jobID: UInt64) {
+        guard let job = runningJobs[jobID] else { return }
+        orphans[jobID] = job
+        orphanKeys[job.partition, default: [:]][job.key, default: 0] += 1
+    }
+
+    /// Every running job by id (current and orphaned), so a drop knows the keys it leaves locked.
+    private var runningJobs: [UInt64: Job] = [:]
 
     // MARK: - Intake
 
@@ -157,12 +206,7 @@ public final class DispatchEngine: @unchecked Sendable {
             partition.waitingByKey[key] = []
             ready.append(job)
         }
-        if partition.buffered >= configuration.maxBufferedPerPartition, !partition.paused {
-            partition.paused = true
-            pausedCount += 1
-            actions.pause.insert(record.partition)
-            actions.resume.remove(record.partition)
-        }
+        updatePause(partition, id: record.partition)
         dispatchReady()
         refreshPausedGauge()
         return true
@@ -177,14 +221,23 @@ public final class DispatchEngine: @unchecked Sendable {
         return taken
     }
 
-    /// Pauses a partition while its dead-letter writes fail, and resumes it after.
+    /// Called by the work while a dead-letter write keeps failing (`true`) and once it recovered
+    /// (`false`). The flag belongs to the calling job (found through ``currentJob``): a job of an
+    /// earlier assignment, or one that already ended, changes nothing.
     public func setStalled(_ id: PartitionID, _ stalled: Bool) {
+        guard let job = DispatchEngine.currentJob, job.partition == id else { return }
         condition.lock()
         defer { condition.unlock() }
-        guard let partition = partitions[id] else { return }
-        partition.stalled = stalled
+        guard let partition = partitions[id], partition.epoch == job.epoch, partition.running[job.id] != nil else { return }
+        if stalled { partition.stalledJobs.insert(job.id) } else { partition.stalledJobs.remove(job.id) }
+        let resumesBefore = actions.resume.count
         updatePause(partition, id: id)
         refreshPausedGauge()
+        if actions.resume.count > resumesBefore, let wakeup {
+            condition.unlock()
+            wakeup()
+            condition.lock()
+        }
     }
 
     // MARK: - Dispatch
@@ -197,9 +250,11 @@ public final class DispatchEngine: @unchecked Sendable {
             guard let partition = partitions[job.partition], partition.epoch == job.epoch, !partition.revoking else { continue }
             inFlight += 1
             partition.inFlight += 1
+            runningJobs[job.id] = job
             let work = self.work
-            partition.tasks[job.id] = Task {
-                let result = await work(job.record)
+            let context = JobContext(id: job.id, partition: job.partition, epoch: job.epoch)
+            partition.running[job.id] = Task {
+                let result = await DispatchEngine.$currentJob.withValue(context) { await work(job.record) }
                 self.complete(job, result)
             }
         }
@@ -225,42 +280,78 @@ public final class DispatchEngine: @unchecked Sendable {
 
     /// Must hold the lock.
     private func completeLocked(_ job: Job, _ result: EventResult) {
-        guard let partition = partitions[job.partition], partition.epoch == job.epoch else { return }
         inFlight -= 1
-        partition.inFlight -= 1
-        partition.tasks.removeValue(forKey: job.id)
-        if result != .abandoned {
-            partition.buffered -= 1
-            if partition.tracker.finish(job.record.offset), let committable = partition.tracker.committable {
-                if partition.lastReported != committable {
-                    partition.lastReported = committable
-                    actions.stores[job.partition] = committable
-                }
+        runningJobs.removeValue(forKey: job.id)
+        if orphans.removeValue(forKey: job.id) != nil {
+            completeOrphan(job, result)
+        } else if let partition = partitions[job.partition], partition.epoch == job.epoch {
+            partition.inFlight -= 1
+            partition.running.removeValue(forKey: job.id)
+            partition.stalledJobs.remove(job.id)
+            if result != .abandoned {
+                partition.buffered -= 1
+                if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
+                releaseKey(job.key, of: partition)
             }
-            if let waiting = partition.waitingByKey[job.key] {
-                if waiting.isEmpty {
-                    partition.waitingByKey.removeValue(forKey: job.key)
-                } else {
-                    let next = partition.waitingByKey[job.key]!.removeFirst()
-                    if !partition.revoking { ready.append(next) }
-                }
-            }
+            updatePause(partition, id: job.partition)
         }
-        updatePause(partition, id: job.partition)
         dispatchReady()
         refreshPausedGauge()
     }
 
+    /// Must hold the lock. An orphaned task ended: its slot was freed above; now its key. If the
+    /// partition is assigned here again and the same record waits there, a finished result settles
+    /// it without running it twice.
+    private func completeOrphan(_ job: Job, _ result: EventResult) {
+        if var keys = orphanKeys[job.partition], let count = keys[job.key] {
+            if count <= 1 { keys.removeValue(forKey: job.key) } else { keys[job.key] = count - 1 }
+            orphanKeys[job.partition] = keys.isEmpty ? nil : keys
+        }
+        guard let partition = partitions[job.partition], partition.epoch != job.epoch else { return }
+        guard orphanKeys[job.partition]?[job.key] == nil else { return }
+        if result != .abandoned, let waiting = partition.waitingByKey[job.key],
+            let index = waiting.firstIndex(where: { $0.record.offset == job.record.offset })
+        {
+            partition.waitingByKey[job.key]!.remove(at: index)
+            partition.buffered -= 1
+            if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
+        }
+        releaseKey(job.key, of: partition)
+        updatePause(partition, id: job.partition)
+    }
+
+    /// Must hold the lock. The key's running job ended: start the next one waiting, or free the key.
+    private func releaseKey(_ key: String, of partition: Partition) {
+        guard let waiting = partition.waitingByKey[key] else { return }
+        if waiting.isEmpty {
+            partition.waitingByKey.removeValue(forKey: key)
+        } else {
+            let next = partition.waitingByKey[key]!.removeFirst()
+            // After shutdown began or while revoking, nothing new starts.
+            if !partition.revoking, intakeOpen { ready.append(next) }
+        }
+    }
+
+    /// Must hold the lock.
+    private func reportCommittable(_ partition: Partition, id: PartitionID) {
+        guard let committable = partition.tracker.committable, partition.lastReported != committable else { return }
+        partition.lastReported = committable
+        actions.stores[id] = committable
+    }
+
     /// Must hold the lock.
     private func updatePause(_ partition: Partition, id: PartitionID) {
-        let full = partition.buffered >= configuration.maxBufferedPerPartition
-        let drained = partition.buffered <= configuration.maxBufferedPerPartition / 2
-        if !partition.paused, full || partition.stalled {
+        let limit = configuration.maxBufferedPerPartition
+        let spanLimit = configuration.maxUncommittedPerPartition
+        let stalled = !partition.stalledJobs.isEmpty
+        let full = partition.buffered >= limit || partition.uncommittedSpan >= spanLimit
+        let drained = partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2
+        if !partition.paused, full || stalled {
             partition.paused = true
             pausedCount += 1
             actions.pause.insert(id)
             actions.resume.remove(id)
-        } else if partition.paused, drained, !partition.stalled {
+        } else if partition.paused, drained, !stalled {
             partition.paused = false
             pausedCount -= 1
             actions.resume.insert(id)
@@ -275,10 +366,38 @@ public final class DispatchEngine: @unchecked Sendable {
         metrics.partitionsPaused.record(pausedCount)
     }
 
+    // MARK: - Watching
+
+    /// Updates each partition's oldest-unfinished-event age gauge and logs, once per event, an
+    /// event unfinished for longer than ``DispatchConfiguration/stuckEventWarning``. The poll loop
+    /// calls it about once a second.
+    public func inspect(now: ContinuousClock.Instant = .now) {
+        condition.lock()
+        defer { condition.unlock() }
+        for (id, partition) in partitions {
+            guard let oldest = partition.tracker.oldestUnfinished else {
+                partition.oldestAge.record(0)
+                continue
+            }
+            let age = now - oldest.since
+            partition.oldestAge.record(age.seconds)
+            if age >= configuration.stuckEventWarning, partition.warnedStuckOffset != oldest.offset {
+                partition.warnedStuckOffset = oldest.offset
+                logger.warning(
+                    "event unfinished for longer than the warning threshold; its partition cannot commit past it",
+                    metadata: [
+                        "partition": "\(id)", "offset": "\(oldest.offset)", "age_s": "\(Int(age.seconds))",
+                        "uncommitted": "\(partition.uncommittedSpan)", "paused": "\(partition.paused)",
+                    ])
+            }
+        }
+    }
+
     // MARK: - Shutdown
 
-    /// Stops taking records and starting queued work; waits up to `grace` for in-flight work,
-    /// cancels what is left (it stays uncommitted) and returns every partition's committable offset.
+    /// Stops taking records and starting work (queued work and work waiting behind a key stay
+    /// unstarted); waits up to `grace` for running work, cancels what is left (it stays
+    /// uncommitted) and returns every partition's committable offset.
     public func drain(grace: Duration) -> [PartitionID: Int64] {
         condition.lock()
         defer { condition.unlock() }
@@ -293,8 +412,9 @@ public final class DispatchEngine: @unchecked Sendable {
         for (id, partition) in partitions {
             if let committable = partition.tracker.committable { result[id] = committable }
             if partition.inFlight > 0 {
-                logger.warning("abandoning unfinished work at shutdown", metadata: ["partition": "\(id)", "in_flight": "\(partition.inFlight)"])
-                for task in partition.tasks.values { task.cancel() }
+                logger.warning(
+                    "abandoning unfinished work at shutdown", metadata: ["partition": "\(id)", "in_flight": "\(partition.inFlight)"])
+                for task in partition.running.values { task.cancel() }
             }
         }
         return result
@@ -302,18 +422,12 @@ public final class DispatchEngine: @unchecked Sendable {
 
     // MARK: - Introspection
 
-    /// Events being applied right now.
+    /// Events being applied right now, including cancelled work of dropped partitions that has
+    /// not ended yet.
     public var inFlightCount: Int {
         condition.lock()
         defer { condition.unlock() }
         return inFlight
-    }
-
-    /// Committable offset per assigned partition.
-    public var committableOffsets: [PartitionID: Int64] {
-        condition.lock()
-        defer { condition.unlock() }
-        return partitions.compactMapValues { $0.tracker.committable }
     }
 
     /// Assigned partitions, and whether each is paused.

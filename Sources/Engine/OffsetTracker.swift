@@ -7,6 +7,8 @@
 public struct OffsetTracker: Sendable {
     private var offsets: [Int64] = []
     private var done: [Bool] = []
+    /// When each offset was begun (for the age of the oldest unfinished event).
+    private var begunAt: [ContinuousClock.Instant] = []
     private var head = 0
     /// One past the last begun offset.
     public private(set) var nextOffset: Int64?
@@ -24,10 +26,11 @@ public struct OffsetTracker: Sendable {
     /// Records that `offset` was handed out. Returns `false` (and ignores it) when the offset is
     /// not past the last begun one, i.e. a redelivery of something already tracked.
     @discardableResult
-    public mutating func begin(_ offset: Int64) -> Bool {
+    public mutating func begin(_ offset: Int64, at time: ContinuousClock.Instant = .now) -> Bool {
         if let nextOffset, offset < nextOffset { return false }
         offsets.append(offset)
         done.append(false)
+        begunAt.append(time)
         nextOffset = offset + 1
         return true
     }
@@ -43,10 +46,10 @@ public struct OffsetTracker: Sendable {
         return true
     }
 
-    /// Whether `offset` was begun and is not done yet.
-    public func isPending(_ offset: Int64) -> Bool {
-        guard let index = find(offset) else { return false }
-        return !done[index]
+    /// The oldest unfinished offset (the committable one) and when it was begun; `nil` when every
+    /// begun offset is done.
+    public var oldestUnfinished: (offset: Int64, since: ContinuousClock.Instant)? {
+        head < offsets.count ? (offsets[head], begunAt[head]) : nil
     }
 
     private func find(_ offset: Int64) -> Int? {
@@ -64,10 +67,12 @@ public struct OffsetTracker: Sendable {
         if head == offsets.count {
             offsets.removeAll(keepingCapacity: true)
             done.removeAll(keepingCapacity: true)
+            begunAt.removeAll(keepingCapacity: true)
             head = 0
         } else if head >= 1024, head * 2 >= offsets.count {
             offsets.removeFirst(head)
             done.removeFirst(head)
+            begunAt.removeFirst(head)
             head = 0
         }
     }

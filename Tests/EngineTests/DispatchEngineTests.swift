@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+import TestSupport
 
 /// The dispatch engine without Kafka: ordering per key, the in-flight bound, pausing, revocation.
 @Suite struct DispatchEngineTests {
@@ -120,6 +121,165 @@ import Testing
         let finals = await onThread { engine.drain(grace: .seconds(5)) }
         #expect(finals[p0] == 20)
         #expect(engine.accept(record(0, 20, key: "z")) == false)
+    }
+
+    /// Work released by the test, ignoring cancellation (as a call blocked in a library does).
+    final class Latch: Sendable {
+        private let waiters = Mutex<[Int64: CheckedContinuation<EventResult, Never>]>([:])
+        let started = Mutex<[(offset: Int64, key: String)]>([])
+        let running = Mutex<[String: Int]>([:])
+        let overlap = Mutex(false)
+
+        func run(_ record: InboundRecord) async -> EventResult {
+            let key = String(decoding: record.key ?? [], as: UTF8.self)
+            started.withLock { $0.append((record.offset, key)) }
+            let twice = running.withLock { $0[key, default: 0] += 1; return $0[key]! > 1 }
+            if twice { overlap.withLock { $0 = true } }
+            let result = await withCheckedContinuation { continuation in
+                waiters.withLock { $0[record.offset] = continuation }
+            }
+            running.withLock { $0[key, default: 1] -= 1 }
+            return result
+        }
+
+        func release(_ offset: Int64, _ result: EventResult = .erased) {
+            let waiter = waiters.withLock { $0.removeValue(forKey: offset) }
+            waiter?.resume(returning: result)
+        }
+
+        func isWaiting(_ offset: Int64) -> Bool { waiters.withLock { $0[offset] != nil } }
+    }
+
+    @Test func orphanedWorkKeepsItsKeyAndSlotUntilItReallyEnds() async throws {
+        let latch = Latch()
+        let engine = DispatchEngine(configuration: DispatchConfiguration(maxInFlight: 1), metrics: EngineMetrics(), logger: Logger(label: "t")) {
+            await latch.run($0)
+        }
+        let p = PartitionID(topic: topic, partition: 0)
+        engine.assign([p])
+        engine.accept(record(0, 0, key: "a"))
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { latch.isWaiting(0) })
+        // The grace expires: the partition is dropped, its task cancelled but still running.
+        let finals = await onThread { engine.revoke([p], grace: .milliseconds(100)) }
+        #expect(finals[p] == 0)
+        #expect(engine.inFlightCount == 1, "the orphaned task still holds its slot")
+
+        // The partition comes back: the same record (same key) and another key are delivered.
+        engine.assign([p])
+        engine.accept(record(0, 0, key: "a"))
+        engine.accept(record(0, 1, key: "b"))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(latch.started.withLock { $0.count } == 1, "nothing starts while the orphan holds the only slot and key a")
+
+        // The orphan finishes (erased): its record is settled in the new assignment without a
+        // second run, and the slot goes to key b.
+        latch.release(0)
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { latch.isWaiting(1) })
+        #expect(latch.started.withLock { $0.map(\.offset) } == [0, 1])
+        latch.release(1)
+        var stored: Int64?
+        #expect(await eventuallyTrue(timeout: .seconds(5)) {
+            if let offset = engine.takeActions().stores[p] { stored = offset }
+            return stored == 2
+        })
+        #expect(latch.overlap.withLock { $0 } == false)
+        #expect(engine.inFlightCount == 0)
+    }
+
+    @Test func anAbandonedOrphanLetsTheRedeliveredRecordRunAfterIt() async throws {
+        let latch = Latch()
+        let engine = DispatchEngine(configuration: DispatchConfiguration(maxInFlight: 4), metrics: EngineMetrics(), logger: Logger(label: "t")) {
+            await latch.run($0)
+        }
+        let p = PartitionID(topic: topic, partition: 0)
+        engine.assign([p])
+        engine.accept(record(0, 5, key: "a"))
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { latch.isWaiting(5) })
+        engine.lose([p])
+        engine.assign([p])
+        engine.accept(record(0, 5, key: "a"))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(latch.started.withLock { $0.count } == 1, "key a is still held by the lost partition's task")
+        latch.release(5, .abandoned)
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { latch.started.withLock { $0.count } == 2 })
+        #expect(latch.overlap.withLock { $0 } == false)
+        latch.release(5)
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { engine.takeActions().stores[p] == 6 })
+    }
+
+    @Test func drainStartsNoWorkWaitingBehindAKey() async throws {
+        let latch = Latch()
+        let engine = DispatchEngine(configuration: DispatchConfiguration(maxInFlight: 10), metrics: EngineMetrics(), logger: Logger(label: "t")) {
+            await latch.run($0)
+        }
+        let p = PartitionID(topic: topic, partition: 0)
+        engine.assign([p])
+        engine.accept(record(0, 0, key: "same"))
+        engine.accept(record(0, 1, key: "same"))
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { latch.isWaiting(0) })
+        let releaser = Task {
+            try await Task.sleep(for: .milliseconds(100))
+            latch.release(0)
+        }
+        let finals = await onThread { engine.drain(grace: .milliseconds(600)) }
+        try await releaser.value
+        #expect(finals[p] == 1)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(latch.started.withLock { $0.map(\.offset) } == [0], "offset 1 waited behind its key and must not start during drain")
+    }
+
+    @Test func aStuckEventPausesItsPartitionOnceTheUncommittedSpanIsTooLong() async throws {
+        let latch = Latch()
+        let engine = DispatchEngine(
+            configuration: DispatchConfiguration(maxInFlight: 100, maxBufferedPerPartition: 100, maxUncommittedPerPartition: 20),
+            metrics: EngineMetrics(), logger: Logger(label: "t")
+        ) { record in
+            record.offset == 0 ? await latch.run(record) : .erased
+        }
+        let p = PartitionID(topic: topic, partition: 0)
+        engine.assign([p])
+        var paused = false
+        for offset in 0..<19 {
+            engine.accept(record(0, Int64(offset), key: "k\(offset)"))
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        paused = engine.takeActions().pause.contains(p)
+        #expect(!paused, "19 uncommitted offsets are under the bound")
+        engine.accept(record(0, 19, key: "k19"))
+        #expect(engine.takeActions().pause.contains(p), "20 uncommitted offsets behind one stuck event pause the partition")
+        latch.release(0)
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { engine.takeActions().resume.contains(p) })
+    }
+
+    @Test func stallFlagsBelongToTheirOwnJob() async throws {
+        let latch = Latch()
+        let box = Unchecked<DispatchEngine?>(nil)
+        let gates = Mutex<[Int64: Bool]>([:])
+        let engine = DispatchEngine(configuration: DispatchConfiguration(maxInFlight: 10), metrics: EngineMetrics(), logger: Logger(label: "t")) {
+            record in
+            box.value?.setStalled(record.partition, true)
+            gates.withLock { $0[record.offset] = true }
+            let result = await latch.run(record)
+            box.value?.setStalled(record.partition, false)
+            return result
+        }
+        box.value = engine
+        let p = PartitionID(topic: topic, partition: 0)
+        engine.assign([p])
+        engine.accept(record(0, 0, key: "a"))
+        engine.accept(record(0, 1, key: "b"))
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { latch.isWaiting(0) && latch.isWaiting(1) })
+        #expect(engine.takeActions().pause.contains(p))
+        // One of two stalled jobs recovers: the partition stays paused.
+        latch.release(0)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(engine.assignedPartitions[p] == true, "job 1 is still stalled")
+        latch.release(1)
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { engine.assignedPartitions[p] == false })
+
+        // A stall reported from outside any job of this engine changes nothing.
+        engine.setStalled(p, true)
+        #expect(engine.assignedPartitions[p] == false)
     }
 }
 
