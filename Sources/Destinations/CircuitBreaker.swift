@@ -57,6 +57,14 @@ public final class CircuitBreaker: Sendable {
         return wait
     }
 
+    /// Gives back a permit whose call never went (its caller was cancelled first), so a half-open
+    /// circuit lets the next probe go instead of waiting for an answer that will never come.
+    public func withdrawPermit() {
+        inner.withLock { s in
+            if s.state == .halfOpen { s.probing = false }
+        }
+    }
+
     /// Records the result of a permitted call.
     public func record(success: Bool) {
         var changed: State?

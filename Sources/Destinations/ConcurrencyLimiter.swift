@@ -7,8 +7,12 @@ import Synchronization
 final class ConcurrencyLimiter: Sendable {
     private struct State {
         var holders = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Waiters in arrival order, by ticket; a cancelled waiter is removed from here.
+        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        var order: [UInt64] = []
         var head = 0
+        var nextTicket: UInt64 = 0
+        var cancelledBeforeWaiting: Set<UInt64> = []
     }
 
     private let limit: Int
@@ -18,53 +22,75 @@ final class ConcurrencyLimiter: Sendable {
         self.limit = max(1, limit)
     }
 
-    func acquire() async {
-        let taken = state.withLock { state in
-            guard state.holders < limit else { return false }
-            state.holders += 1
-            return true
-        }
-        if taken { return }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state in
-                // A release may have come in between: take the permit at once then.
-                if state.holders < limit {
-                    state.holders += 1
-                    return true
-                }
-                state.waiters.append(continuation)
-                return false
+    /// Takes a permit, waiting in order when none is free. Throws `CancellationError` when the
+    /// task is cancelled while waiting (it then holds no permit).
+    func acquire() async throws {
+        let ticket: UInt64? = state.withLock { state in
+            if state.holders < limit {
+                state.holders += 1
+                return nil
             }
-            if now { continuation.resume() }
+            state.nextTicket += 1
+            return state.nextTicket
+        }
+        guard let ticket else { return }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Result<Bool, CancellationError> = state.withLock { state in
+                    if state.cancelledBeforeWaiting.remove(ticket) != nil { return .failure(CancellationError()) }
+                    // A release may have come in between: take the permit at once then.
+                    if state.holders < limit {
+                        state.holders += 1
+                        return .success(true)
+                    }
+                    state.waiters[ticket] = continuation
+                    state.order.append(ticket)
+                    return .success(false)
+                }
+                switch outcome {
+                case .success(true): continuation.resume()
+                case .success(false): break
+                case .failure(let error): continuation.resume(throwing: error)
+                }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                guard let waiter = state.waiters.removeValue(forKey: ticket) else {
+                    state.cancelledBeforeWaiting.insert(ticket)
+                    return nil
+                }
+                return waiter
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 
+    /// Gives a permit back; it passes to the longest waiter still waiting.
     func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard state.head < state.waiters.count else {
-                state.holders -= 1
-                return nil
+        let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            while state.head < state.order.count {
+                let ticket = state.order[state.head]
+                state.head += 1
+                if let waiter = state.waiters.removeValue(forKey: ticket) {
+                    compact(&state)
+                    // The permit passes on; `holders` stays the same.
+                    return waiter
+                }
             }
-            // The permit passes to the first waiter; `holders` stays the same.
-            let next = state.waiters[state.head]
-            state.head += 1
-            if state.head == state.waiters.count {
-                state.waiters.removeAll(keepingCapacity: true)
-                state.head = 0
-            } else if state.head >= 1024, state.head * 2 >= state.waiters.count {
-                state.waiters.removeFirst(state.head)
-                state.head = 0
-            }
-            return next
+            compact(&state)
+            state.holders -= 1
+            return nil
         }
         next?.resume()
     }
 
-    /// Runs `body` while holding a permit.
-    func withPermit<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
-        await acquire()
-        let result = await body()
-        release()
-        return result
+    private func compact(_ state: inout State) {
+        if state.head == state.order.count {
+            state.order.removeAll(keepingCapacity: true)
+            state.head = 0
+        } else if state.head >= 1024, state.head * 2 >= state.order.count {
+            state.order.removeFirst(state.head)
+            state.head = 0
+        }
     }
 }

@@ -12,10 +12,18 @@ public struct DestinationLimits: Sendable, Equatable {
     public var circuitFailureThreshold: Int
     /// How long an open circuit waits before a probe.
     public var circuitOpenDuration: Duration
+    /// The deadline of one call (`processing.call_timeout`, or the destination's `call_timeout`):
+    /// past it the call's events count as a transient failure, though the call keeps its
+    /// concurrency slot until it really ends.
+    public var callTimeout: Duration
+    /// The longest a vendor's wait signal (`Retry-After`, reset headers) may hold the destination
+    /// (`processing.retry.max_retry_after`); longer ones are cut to it and logged.
+    public var maxVendorWait: Duration
 
     public init(
         concurrency: Int = 16, requestsPerSecond: Double? = nil, burst: Int = 1, linger: Duration = .milliseconds(50),
-        circuitFailureThreshold: Int = 20, circuitOpenDuration: Duration = .seconds(10)
+        circuitFailureThreshold: Int = 20, circuitOpenDuration: Duration = .seconds(10), callTimeout: Duration = .seconds(30),
+        maxVendorWait: Duration = .seconds(3600)
     ) {
         self.concurrency = concurrency
         self.requestsPerSecond = requestsPerSecond
@@ -23,5 +31,7 @@ public struct DestinationLimits: Sendable, Equatable {
         self.linger = linger
         self.circuitFailureThreshold = circuitFailureThreshold
         self.circuitOpenDuration = circuitOpenDuration
+        self.callTimeout = callTimeout
+        self.maxVendorWait = maxVendorWait
     }
 }

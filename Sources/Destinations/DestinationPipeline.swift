@@ -44,22 +44,72 @@ public final class DestinationPipeline: ErasureApplier {
         return await batcher.submit(event) { batch in await self.send(batch) }
     }
 
-    /// One call to the destination, under every limit. Always returns one outcome per event.
+    /// One call to the destination, under every limit, bounded by ``DestinationLimits/callTimeout``.
+    /// Always returns one outcome per event.
+    ///
+    /// The call runs in a task of its own: past its deadline (or when the caller is cancelled) the
+    /// caller gets its answer at once, while the call keeps its concurrency slot until it really
+    /// ends, so a hung call can never let more calls through than `concurrency`.
     func send(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         if let wait = breaker.permit() {
             return Array(repeating: .transient(reason: "circuit open", retryAfter: wait), count: events.count)
         }
-        return await concurrency.withPermit {
-            if let until = self.notBefore.withLock({ $0 }), until > .now {
-                try? await Task.sleep(until: until, clock: .continuous)
-            }
-            await self.rateLimiter?.acquire()
-            self.calls.increment()
-            let outcomes = await self.destination.erase(events)
-            precondition(outcomes.count == events.count, "\(self.name) answered \(outcomes.count) outcomes for \(events.count) events")
-            self.observe(outcomes)
-            return outcomes
+        do {
+            try await concurrency.acquire()
+        } catch {
+            breaker.withdrawPermit()
+            return cancelled(events)
         }
+        do {
+            if let until = notBefore.withLock({ $0 }), until > .now {
+                try await Task.sleep(until: until, clock: .continuous)
+            }
+            try await rateLimiter?.acquire()
+        } catch {
+            concurrency.release()
+            breaker.withdrawPermit()
+            return cancelled(events)
+        }
+        calls.increment()
+        let race = CallRace()
+        let timeout = limits.callTimeout
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            guard !Task.isCancelled else { return }
+            // A call (a half-open probe too) that did not answer in time is a failure, recorded
+            // before the caller hears of it.
+            guard race.finish(.timedOut, onWin: { self.breaker.record(success: false) }) == nil else { return }
+            self.logger.warning(
+                "destination call timed out; its events are retried",
+                metadata: ["destination": "\(self.name)", "timeout_s": "\(timeout.secondsValue)", "events": "\(events.count)"])
+        }
+        Task {
+            let outcomes = await self.destination.erase(events)
+            self.concurrency.release()
+            timer.cancel()
+            precondition(outcomes.count == events.count, "\(self.name) answered \(outcomes.count) outcomes for \(events.count) events")
+            if case .cancelled? = race.finish(.answered(outcomes), onWin: { self.observe(outcomes) }) {
+                // The caller left; the breaker still learns how the call (maybe a probe) ended.
+                self.observe(outcomes)
+            }
+        }
+        let ending = await withTaskCancellationHandler {
+            await race.wait()
+        } onCancel: {
+            _ = race.finish(.cancelled)
+        }
+        switch ending {
+        case .answered(let outcomes): return outcomes
+        case .timedOut:
+            return Array(
+                repeating: .transient(reason: "no answer within \(timeout.secondsValue) s (call_timeout)", retryAfter: nil),
+                count: events.count)
+        case .cancelled: return cancelled(events)
+        }
+    }
+
+    private func cancelled(_ events: [RetirementEvent]) -> [ErasureOutcome] {
+        Array(repeating: .transient(reason: "cancelled", retryAfter: nil), count: events.count)
     }
 
     private func observe(_ outcomes: [ErasureOutcome]) {
@@ -75,7 +125,16 @@ public final class DestinationPipeline: ErasureApplier {
                 allFailed = false
             }
         }
-        if let waitSignal {
+        if var waitSignal {
+            if waitSignal > limits.maxVendorWait {
+                logger.warning(
+                    "vendor asked for a wait longer than max_retry_after; waiting max_retry_after",
+                    metadata: [
+                        "destination": "\(name)", "asked_s": "\(Int64(waitSignal.secondsValue))",
+                        "max_retry_after_s": "\(Int64(limits.maxVendorWait.secondsValue))",
+                    ])
+                waitSignal = limits.maxVendorWait
+            }
             // The vendor said how long to wait: every call of this destination waits, not just these events.
             notBefore.withLock { $0 = max($0 ?? .now, .now + waitSignal) }
             breaker.record(success: true)
@@ -139,9 +198,54 @@ actor Batcher {
         } else if timer == nil {
             let linger = self.linger
             timer = Task {
-                try? await Task.sleep(for: linger)
+                // Cancelled when the batch filled up first: then there is nothing to send.
+                guard (try? await Task.sleep(for: linger)) != nil else { return }
                 self.lingerElapsed()
             }
+        }
+    }
+}
+
+/// The first of three endings of one destination call: its answer, its deadline, or the caller's
+/// cancellation. Whoever finishes first decides what the caller gets.
+final class CallRace: Sendable {
+    enum Ending: Sendable {
+        case answered([ErasureOutcome])
+        case timedOut
+        case cancelled
+    }
+
+    private struct State {
+        var ending: Ending?
+        var waiter: CheckedContinuation<Ending, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Records `ending` if none came first, runs `onWin` and then wakes the waiter. Returns `nil`
+    /// when it won, else the ending that did.
+    func finish(_ ending: Ending, onWin: () -> Void = {}) -> Ending? {
+        let (winner, waiter) = state.withLock { state -> (Ending?, CheckedContinuation<Ending, Never>?) in
+            if let first = state.ending { return (first, nil) }
+            state.ending = ending
+            defer { state.waiter = nil }
+            return (nil, state.waiter)
+        }
+        if let winner { return winner }
+        onWin()
+        waiter?.resume(returning: ending)
+        return nil
+    }
+
+    /// Waits for the first ending.
+    func wait() async -> Ending {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Ending? in
+                if let ending = state.ending { return ending }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
         }
     }
 }

@@ -4,10 +4,18 @@ import Logging
 public struct DestinationContext: Sendable {
     public var transport: HTTPTransport
     public var logger: Logger
+    /// `processing.call_timeout`: the default deadline of every destination call.
+    public var callTimeout: Duration
+    /// `processing.retry.max_retry_after`: the longest a vendor's wait signal may hold a destination.
+    public var maxVendorWait: Duration
 
-    public init(transport: HTTPTransport, logger: Logger) {
+    public init(
+        transport: HTTPTransport, logger: Logger, callTimeout: Duration = .seconds(30), maxVendorWait: Duration = .seconds(3600)
+    ) {
         self.transport = transport
         self.logger = logger
+        self.callTimeout = callTimeout
+        self.maxVendorWait = maxVendorWait
     }
 }
 
@@ -30,7 +38,8 @@ public enum DestinationRegistry {
     ]
 
     /// Builds every configured destination, with its limits (common keys: `concurrency`,
-    /// `rate_limit_per_second`, `burst`, `batch_linger`, `circuit_failure_threshold`, `circuit_open_duration`).
+    /// `rate_limit_per_second`, `burst`, `batch_linger`, `circuit_failure_threshold`, `circuit_open_duration`,
+    /// `call_timeout`).
     public static func build(_ readers: [SettingsReader], context: DestinationContext) -> [DestinationPipeline] {
         var pipelines: [DestinationPipeline] = []
         var names: Set<String> = []
@@ -55,7 +64,9 @@ public enum DestinationRegistry {
                 burst: reader.int("burst", default: defaults.burst, range: 1...100_000),
                 linger: reader.duration("batch_linger", default: defaults.linger),
                 circuitFailureThreshold: reader.int("circuit_failure_threshold", default: defaults.circuitFailureThreshold, range: 1...1_000_000),
-                circuitOpenDuration: reader.duration("circuit_open_duration", default: defaults.circuitOpenDuration))
+                circuitOpenDuration: reader.duration("circuit_open_duration", default: defaults.circuitOpenDuration),
+                callTimeout: reader.duration("call_timeout", default: context.callTimeout, minimum: .milliseconds(10)),
+                maxVendorWait: context.maxVendorWait)
             reader.finish()
             pipelines.append(DestinationPipeline(destination: destination, limits: limits, logger: context.logger))
         }

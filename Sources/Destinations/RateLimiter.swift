@@ -12,14 +12,20 @@ actor RateLimiter {
         self.last = .now
     }
 
-    /// Waits until a call may go. Callers are served in the order they reserve a token.
-    func acquire() async {
+    /// Waits until a call may go. Callers are served in the order they reserve a token. Throws
+    /// `CancellationError` when cancelled while waiting; the reserved token is given back.
+    func acquire() async throws {
         refill()
         tokens -= 1
         if tokens >= 0 { return }
         // Reserve: the debt is paid back at `rate`; sleep until this caller's token exists.
         let wait = -tokens / rate
-        try? await Task.sleep(for: .seconds(wait))
+        do {
+            try await Task.sleep(for: .seconds(wait))
+        } catch {
+            tokens += 1
+            throw error
+        }
     }
 
     private func refill() {
@@ -27,12 +33,6 @@ actor RateLimiter {
         let elapsed = (now - last).secondsValue
         last = now
         tokens = min(burst, tokens + elapsed * rate)
-    }
-
-    /// Pushes the next allowed call back by `delay` (the vendor asked us to wait).
-    func backOff(_ delay: Duration) {
-        refill()
-        tokens = min(tokens, 0) - delay.secondsValue * rate
     }
 }
 
