@@ -1,26 +1,45 @@
 import Foundation
 
 /// Parses the wait signals vendors send: `Retry-After` (delay-seconds or HTTP-date, RFC 9110
-/// §10.2.3), and epoch-seconds or HTTP-date reset headers.
+/// §10.2.3), and reset headers in epoch seconds, epoch milliseconds, seconds from now or HTTP-date.
+/// Every result lies in `0...ceiling`: no header value can trap or overflow.
 public enum HTTPWaitSignal {
+    /// The longest wait a header can express here (a year). Longer or absurd values are cut to
+    /// it, so no arithmetic on them can overflow; the destination caps them further at
+    /// `processing.retry.max_retry_after`.
+    public static let ceiling: Duration = .seconds(366 * 86_400)
+
     /// `Retry-After: 120` or `Retry-After: Fri, 31 Dec 1999 23:59:59 GMT`, relative to `now`.
     /// Dates in the past mean "now" (zero). Unparseable values give `nil`.
     public static func retryAfter(_ value: String, now: Date = Date()) -> Duration? {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
-        if let seconds = Int64(trimmed), seconds >= 0 { return .seconds(seconds) }
-        guard let date = httpDate(trimmed) else { return nil }
-        return .milliseconds(max(0, Int64((date.timeIntervalSince(now) * 1000).rounded(.up))))
-    }
-
-    /// A reset time given as Unix epoch seconds (`X-RateLimit-Reset: 1700000000`), or as an
-    /// HTTP-date; relative to `now`.
-    public static func resetAt(_ value: String, now: Date = Date()) -> Duration? {
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
-        if let epoch = Double(trimmed) {
-            return .milliseconds(max(0, Int64(((epoch - now.timeIntervalSince1970) * 1000).rounded(.up))))
+        if !trimmed.isEmpty, trimmed.allSatisfy(\.isASCIIDigit) {
+            // Digits only: delay-seconds, however many digits.
+            return Double(trimmed).map { clampedSeconds($0) }
         }
         guard let date = httpDate(trimmed) else { return nil }
-        return .milliseconds(max(0, Int64((date.timeIntervalSince(now) * 1000).rounded(.up))))
+        return clampedSeconds(date.timeIntervalSince(now))
+    }
+
+    /// A reset header (`X-RateLimit-Reset`): vendors send it in one of three units, told apart
+    /// by size. At least 10^12: Unix epoch milliseconds; at least 10^9: Unix epoch seconds; smaller:
+    /// seconds from now. An HTTP-date is accepted too. Relative to `now`; the past means zero.
+    public static func resetAt(_ value: String, now: Date = Date()) -> Duration? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        if let number = Double(trimmed), number.isFinite, number >= 0 {
+            if number >= 1e12 { return clampedSeconds(number / 1000 - now.timeIntervalSince1970) }
+            if number >= 1e9 { return clampedSeconds(number - now.timeIntervalSince1970) }
+            return clampedSeconds(number)
+        }
+        guard let date = httpDate(trimmed) else { return nil }
+        return clampedSeconds(date.timeIntervalSince(now))
+    }
+
+    /// Seconds as a duration in `0...ceiling`, rounded up to the millisecond.
+    static func clampedSeconds(_ seconds: Double) -> Duration {
+        guard seconds.isFinite, seconds > 0 else { return .zero }
+        guard seconds < ceiling.secondsValue else { return ceiling }
+        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
     }
 
     private static let formats = [
@@ -40,4 +59,8 @@ public enum HTTPWaitSignal {
         }
         return nil
     }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -79,8 +79,8 @@ public struct SegmentDestination: Destination {
     static func msBeforeNext(_ body: [UInt8]) -> Duration? {
         guard let errors = (VendorHTTP.parse(body) as? [String: Any])?["errors"] as? [[String: Any]] else { return nil }
         for error in errors {
-            if let data = error["data"] as? [String: Any], let ms = (data["msBeforeNext"] as? NSNumber)?.int64Value, ms >= 0 {
-                return .milliseconds(ms)
+            if let data = error["data"] as? [String: Any], let ms = (data["msBeforeNext"] as? NSNumber)?.doubleValue, ms >= 0 {
+                return HTTPWaitSignal.clampedSeconds(ms / 1000)
             }
         }
         return nil

@@ -24,4 +24,22 @@ import Testing
         #expect(HTTPWaitSignal.resetAt("1700000010", now: now) == .seconds(10))
         #expect(HTTPWaitSignal.resetAt("Tue, 14 Nov 2023 22:13:22 GMT", now: now) == .seconds(2))
     }
+
+    @Test func resetHeadersInEveryUnit() {
+        // Epoch milliseconds, epoch seconds, and seconds from now, told apart by size.
+        #expect(HTTPWaitSignal.resetAt("1700000010000", now: now) == .seconds(10))
+        #expect(HTTPWaitSignal.resetAt("1700000010", now: now) == .seconds(10))
+        #expect(HTTPWaitSignal.resetAt("30", now: now) == .seconds(30))
+        #expect(HTTPWaitSignal.resetAt("1699999999000", now: now) == .zero)
+    }
+
+    @Test func absurdValuesAreClampedNeverTrap() {
+        let year = HTTPWaitSignal.ceiling
+        #expect(HTTPWaitSignal.retryAfter("99999999999999999999999999999", now: now) == year)
+        #expect(HTTPWaitSignal.retryAfter("9223372036854775807", now: now) == year)
+        #expect(HTTPWaitSignal.resetAt("1e300", now: now) == year)
+        #expect(HTTPWaitSignal.resetAt("nan", now: now) == nil)
+        #expect(HTTPWaitSignal.resetAt("-1", now: now) == nil)
+        #expect(HTTPWaitSignal.retryAfter("86400", now: now) == .seconds(86_400))
+    }
 }
