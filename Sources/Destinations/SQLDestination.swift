@@ -18,6 +18,10 @@ import RetirementEvent
 /// table or column: the configured statements are wrong for every event) → configuration error;
 /// 22 (data), 23 (constraint) and anything else → permanent. Reasons carry the SQLSTATE and the
 /// statement's index, never the server message (it may quote values).
+///
+/// Every transaction sets `statement_timeout` and `lock_timeout` (`SET LOCAL`), so a statement
+/// blocked on a row lock or running long is ended by the server (SQLSTATE 55P03 / 57014,
+/// transient) before the call's deadline, and the connection and its slot are freed.
 public final class SQLDestination: SingleEventDestination {
     /// The parameters an event provides.
     public static let parameterNames = ["user_id", "email", "username", "retired_username", "retired_email", "event_id"]
@@ -31,14 +35,31 @@ public final class SQLDestination: SingleEventDestination {
     public let name: String
     public let statements: [Statement]
     let configuration: PostgresConnection.Configuration
+    /// `SET LOCAL statement_timeout` of every transaction.
+    let statementTimeout: Duration
+    /// `SET LOCAL lock_timeout` of every transaction.
+    let lockTimeout: Duration
     let logger: Logger
-    private let counter = Counter()
+    private let connectionIDs = ConnectionIDs()
 
-    init(name: String, statements: [Statement], configuration: PostgresConnection.Configuration, logger: Logger) {
+    init(
+        name: String, statements: [Statement], configuration: PostgresConnection.Configuration,
+        statementTimeout: Duration = .seconds(25), lockTimeout: Duration = .seconds(10), logger: Logger
+    ) {
         self.name = name
         self.statements = statements
         self.configuration = configuration
+        self.statementTimeout = statementTimeout
+        self.lockTimeout = lockTimeout
         self.logger = logger
+    }
+
+    /// `SET LOCAL` statements for the timeouts, in whole milliseconds (numbers we format, no input).
+    var timeoutStatements: [String] {
+        [
+            "SET LOCAL statement_timeout = \(max(1, Int64(statementTimeout.secondsValue * 1000)))",
+            "SET LOCAL lock_timeout = \(max(1, Int64(lockTimeout.secondsValue * 1000)))",
+        ]
     }
 
     /// Replaces `:name` placeholders outside string literals, quoted identifiers and comments by
@@ -122,7 +143,7 @@ public final class SQLDestination: SingleEventDestination {
     public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: configuration, id: counter.next(), logger: logger)
+            connection = try await PostgresConnection.connect(configuration: configuration, id: connectionIDs.next(), logger: logger)
         } catch {
             return SQLDestination.classify(error, statement: nil)
         }
@@ -133,10 +154,15 @@ public final class SQLDestination: SingleEventDestination {
 
     private func run(_ event: RetirementEvent, on connection: PostgresConnection) async -> ErasureOutcome {
         let statements = self.statements
+        let timeouts = self.timeoutStatements
         let logger = self.logger
         var failedAt: Int?
         do {
             let affected = try await connection.withTransaction(logger: logger) { connection -> Int in
+                for text in timeouts {
+                    let future: EventLoopFuture<PostgresQueryResult> = connection.query(PostgresQuery(unsafeSQL: text), logger: logger)
+                    _ = try await future.get()
+                }
                 var total = 0
                 for (index, statement) in statements.enumerated() {
                     failedAt = index
@@ -201,7 +227,7 @@ public final class SQLDestination: SingleEventDestination {
     public func check() async -> [String] {
         let connection: PostgresConnection
         do {
-            connection = try await PostgresConnection.connect(configuration: configuration, id: counter.next(), logger: logger)
+            connection = try await PostgresConnection.connect(configuration: configuration, id: connectionIDs.next(), logger: logger)
         } catch {
             return ["destination \(name): cannot connect: \(SQLDestination.classify(error, statement: nil).reasonText)"]
         }
@@ -289,14 +315,26 @@ public final class SQLDestination: SingleEventDestination {
                     "unknown parameter :\((error as? UnknownParameter)?.name ?? "?"); known: \(parameterNames.map { ":\($0)" }.joined(separator: ", "))")
             }
         }
-        let configuration = PostgresConnection.Configuration(
+        var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
-        let destination = SQLDestination(name: name, statements: statements, configuration: configuration, logger: context.logger)
+        let callTimeout = reader.duration("call_timeout", default: context.callTimeout, minimum: .milliseconds(10))
+        configuration.options.connectTimeout = .milliseconds(Int64(min(callTimeout, .seconds(10)).secondsValue * 1000))
+        // The server ends a statement before the call's deadline, so the answer is its own
+        // SQLSTATE (transient) rather than a timeout with the statement still running.
+        let statementTimeout = reader.duration(
+            "statement_timeout", default: callTimeout * 0.8, minimum: .milliseconds(1))
+        let lockTimeout = reader.duration("lock_timeout", default: min(callTimeout * 0.5, .seconds(10)), minimum: .milliseconds(1))
+        if statementTimeout >= callTimeout {
+            reader.problems.add(reader.keyPath("statement_timeout"), "must be shorter than call_timeout (\(callTimeout))")
+        }
+        let destination = SQLDestination(
+            name: name, statements: statements, configuration: configuration, statementTimeout: statementTimeout,
+            lockTimeout: lockTimeout, logger: context.logger)
         return (destination, DestinationLimits(concurrency: 4))
     }
 
     /// Connection ids for PostgresNIO's logs.
-    final class Counter: Sendable {
+    final class ConnectionIDs: Sendable {
         private let value = Mutex(0)
         func next() -> Int { value.withLock { $0 += 1; return $0 } }
     }

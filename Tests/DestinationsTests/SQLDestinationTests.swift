@@ -128,6 +128,48 @@ import Testing
         }
     }
 
+    /// A statement blocked on a row lock another session holds ends at `lock_timeout` with
+    /// SQLSTATE 55P03 (transient) instead of holding the call, its connection and its slot.
+    @Test func aStatementBlockedOnALockEndsAtTheLockTimeout() async throws {
+        guard let url = Self.url else { return }
+        try await Self.admin(url, Self.schema)
+        let components = try #require(URLComponents(string: url))
+        let holder = try await PostgresConnection.connect(
+            configuration: PostgresConnection.Configuration(
+                host: components.host!, port: components.port!, username: components.user!, password: components.password,
+                database: String(components.path.dropFirst()), tls: .disable),
+            id: 9, logger: Fixture.logger())
+        try await holder.query("BEGIN", logger: Fixture.logger())
+        try await holder.query("SELECT id FROM learners WHERE id = 1 FOR UPDATE", logger: Fixture.logger())
+        try await Fixture.withTransport { transport in
+            let pipeline = try Fixture.pipeline(
+                Self.settings(url, Self.statements, ["lock_timeout": .string("300ms"), "call_timeout": .string("5s")]),
+                transport: transport)
+            let started = ContinuousClock.now
+            let outcome = await pipeline.apply(Fixture.event(1))
+            #expect(outcome == .transient(reason: "SQLSTATE 55P03 in statements[1]", retryAfter: nil))
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+        try await holder.query("ROLLBACK", logger: Fixture.logger())
+        try await holder.close()
+    }
+
+    /// A long statement is ended by the server's `statement_timeout`, set below `call_timeout`.
+    @Test func aLongStatementEndsBeforeTheCallDeadline() async throws {
+        guard let url = Self.url else { return }
+        try await Fixture.withTransport { transport in
+            let pipeline = try Fixture.pipeline(
+                Self.settings(url, ["SELECT pg_sleep(10) WHERE :user_id > 0"], ["call_timeout": .string("1s")]), transport: transport)
+            let started = ContinuousClock.now
+            let outcome = await pipeline.apply(Fixture.event(1))
+            #expect(outcome == .transient(reason: "SQLSTATE 57014 in statements[0]", retryAfter: nil))
+            #expect(ContinuousClock.now - started < .seconds(3))
+        }
+        #expect(Fixture.problems(Self.settings("postgres://u:p@127.0.0.1/x", Self.statements, [
+            "call_timeout": .string("1s"), "statement_timeout": .string("2s"),
+        ])).contains { $0.contains("statement_timeout") })
+    }
+
     @Test func sqlStatesAreClassified() {
         #expect(SQLDestination.classify(sqlState: "40001", statement: 0).isTransient)
         #expect(SQLDestination.classify(sqlState: "08006", statement: 0).isTransient)
