@@ -1,4 +1,8 @@
 /// RFC 3339 date-time syntax check (`2026-11-01T00:00:00Z`, `...T00:00:00.123+02:00`).
+///
+/// As strict as the LMS plugin's check, so both sides agree on every event: the separator is
+/// `T` or `t` (RFC 3339 §5.6; not the space its note allows), and second 60 (a leap second) is
+/// refused, since most consumers of these times cannot represent it.
 public enum RFC3339 {
     public static func isValid(_ text: String) -> Bool {
         parse(text) != nil
@@ -17,10 +21,10 @@ public enum RFC3339 {
             return value
         }
         guard b.count >= 20, let year = digits(0, 4), b[4] == 45, let month = digits(5, 2), b[7] == 45,
-            let day = digits(8, 2), b[10] == 84 || b[10] == 116 || b[10] == 32,
+            let day = digits(8, 2), b[10] == 84 || b[10] == 116,
             let hour = digits(11, 2), b[13] == 58, let minute = digits(14, 2), b[16] == 58, let second = digits(17, 2)
         else { return nil }
-        guard (1...12).contains(month), (1...daysIn(month, year)).contains(day), hour < 24, minute < 60, second <= 60
+        guard (1...12).contains(month), (1...daysIn(month, year)).contains(day), hour < 24, minute < 60, second < 60
         else { return nil }
         var index = 19
         var fraction = 0.0

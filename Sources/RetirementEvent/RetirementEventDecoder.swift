@@ -77,14 +77,25 @@ public struct RetirementEventDecoder: Sendable {
 
     private func requiredInteger(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> Int64 {
         guard let value = object[field], value != .null else { throw .missingField(field) }
-        guard case .integer(let number) = value else { throw .wrongType(field, expected: "an integer", got: value) }
-        return number
+        return try integer(value, field)
     }
 
     private func optionalInteger(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> Int64? {
         guard let value = object[field], value != .null else { return nil }
-        guard case .integer(let number) = value else { throw .wrongType(field, expected: "an integer", got: value) }
-        return number
+        return try integer(value, field)
+    }
+
+    /// An integer in Int64's range. An integer literal beyond it is the right type with a value
+    /// out of range (`invalid_value`); a fraction or exponent is the wrong type, as in the plugin.
+    private func integer(_ value: JSONValue, _ field: String) throws(BadInput) -> Int64 {
+        switch value {
+        case .integer(let number):
+            return number
+        case .number(let text) where !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }):
+            throw .invalidValue(field, "is out of range (at most 9223372036854775807)")
+        default:
+            throw .wrongType(field, expected: "an integer", got: value)
+        }
     }
 
     private func requiredString(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> String {

@@ -52,9 +52,32 @@ import Testing
     @Test func rfc3339() {
         #expect(RFC3339.parse("1970-01-01T00:00:00Z") == 0)
         #expect(RFC3339.parse("2026-11-01T00:00:00+01:00") == RFC3339.parse("2026-10-31T23:00:00Z"))
-        #expect(RFC3339.isValid("2024-02-29T23:59:60.123z"))
+        #expect(RFC3339.isValid("2024-02-29T23:59:59.123z"))
+        // As strict as the plugin: no leap second, no space separator, no out-of-range 2^63.
+        #expect(!RFC3339.isValid("2024-12-31T23:59:60Z"))
+        #expect(!RFC3339.isValid("2026-11-01 00:00:00Z"))
         #expect(!RFC3339.isValid("2023-02-29T00:00:00Z"))
         #expect(!RFC3339.isValid("2026-11-01"))
         #expect(!RFC3339.isValid("2026-11-01T00:00:00"))
+    }
+
+    @Test func integersBeyondInt64AreOutOfRangeNotWrongType() throws {
+        let decoder = RetirementEventDecoder()
+        func decode(_ value: String, key: String? = nil) -> Result<RetirementEvent, BadInput> {
+            let headers = ["ce_type": RetirementEvent.eventType, "ce_id": "e1"]
+            return decoder.decode(key: key.map { Array($0.utf8) }, value: Array(value.utf8)) { headers[$0].map { Array($0.utf8) } }
+        }
+        #expect(decode(#"{"user_id": 9223372036854775808, "username": "u", "email": "e"}"#).failureCode == "invalid_value:user_id")
+        #expect(try decode(#"{"user_id": 9223372036854775807, "username": "u", "email": "e"}"#, key: "9223372036854775807").get().userID == .max)
+        #expect(decode(#"{"user_id": 1, "username": "u", "email": "e", "retirement_id": 9223372036854775808}"#).failureCode == "invalid_value:retirement_id")
+        #expect(decode(#"{"user_id": 42.0, "username": "u", "email": "e"}"#).failureCode == "wrong_type:user_id")
+        #expect(decode(#"{"user_id": 4.2e1, "username": "u", "email": "e"}"#).failureCode == "wrong_type:user_id")
+    }
+}
+
+extension Result where Failure == BadInput {
+    var failureCode: String? {
+        if case .failure(let bad) = self { return bad.code }
+        return nil
     }
 }
