@@ -23,5 +23,6 @@ public struct ErasureReceipt: Sendable, Equatable {
 
 /// Receives receipts; implementations write them to a Kafka topic and/or the log.
 public protocol ReceiptSink: Sendable {
-    func record(_ receipt: ErasureReceipt) async
+    /// Takes the receipt without waiting for it to be written: a receipt never holds an erasure back.
+    func record(_ receipt: ErasureReceipt)
 }

@@ -65,49 +65,58 @@ public struct EventProcessor: Sendable {
         }
     }
 
-    /// Applies a decoded event to `targets` (all destinations, or a replay's subset).
+    /// Applies a decoded event to `targets` (all destinations, or a replay's subset) and
+    /// dead-letters it for the destinations that still owe it.
     public func apply(_ event: RetirementEvent, record: InboundRecord, to targets: [any ErasureApplier]) async -> EventResult {
-        let results: [DestinationResult]
-        if targets.count == 1 {
-            // One destination: no child task needed (cancellation reaches it the same way).
-            results = [await settle(event, at: targets[0])]
-        } else {
-            results = await withTaskGroup(of: DestinationResult.self) { group in
-                for target in targets {
-                    group.addTask { await self.settle(event, at: target) }
-                }
-                var results: [DestinationResult] = []
-                for await result in group { results.append(result) }
-                return results
-            }
-        }
-        if Task.isCancelled || results.contains(where: { $0.abandoned }) { return .abandoned }
-        let owed = results.filter { !$0.settled }.sorted { $0.name < $1.name }
+        guard let results = await settle(event, at: targets) else { return .abandoned }
+        let owed = results.compactMap(\.owed)
         if owed.isEmpty {
             metrics.completed("erased")
             return .erased
         }
+        guard await deadLetter(event, record: record, owed: owed) else { return .abandoned }
+        return .deadLettered
+    }
+
+    /// Applies the event at every target, each with its retries, until each settled or gave up.
+    /// Returns `nil` when the work was cancelled before every target had an answer.
+    public func settle(_ event: RetirementEvent, at targets: [any ErasureApplier]) async -> [DestinationSettlement]? {
+        let results: [DestinationSettlement]
+        if targets.count == 1 {
+            // One destination: no child task needed (cancellation reaches it the same way).
+            results = [await settle(event, at: targets[0])]
+        } else {
+            results = await withTaskGroup(of: DestinationSettlement.self) { group in
+                for target in targets {
+                    group.addTask { await self.settle(event, at: target) }
+                }
+                var results: [DestinationSettlement] = []
+                for await result in group { results.append(result) }
+                return results
+            }
+        }
+        if Task.isCancelled || results.contains(where: { $0.state == .abandoned }) { return nil }
+        return results
+    }
+
+    /// Writes the record to the dead-letter topic naming `owed` (sorted by name), with a receipt
+    /// per owed destination. Returns `false` only when cancelled before the write was acknowledged.
+    public func deadLetter(_ event: RetirementEvent, record: InboundRecord, owed: [OwedDestination]) async -> Bool {
+        let owed = owed.sorted { $0.name < $1.name }
         let reason = owed.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
         let attempts = owed.map(\.attempts).max() ?? 0
-        eventLogger(event).warning("dead-lettering event for destinations", metadata: ["destinations": "\(owed.map(\.name).joined(separator: ","))"])
-        guard await writeDeadLetter(record, reason: reason, owed: owed.map(\.name), attempts: attempts) else { return .abandoned }
+        eventLogger(event).warning(
+            "dead-lettering event for destinations", metadata: ["destinations": "\(owed.map(\.name).joined(separator: ","))"])
+        guard await writeDeadLetter(record, reason: reason, owed: owed.map(\.name), attempts: attempts) else { return false }
         for item in owed {
             metrics.deadLettered(reasonCode: "destination")
-            await receipts?.record(
+            receipts?.record(
                 ErasureReceipt(
                     eventID: event.eventID, userID: event.userID, destination: item.name, outcome: "dead_lettered",
                     jobID: nil, time: Clock.now, attempts: item.attempts))
         }
         metrics.completed("dead_lettered")
-        return .deadLettered
-    }
-
-    struct DestinationResult: Sendable {
-        var name: String
-        var settled: Bool
-        var abandoned: Bool
-        var reason: String
-        var attempts: Int
+        return true
     }
 
     /// The logger of one event (and destination), with its metadata. Built only when a line is
@@ -122,11 +131,11 @@ public struct EventProcessor: Sendable {
 
     private var debugEnabled: Bool { logger.logLevel <= .debug }
 
-    private func settle(_ event: RetirementEvent, at target: any ErasureApplier) async -> DestinationResult {
+    private func settle(_ event: RetirementEvent, at target: any ErasureApplier) async -> DestinationSettlement {
         var attempts = 0
         var log: Logger { eventLogger(event, destination: target.name) }
         while true {
-            if Task.isCancelled { return DestinationResult(name: target.name, settled: false, abandoned: true, reason: "", attempts: attempts) }
+            if Task.isCancelled { return DestinationSettlement(name: target.name, state: .abandoned, attempts: attempts) }
             attempts += 1
             let started = ContinuousClock.now
             let outcome = await target.apply(event)
@@ -139,34 +148,34 @@ public struct EventProcessor: Sendable {
                 } else if debugEnabled {
                     log.debug("erased")
                 }
-                await receipts?.record(
+                receipts?.record(
                     ErasureReceipt(eventID: event.eventID, userID: event.userID, destination: target.name, outcome: "erased",
                                    jobID: jobID, time: Clock.now, attempts: attempts))
-                return DestinationResult(name: target.name, settled: true, abandoned: false, reason: "", attempts: attempts)
+                return DestinationSettlement(name: target.name, state: .settled, attempts: attempts)
             case .alreadyGone:
                 markHealthy(target.name)
                 if debugEnabled { log.debug("already gone") }
-                await receipts?.record(
+                receipts?.record(
                     ErasureReceipt(eventID: event.eventID, userID: event.userID, destination: target.name, outcome: "already_gone",
                                    jobID: nil, time: Clock.now, attempts: attempts))
-                return DestinationResult(name: target.name, settled: true, abandoned: false, reason: "", attempts: attempts)
+                return DestinationSettlement(name: target.name, state: .settled, attempts: attempts)
             case .permanent(let reason):
                 markHealthy(target.name)
                 log.warning("permanent failure", metadata: ["reason": "\(reason)"])
-                return DestinationResult(name: target.name, settled: false, abandoned: false, reason: reason, attempts: attempts)
+                return DestinationSettlement(name: target.name, state: .owed(reason: reason), attempts: attempts)
             case .transient(let reason, let retryAfter):
                 markHealthy(target.name)
                 if attempts >= retry.maxAttempts {
                     log.warning("giving up after attempts", metadata: ["attempts": "\(attempts)", "reason": "\(reason)"])
-                    return DestinationResult(
-                        name: target.name, settled: false, abandoned: false,
-                        reason: "gave up after \(attempts) attempts: \(reason)", attempts: attempts)
+                    return DestinationSettlement(
+                        name: target.name, state: .owed(reason: "gave up after \(attempts) attempts: \(reason)"),
+                        attempts: attempts)
                 }
                 let wait = retry.delay(afterAttempt: attempts, retryAfter: retryAfter)
                 metrics.retry(destination: target.name)
                 if debugEnabled { log.debug("transient failure, retrying", metadata: ["reason": "\(reason)", "wait_s": "\(wait.seconds)"]) }
                 do { try await Task.sleep(for: wait) } catch {
-                    return DestinationResult(name: target.name, settled: false, abandoned: true, reason: "", attempts: attempts)
+                    return DestinationSettlement(name: target.name, state: .abandoned, attempts: attempts)
                 }
             case .configurationError(let reason):
                 // Not an attempt against the event: the destination itself is broken. Wait and try again.
@@ -176,7 +185,7 @@ public struct EventProcessor: Sendable {
                     log.error("destination in configuration error; its events wait uncommitted", metadata: ["reason": "\(reason)"])
                 }
                 do { try await Task.sleep(for: configurationErrorRetryInterval) } catch {
-                    return DestinationResult(name: target.name, settled: false, abandoned: true, reason: "", attempts: attempts)
+                    return DestinationSettlement(name: target.name, state: .abandoned, attempts: attempts)
                 }
             }
         }
