@@ -21,22 +21,40 @@ public enum DeadLetterSummary {
         public var count: Int
     }
 
-    /// Counts the whole dead-letter topic (low to high watermark at call time).
-    public static func count(_ configuration: ServiceConfiguration, logger: Logger) throws -> [Row] {
+    /// What `dlq list` shows: what is still owed beyond the redrive group's position, and how
+    /// many records lie behind that position (already redriven or written again further on).
+    public struct Report: Sendable, Equatable {
+        public var rows: [Row]
+        /// Records from the low watermark up to the redrive group's position, per topic.
+        public var behindRedrivePosition: Int
+        /// Records beyond the position (the rows count these).
+        public var beyondRedrivePosition: Int
+    }
+
+    /// Counts the dead-letter records beyond `<group_id>.dlq-redrive`'s committed position (all of
+    /// them when the group never committed), by reason and owed destination.
+    public static func count(_ configuration: ServiceConfiguration, logger: Logger) throws -> Report {
         let reader = try TopicReader(
             bootstrapServers: configuration.kafka.bootstrapServers, topic: configuration.kafka.deadLetterTopic,
-            properties: configuration.kafka.properties, groupID: "\(configuration.kafka.groupID).dlq-list", logger: logger)
+            properties: configuration.kafka.properties, groupID: "\(configuration.kafka.groupID).dlq-redrive", logger: logger)
         let marks = try reader.watermarks()
+        let ranges = try DeadLetterRedrive.ranges(reader)
+        let behind = marks.reduce(0) { total, item in
+            total + Int((ranges[item.key]?.start ?? item.value.low) - max(item.value.low, 0))
+        }
         var counts: [String: [String: Int]] = [:]
-        try reader.read(ranges: marks.mapValues { ($0.low, $0.high) }) { message in
+        var beyond = 0
+        try reader.read(ranges: ranges) { message in
+            beyond += 1
             let reason = message.header("x-retirement-error").map(reasonCode) ?? "unknown"
             let owed = (message.header("x-retirement-destinations") ?? "").split(separator: ",").map(String.init)
             for destination in owed.isEmpty ? ["-"] : owed {
                 counts[reason, default: [:]][destination, default: 0] += 1
             }
         }
-        return counts.flatMap { reason, byDestination in
+        let rows = counts.flatMap { reason, byDestination in
             byDestination.map { Row(reason: reason, destination: $0.key, count: $0.value) }
         }.sorted { ($0.reason, $0.destination) < ($1.reason, $1.destination) }
+        return Report(rows: rows, behindRedrivePosition: behind, beyondRedrivePosition: beyond)
     }
 }

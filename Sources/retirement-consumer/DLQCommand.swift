@@ -19,11 +19,12 @@ struct DLQCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try loadConfiguration(options.config, requireDestinations: false)
             LogSetup.bootstrap(format: "text", level: "warning")
-            let rows = try DeadLetterSummary.count(config, logger: Logger(label: "dlq"))
-            print("dead-letter topic \(config.kafka.deadLetterTopic)")
+            let report = try DeadLetterSummary.count(config, logger: Logger(label: "dlq"))
+            print("dead-letter topic \(config.kafka.deadLetterTopic): still owed beyond the redrive position")
             print(pad("reason", 34) + pad("destination", 24) + "count")
-            for row in rows { print(pad(row.reason, 34) + pad(row.destination, 24) + "\(row.count)") }
-            print("total: \(rows.map(\.count).reduce(0, +))")
+            for row in report.rows { print(pad(row.reason, 34) + pad(row.destination, 24) + "\(row.count)") }
+            print("records beyond the redrive position: \(report.beyondRedrivePosition)")
+            print("records behind it (redriven, or written again further on): \(report.behindRedrivePosition)")
         }
     }
 
@@ -31,7 +32,12 @@ struct DLQCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "redrive",
             abstract: "Re-apply dead-lettered events to the destinations they still owe; commit only after success.",
-            discussion: "Uses the consumer group <group_id>.dlq-redrive on the dead-letter topic; exits 0 when the topic is drained.")
+            discussion: """
+                Uses the consumer group <group_id>.dlq-redrive on the dead-letter topic. A record is committed past \
+                only once every destination it owed is erased or it is dead-lettered again naming what it still owes. \
+                Exits 0 when everything it was asked to redrive is erased, 1 when something owed is still owed \
+                (the summary says what, by destination).
+                """)
 
         @OptionGroup var options: ConfigOption
         @Option(help: "Only these destinations (repeatable); default: every destination owed.") var destination: [String] = []
@@ -48,21 +54,35 @@ struct DLQCommand: AsyncParsableCommand {
             let selected = destination.isEmpty ? all : all.filter { destination.contains($0.name) }
             var producer: KafkaProducer?
             var processor: EventProcessorBox?
+            var receipts: ErasureReceiptWriter?
             if !dryRun {
                 let made = try KafkaProducer(properties: KafkaProperties(config.producerProperties()), logger: logger)
                 producer = made
-                processor = EventProcessorBox(RetirementService.makeProcessor(configuration: config, destinations: selected, producer: made, logger: logger))
+                receipts = RetirementService.makeReceiptWriter(configuration: config, producer: made, logger: logger)
+                processor = EventProcessorBox(
+                    RetirementService.makeProcessor(
+                        configuration: config, destinations: selected, producer: made, receipts: receipts, logger: logger))
             }
             let summary = try await DeadLetterRedrive.run(
                 config, only: Set(destination), dryRun: dryRun, destinations: selected, processor: processor?.value, logger: logger)
             for pipeline in all { await pipeline.shutdown() }
+            await receipts?.shutdown(timeout: .seconds(5))
             try? producer?.flush(timeoutMs: 5000)
             producer?.shutdown()
             await transport.shutdown()
             print("read \(summary.read) dead-letter records from \(config.kafka.deadLetterTopic)\(dryRun ? " (dry run)" : "")")
             for (name, count) in summary.owedByDestination.sorted(by: { $0.key < $1.key }) { print("  owed by \(name): \(count)") }
-            if !dryRun {
-                print("redriven \(summary.redriven); dead-lettered again \(summary.deadLetteredAgain); bad input skipped \(summary.skippedBadInput); owing other destinations \(summary.skippedOtherDestinations)")
+            if dryRun { return }
+            print("redriven \(summary.redriven); dead-lettered again \(summary.deadLetteredAgain); bad input skipped \(summary.skippedBadInput)")
+            for (name, count) in summary.carriedForwardByDestination.sorted(by: { $0.key < $1.key }) {
+                print("  carried forward, not selected: \(name): \(count)")
+            }
+            for (name, count) in summary.unsettledByDestination.sorted(by: { $0.key < $1.key }) {
+                print("  still owed by \(name): \(count)")
+            }
+            if !summary.settledEverything {
+                print("not everything owed could be settled; the records are dead-lettered again (see dlq list)")
+                throw ExitCode(1)
             }
         }
     }

@@ -41,10 +41,13 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         let selected = destination.isEmpty ? all : all.filter { destination.contains($0.name) }
         let producer = try KafkaProducer(properties: KafkaProperties(config.producerProperties()), logger: logger)
-        let processor = RetirementService.makeProcessor(configuration: config, destinations: selected, producer: producer, logger: logger)
+        let receipts = RetirementService.makeReceiptWriter(configuration: config, producer: producer, logger: logger)
+        let processor = RetirementService.makeProcessor(
+            configuration: config, destinations: selected, producer: producer, receipts: receipts, logger: logger)
         let summary = try await Replay.run(
             config, plans: plans, fromMs: from.milliseconds, toMs: toMs, destinations: selected, processor: processor, logger: logger)
         for pipeline in all { await pipeline.shutdown() }
+        await receipts?.shutdown(timeout: .seconds(5))
         try? producer.flush(timeoutMs: 5000)
         producer.shutdown()
         await transport.shutdown()

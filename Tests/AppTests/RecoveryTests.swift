@@ -106,7 +106,7 @@ extension ProcessTests {
             let (listCode, listOut) = try await runCommand(harness, ["dlq", "list", "--config", config], name: "dlq-list")
             #expect(listCode == 0, "\(listOut)")
             #expect(listOut.contains("destination_failed"), "\(listOut)")
-            #expect(listOut.contains("total: 10"), "\(listOut)")
+            #expect(listOut.contains("records beyond the redrive position: 10"), "\(listOut)")
             #expect(!listOut.contains("learner"))
 
             refuse.value = false
@@ -129,6 +129,67 @@ extension ProcessTests {
             let (againCode, againOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-again")
             #expect(againCode == 0)
             #expect(againOut.contains("read 0 dead-letter records"), "\(againOut)")
+        }
+
+        /// A redrive of one destination must not commit past records that owe only others, nor
+        /// past what fails again: both are dead-lettered again, and the exit status says so.
+        @Test func partialRedriveCarriesForwardWhatItDoesNotSettle() async throws {
+            let refuseAudit = Unchecked(true)
+            let audit = try await WebhookServer(secret: "audit-secret") { userID, _ in
+                refuseAudit.value && userID <= 15 ? .init(status: 400) : .init()
+            }
+            defer { audit.stop() }
+            let refuseCRM = Unchecked(true)
+            let harness = try await ProcessHarness(partitions: 4) { userID, _ in
+                refuseCRM.value && userID <= 10 ? .init(status: 400) : .init()
+            }
+            harness.more = """
+                  - name: audit
+                    type: webhook
+                    url: "\(audit.url)"
+                    secret: "audit-secret"
+                """
+            harness.processing = "  max_in_flight: 20"
+            try await harness.produce(1...30)
+            try harness.startConsumer()
+            // Users 1-10 owe audit and crm; 11-15 owe audit only.
+            #expect(await harness.waitUntilDone(Set(11...30), timeout: .seconds(60)), "\(harness.logs)")
+            #expect(await harness.stopAll() == [0])
+            let config = harness.directory.appendingPathComponent("consumer-0.yaml").path
+
+            // crm is fixed, audit is not: redrive crm only.
+            refuseCRM.value = false
+            let crmBefore = harness.webhook.requests.count
+            let auditBefore = audit.requests.count
+            let (code, out) = try await runCommand(
+                harness, ["dlq", "redrive", "--config", config, "--destination", "crm"], name: "redrive-crm")
+            #expect(code == 0, "\(out)")
+            #expect(out.contains("carried forward, not selected: audit: 15"), "\(out)")
+            #expect(Set(harness.webhook.requests.dropFirst(crmBefore).filter { $0.status == 200 }.map(\.userID)) == Set(1...10))
+            #expect(audit.requests.count == auditBefore, "audit was not selected")
+
+            // What is still owed beyond the redrive position: audit for 15 learners, crm for none.
+            let (listCode, listOut) = try await runCommand(harness, ["dlq", "list", "--config", config], name: "list-1")
+            #expect(listCode == 0, "\(listOut)")
+            #expect(listOut.contains("records beyond the redrive position: 15"), "\(listOut)")
+            #expect(!listOut.contains(" crm "), "\(listOut)")
+
+            // audit still refuses: nothing is lost, the exit status is 1 with the counts.
+            let (failCode, failOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-fail")
+            #expect(failCode == 1, "\(failOut)")
+            #expect(failOut.contains("still owed by audit: 15"), "\(failOut)")
+
+            // audit fixed: every learner it owed is erased there, crm is not called again.
+            refuseAudit.value = false
+            let crmAfter = harness.webhook.requests.count
+            let auditNow = audit.requests.count
+            let (okCode, okOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-ok")
+            #expect(okCode == 0, "\(okOut)")
+            #expect(Set(audit.requests.dropFirst(auditNow).filter { $0.status == 200 }.map(\.userID)) == Set(1...15))
+            #expect(harness.webhook.requests.count == crmAfter)
+            let (lastCode, lastOut) = try await runCommand(harness, ["dlq", "list", "--config", config], name: "list-2")
+            #expect(lastCode == 0)
+            #expect(lastOut.contains("records beyond the redrive position: 0"), "\(lastOut)")
         }
     }
 }
