@@ -32,6 +32,16 @@ public struct ServiceConfiguration: Sendable {
         public var configurationErrorRetryInterval: Duration
         /// Values larger than this are bad input (`too_large`).
         public var maxEventBytes: Int
+        /// The deadline of every destination call (`call_timeout`).
+        public var callTimeout: Duration
+        /// Offsets taken but not committable, per partition, before the partition is paused.
+        public var maxUncommittedPerPartition: Int
+        /// An event unfinished for longer is logged at WARNING (once per event).
+        public var stuckEventWarning: Duration
+        /// How long an offset commit in a revoke or at shutdown may wait for the broker.
+        public var commitTimeout: Duration
+        /// Receipts waiting to be written before new ones are dropped (and counted).
+        public var receiptQueueSize: Int
     }
 
     /// `http:`
@@ -39,6 +49,8 @@ public struct ServiceConfiguration: Sendable {
         public var host: String
         public var port: Int
         public var enabled: Bool
+        /// `/healthz` fails when the poll loop has not turned for this long.
+        public var livenessTimeout: Duration
     }
 
     /// `receipts:`
@@ -80,7 +92,8 @@ public struct ServiceConfiguration: Sendable {
             let readers = config.destinations.enumerated().map {
                 SettingsReader(path: "destinations[\($0.offset)]", values: $0.element, problems: problems)
             }
-            _ = DestinationRegistry.build(readers, context: DestinationContext(transport: transport, logger: Logger(label: "config")))
+            _ = DestinationRegistry.build(
+                readers, context: config.destinationContext(DestinationContext(transport: transport, logger: Logger(label: "config"))))
         }
         guard problems.isEmpty else { throw ConfigLoader.Failure(problems: problems.messages) }
         return config
@@ -109,7 +122,7 @@ public struct ServiceConfiguration: Sendable {
             groupID: k.string("group_id", default: "retirement-consumer") ?? "retirement-consumer",
             deadLetterTopic: k.string("dead_letter_topic", default: "\(topic).dlq") ?? "\(topic).dlq",
             assignmentStrategy: strategy,
-            properties: k.stringMap("properties"),
+            properties: refusingGroupProperties(k.stringMap("properties"), problems: problems),
             sessionTimeout: k.duration("session_timeout", default: .seconds(45), minimum: .seconds(3)))
         k.finish()
 
@@ -132,12 +145,31 @@ public struct ServiceConfiguration: Sendable {
             shutdownGrace: p.duration("shutdown_grace", default: .seconds(20)),
             revokeGrace: p.duration("revoke_grace", default: .seconds(5)),
             configurationErrorRetryInterval: p.duration("configuration_error_retry_interval", default: .seconds(30), minimum: .milliseconds(10)),
-            maxEventBytes: p.int("max_event_bytes", default: 64 * 1024, range: 256...100_000_000))
+            maxEventBytes: p.int("max_event_bytes", default: 64 * 1024, range: 256...100_000_000),
+            callTimeout: p.duration("call_timeout", default: .seconds(30), minimum: .milliseconds(10)),
+            maxUncommittedPerPartition: p.int("max_uncommitted_per_partition", default: 10_000, range: 1...100_000_000),
+            stuckEventWarning: p.duration("stuck_event_warning", default: .seconds(300), minimum: .seconds(1)),
+            commitTimeout: p.duration("commit_timeout", default: .seconds(5), minimum: .milliseconds(100)),
+            receiptQueueSize: p.int("receipt_queue_size", default: 10_000, range: 1...10_000_000))
         p.finish()
+        if processing.maxUncommittedPerPartition < processing.maxBufferedPerPartition {
+            problems.add(
+                "processing.max_uncommitted_per_partition",
+                "must be at least max_buffered_per_partition (\(processing.maxBufferedPerPartition))")
+        }
 
         let h = root.section("http") ?? SettingsReader(path: "http", values: [:], problems: problems)
         let listen = h.string("listen", default: "127.0.0.1:9464") ?? "127.0.0.1:9464"
         let enabled = h.bool("enabled", default: true)
+        let livenessTimeout = h.duration("liveness_timeout", default: .seconds(60), minimum: .seconds(1))
+        // The poll thread is inside a revoke for at most revoke_grace + commit_timeout; liveness
+        // must not call that stuck.
+        let revokeBlock = processing.revokeGrace + processing.commitTimeout
+        if livenessTimeout <= revokeBlock + .seconds(5) {
+            problems.add(
+                "http.liveness_timeout",
+                "must be longer than processing.revoke_grace + processing.commit_timeout + 5s (\(revokeBlock + .seconds(5))): a revoke blocks the poll loop that long")
+        }
         var host = "127.0.0.1"
         var port = 9464
         if let colon = listen.lastIndex(of: ":"), let number = Int(listen[listen.index(after: colon)...]), (0...65535).contains(number) {
@@ -178,12 +210,44 @@ public struct ServiceConfiguration: Sendable {
             problems.add("destinations", "at least one destination is required")
         }
         return ServiceConfiguration(
-            kafka: kafka, processing: processing, http: HTTPSection(host: host, port: port, enabled: enabled),
+            kafka: kafka, processing: processing,
+            http: HTTPSection(host: host, port: port, enabled: enabled, livenessTimeout: livenessTimeout),
             receipts: receipts, logging: LoggingSection(level: level, format: format), destinations: destinations)
+    }
+
+    /// `context` with the processing settings every destination shares (call deadline, longest vendor wait).
+    func destinationContext(_ context: DestinationContext) -> DestinationContext {
+        var context = context
+        context.callTimeout = processing.callTimeout
+        context.maxVendorWait = processing.retry.maxRetryAfter
+        return context
+    }
+
+    /// librdkafka properties that would change who commits what, refused in `kafka.properties`:
+    /// each with the reason given to the operator.
+    static let refusedProperties: [String: String] = [
+        "group.id":
+            "would replace the service's consumer group, and the groups replay and dlq redrive derive from it; set kafka.group_id",
+        "enable.auto.offset.store":
+            "offsets are stored only after an event is erased or dead-lettered; storing them on consumption could commit past unfinished erasures",
+        "enable.auto.commit": "the service commits the offsets it stored itself; turning commits off would redo work, changing it is not supported",
+        "auto.commit.enable": "an alias of enable.auto.commit, which the service manages",
+        "partition.assignment.strategy": "set kafka.assignment_strategy",
+    ]
+
+    static func refusingGroupProperties(_ properties: [String: String], problems: ConfigProblems) -> [String: String] {
+        var kept = properties
+        for key in properties.keys.sorted() {
+            guard let why = refusedProperties[key] else { continue }
+            problems.add("kafka.properties.\(key)", "not allowed: \(why)")
+            kept.removeValue(forKey: key)
+        }
+        return kept
     }
 
     /// Builds the destinations; throws with every problem in their settings.
     public func buildDestinations(context: DestinationContext) throws -> [DestinationPipeline] {
+        let context = destinationContext(context)
         let problems = ConfigProblems()
         let readers = destinations.enumerated().map {
             SettingsReader(path: "destinations[\($0.offset)]", values: $0.element, problems: problems)
@@ -193,7 +257,9 @@ public struct ServiceConfiguration: Sendable {
         return pipelines
     }
 
-    /// librdkafka consumer properties: the service's defaults, then `kafka.properties`.
+    /// librdkafka consumer properties: the service's defaults, then `kafka.properties`. With a
+    /// `groupID` (replay, dlq redrive, benchmarks) the consumer is a tool, never a member of the
+    /// service's group: no static membership (`group.instance.id`) and no automatic commits.
     public func consumerProperties(groupID: String? = nil) -> [String: String] {
         var values: [String: String] = [
             "bootstrap.servers": kafka.bootstrapServers,
@@ -219,6 +285,11 @@ public struct ServiceConfiguration: Sendable {
         values.merge(kafka.properties) { _, new in new }
         // The at-least-once pattern needs these; they are not negotiable.
         values["enable.auto.offset.store"] = "false"
+        values["group.id"] = groupID ?? kafka.groupID
+        if groupID != nil {
+            values.removeValue(forKey: "group.instance.id")
+            values["enable.auto.commit"] = "false"
+        }
         return values
     }
 

@@ -11,6 +11,8 @@ public struct TopicReader {
         var values = properties
         values["bootstrap.servers"] = bootstrapServers
         values["group.id"] = groupID
+        // A reader is never a member of the service's group.
+        values.removeValue(forKey: "group.instance.id")
         values["enable.auto.commit"] = "false"
         values["enable.auto.offset.store"] = "false"
         values["log_level"] = values["log_level"] ?? "3"

@@ -40,6 +40,60 @@ import Testing
         #expect(config.consumerProperties()["partition.assignment.strategy"] == "range")
     }
 
+    /// Properties that would change who commits what are refused, naming the key and why.
+    @Test func propertiesThatChangeWhoCommitsAreRefused() {
+        let yaml = valid.replacingOccurrences(
+            of: "  bootstrap_servers: \"127.0.0.1:9092\"",
+            with: """
+                  bootstrap_servers: "127.0.0.1:9092"
+                  properties:
+                    group.id: retirement-consumer
+                    enable.auto.offset.store: "true"
+                    enable.auto.commit: "false"
+                    partition.assignment.strategy: roundrobin
+                    security.protocol: SASL_SSL
+                """)
+        let found = problems(yaml, env: ["CRM_SECRET": "x"])
+        for key in ["group.id", "enable.auto.offset.store", "enable.auto.commit", "partition.assignment.strategy"] {
+            #expect(found.contains { $0.hasPrefix("kafka.properties.\(key): not allowed:") }, "\(key): \(found)")
+        }
+        #expect(found.count == 4, "\(found)")
+    }
+
+    /// Replay and redrive consumers never inherit the service's member identity.
+    @Test func toolConsumersNeverInheritAMemberIdentity() throws {
+        let yaml = valid.replacingOccurrences(
+            of: "  bootstrap_servers: \"127.0.0.1:9092\"",
+            with: """
+                  bootstrap_servers: "127.0.0.1:9092"
+                  properties:
+                    group.instance.id: pod-0
+                """)
+        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: ["CRM_SECRET": "x"]))
+        #expect(config.consumerProperties()["group.instance.id"] == "pod-0")
+        #expect(config.consumerProperties()["group.id"] == "retirement-consumer")
+        for tool in ["retirement-consumer.replay", "retirement-consumer.dlq-redrive"] {
+            let properties = config.consumerProperties(groupID: tool)
+            #expect(properties["group.id"] == tool)
+            #expect(properties["group.instance.id"] == nil)
+            #expect(properties["enable.auto.commit"] == "false")
+        }
+    }
+
+    /// The poll thread's longest block (a revoke) must stay below the liveness limit.
+    @Test func livenessMustOutlastARevoke() {
+        let yaml = valid + """
+
+            processing:
+              revoke_grace: 30s
+              commit_timeout: 10s
+            http:
+              liveness_timeout: 40s
+            """
+        let found = problems(yaml, env: ["CRM_SECRET": "x"])
+        #expect(found.count == 1 && found[0].hasPrefix("http.liveness_timeout: must be longer than"), "\(found)")
+    }
+
     @Test func topicPrefixAppliesToTopicAndDeadLetterTopic() throws {
         let yaml = valid.replacingOccurrences(of: "  bootstrap_servers", with: "  topic_prefix: prod\n  bootstrap_servers")
         let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: ["CRM_SECRET": "x"]))
