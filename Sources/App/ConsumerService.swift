@@ -25,11 +25,18 @@ public final class ConsumerService: Service, @unchecked Sendable {
     /// offset would stay behind when no new record arrives on the partition.
     private let resumedStarts = Mutex<[TopicPartition: Int64]>([:])
 
-    public init(configuration: ServiceConfiguration, engine: DispatchEngine, health: HealthState, logger: Logger) {
+    /// Asked every poll turn: a fatal error of the dead-letter producer stops the service.
+    private let producerFailure: @Sendable () -> KafkaError?
+
+    public init(
+        configuration: ServiceConfiguration, engine: DispatchEngine, health: HealthState, logger: Logger,
+        producerFailure: @escaping @Sendable () -> KafkaError? = { nil }
+    ) {
         self.configuration = configuration
         self.engine = engine
         self.health = health
         self.logger = logger
+        self.producerFailure = producerFailure
         rebalances = Dictionary(uniqueKeysWithValues: ["assign", "revoke", "lost"].map {
             ($0, Counter(label: "retirement_rebalances_total", dimensions: [("kind", $0)]))
         })
@@ -83,14 +90,29 @@ public final class ConsumerService: Service, @unchecked Sendable {
 
     private func pollLoop(_ consumer: KafkaConsumer) throws {
         var fatal: KafkaError?
+        var lastInspection = ContinuousClock.now
         while !stopRequested.load(ordering: .acquiring) {
             applyEngineActions(consumer)
             health.pollTicked()
+            if ContinuousClock.now - lastInspection >= .seconds(1) {
+                lastInspection = .now
+                engine.inspect()
+            }
+            if let error = producerFailure() {
+                // Every dead-letter write would fail from now on and its partitions would stall:
+                // stop, so the orchestrator starts a fresh process with a fresh producer.
+                logger.critical(
+                    "fatal error of the dead-letter producer; draining and exiting", metadata: ["error": "\(error)"])
+                health.setFailed("dead-letter producer: \(error.message)")
+                fatal = error
+                break
+            }
             do {
                 guard let message = try consumer.poll(timeoutMs: 100) else { continue }
                 engine.accept(InboundRecord(message))
             } catch {
                 logger.critical("fatal Kafka error; stopping", metadata: ["error": "\(error)"])
+                health.setFailed("consumer: \(error.message)")
                 fatal = error
                 break
             }
@@ -109,7 +131,7 @@ public final class ConsumerService: Service, @unchecked Sendable {
         let finals = engine.drain(grace: grace)
         applyEngineActions(consumer)
         let offsets = finals.map { TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value) }
-        storeAndCommit(consumer, offsets, deadline: .now + .seconds(10))
+        storeAndCommit(consumer, offsets, within: configuration.processing.commitTimeout)
         do {
             try consumer.close()
             logger.info("left the consumer group")
@@ -174,7 +196,7 @@ public final class ConsumerService: Service, @unchecked Sendable {
             let offsets = finals.map {
                 TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value)
             }
-            storeAndCommit(consumer, offsets, deadline: .now)
+            storeAndCommit(consumer, offsets, within: configuration.processing.commitTimeout)
             finishedBeforeRevoke.withLock { remembered in
                 for item in offsets { remembered[item.topicPartition] = item.offset }
             }
@@ -212,20 +234,25 @@ public final class ConsumerService: Service, @unchecked Sendable {
         return starts
     }
 
-    /// Stores the offsets and commits them, retrying retriable failures until the deadline (inside
-    /// a revoke there is no point retrying: the group is rebalancing). A commit that still fails is
-    /// logged; librdkafka commits the stored offsets of removed partitions itself.
-    private func storeAndCommit(_ consumer: KafkaConsumer, _ offsets: [TopicPartitionOffset], deadline: ContinuousClock.Instant) {
+    /// Stores the offsets and commits them, retrying retriable failures, all within `limit`: the
+    /// poll thread never waits longer (liveness and the pod's termination limit depend on it). A
+    /// commit that still fails is logged; the offsets stay stored, and librdkafka's own commit of
+    /// stored offsets (or the next owner's redelivery) takes it from there.
+    private func storeAndCommit(_ consumer: KafkaConsumer, _ offsets: [TopicPartitionOffset], within limit: Duration) {
         guard !offsets.isEmpty else { return }
         do { try consumer.storeOffsets(offsets) } catch {
             logger.debug("offset store skipped", metadata: ["error": "\(error)"])
         }
+        let deadline = ContinuousClock.now + limit
         while true {
+            let remaining = deadline - ContinuousClock.now
             do {
-                try consumer.commit(offsets)
+                try consumer.commit(offsets, timeout: max(remaining, .milliseconds(1)))
+                commits["ok"]?.increment()
                 return
             } catch {
-                if !error.isRetriable || ContinuousClock.now >= deadline {
+                if !error.isRetriable || ContinuousClock.now + .milliseconds(200) >= deadline {
+                    commits["failed"]?.increment()
                     logger.warning("offset commit failed", metadata: ["error": "\(error)"])
                     return
                 }

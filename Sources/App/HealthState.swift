@@ -9,6 +9,7 @@ public final class HealthState: Sendable {
         var lastPoll = ContinuousClock.now
         var member = false
         var stopping = false
+        var failure: String?
     }
 
     private let inner = Mutex(Inner())
@@ -33,6 +34,12 @@ public final class HealthState: Sendable {
         inner.withLock { $0.stopping = true }
     }
 
+    /// The service cannot go on (a fatal Kafka error): readiness turns false with `reason` while it
+    /// drains and exits non-zero.
+    func setFailed(_ reason: String) {
+        inner.withLock { $0.failure = $0.failure ?? reason }
+    }
+
     /// Alive: the poll loop turned recently.
     public var isAlive: Bool {
         inner.withLock { ContinuousClock.now - $0.lastPoll < pollStallLimit }
@@ -43,6 +50,7 @@ public final class HealthState: Sendable {
     public var notReadyReasons: [String] {
         var reasons: [String] = []
         let state = inner.withLock { $0 }
+        if let failure = state.failure { reasons.append("failed: \(failure)") }
         if !state.member { reasons.append("not a member of the consumer group yet") }
         if state.stopping { reasons.append("shutting down") }
         for (name, reason) in destinations.configurationErrors.sorted(by: { $0.key < $1.key }) {

@@ -15,6 +15,7 @@ public struct RetirementService: Sendable {
     public let destinations: [DestinationPipeline]
     public let producer: KafkaProducer
     public let transport: HTTPTransport
+    let receipts: ErasureReceiptWriter?
     let http: (any Service)?
     let logger: Logger
 
@@ -26,30 +27,34 @@ public struct RetirementService: Sendable {
     ) throws -> RetirementService {
         let destinations = try configuration.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
         let destinationHealth = DestinationHealth()
-        let health = HealthState(
-            destinations: destinationHealth,
-            pollStallLimit: max(.seconds(30), configuration.processing.revokeGrace + configuration.processing.shutdownGrace + .seconds(10)))
+        let health = HealthState(destinations: destinationHealth, pollStallLimit: configuration.http.livenessTimeout)
         let producer = try KafkaProducer(properties: KafkaProperties(configuration.producerProperties()), logger: logger)
+        let receipts = makeReceiptWriter(configuration: configuration, producer: producer, logger: logger)
         var processor = makeProcessor(
-            configuration: configuration, destinations: destinations, producer: producer, health: destinationHealth, logger: logger)
+            configuration: configuration, destinations: destinations, producer: producer, receipts: receipts,
+            health: destinationHealth, logger: logger)
         let engineBox = EngineBox()
         processor.onDeadLetterStall = { partition, stalled in engineBox.engine?.setStalled(partition, stalled) }
         let work = processor
         let engine = DispatchEngine(
             configuration: DispatchConfiguration(
                 maxInFlight: configuration.processing.maxInFlight,
-                maxBufferedPerPartition: configuration.processing.maxBufferedPerPartition),
+                maxBufferedPerPartition: configuration.processing.maxBufferedPerPartition,
+                maxUncommittedPerPartition: configuration.processing.maxUncommittedPerPartition,
+                stuckEventWarning: configuration.processing.stuckEventWarning),
             metrics: work.metrics, logger: logger
         ) { record in await work.process(record) }
         engineBox.engine = engine
-        let consumer = ConsumerService(configuration: configuration, engine: engine, health: health, logger: logger)
+        let consumer = ConsumerService(
+            configuration: configuration, engine: engine, health: health, logger: logger,
+            producerFailure: { producer.fatalError })
         let http: (any Service)? =
             configuration.http.enabled
             ? HTTPServer.make(host: configuration.http.host, port: configuration.http.port, health: health, registry: registry, logger: logger)
             : nil
         return RetirementService(
             configuration: configuration, consumer: consumer, health: health, destinations: destinations,
-            producer: producer, transport: transport, http: http, logger: logger)
+            producer: producer, transport: transport, receipts: receipts, http: http, logger: logger)
     }
 
     /// Runs until SIGTERM/SIGINT (or a fatal error): the HTTP server, then the consumer; on shutdown
@@ -71,6 +76,7 @@ public struct RetirementService: Sendable {
 
     private func finish() async {
         for destination in destinations { await destination.shutdown() }
+        await receipts?.shutdown(timeout: .seconds(2))
         try? producer.flush(timeoutMs: 5000)
         producer.shutdown()
         await transport.shutdown()
@@ -82,16 +88,10 @@ extension RetirementService {
     /// dead-letter topic and the receipts.
     public static func makeProcessor(
         configuration: ServiceConfiguration, destinations: [DestinationPipeline], producer: KafkaProducer,
-        health: DestinationHealth = DestinationHealth(), logger: Logger
+        receipts: ErasureReceiptWriter?, health: DestinationHealth = DestinationHealth(), logger: Logger
     ) -> EventProcessor {
         let metrics = EngineMetrics()
         for destination in destinations { metrics.register(destination: destination.name) }
-        let receipts: (any ReceiptSink)? =
-            configuration.receipts.topic != nil || configuration.receipts.log
-            ? ErasureReceiptWriter(
-                producer: configuration.receipts.topic == nil ? nil : producer, topic: configuration.receipts.topic,
-                logger: configuration.receipts.log ? logger : nil)
-            : nil
         return EventProcessor(
             destinations: destinations,
             decoder: RetirementEventDecoder(maxValueBytes: configuration.processing.maxEventBytes),
@@ -99,6 +99,20 @@ extension RetirementService {
             retry: configuration.processing.retry,
             configurationErrorRetryInterval: configuration.processing.configurationErrorRetryInterval,
             health: health, receipts: receipts, metrics: metrics, logger: logger)
+    }
+}
+
+extension RetirementService {
+    /// The receipt writer of the configuration (`nil` when receipts are off). Call its
+    /// `shutdown(timeout:)` when done, so queued receipts get their chance to be written.
+    public static func makeReceiptWriter(configuration: ServiceConfiguration, producer: KafkaProducer, logger: Logger)
+        -> ErasureReceiptWriter?
+    {
+        guard configuration.receipts.topic != nil || configuration.receipts.log else { return nil }
+        return ErasureReceiptWriter(
+            producer: configuration.receipts.topic == nil ? nil : producer, topic: configuration.receipts.topic,
+            logger: configuration.receipts.log ? logger : nil, capacity: configuration.processing.receiptQueueSize,
+            errorLogger: logger)
     }
 }
 

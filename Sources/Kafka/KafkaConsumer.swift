@@ -162,6 +162,34 @@ public final class KafkaConsumer: @unchecked Sendable {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "commit") }
     }
 
+    /// Commits the given offsets and waits at most `timeout` for the broker's answer; throws a
+    /// `_TIMED_OUT` error past it (the commit may still land later). Never blocks longer than
+    /// `timeout`, whatever the coordinator's state: for the poll thread, inside a revoke and at
+    /// shutdown, where a synchronous commit could wait up to `session.timeout.ms`.
+    public func commit(_ offsets: [TopicPartitionOffset], timeout: Duration) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard let queue = rd_kafka_queue_new(client.handle) else { throw KafkaError.configuration("cannot create a queue") }
+        defer { rd_kafka_queue_destroy(queue) }
+        let err = rd_kafka_commit_queue(client.handle, list, queue, nil, nil)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "commit") }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { break }
+            let parts = remaining.components
+            let milliseconds = Int32(clamping: parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000 + 1)
+            guard let event = rd_kafka_queue_poll(queue, milliseconds) else { continue }
+            defer { rd_kafka_event_destroy(event) }
+            guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_OFFSET_COMMIT else { continue }
+            let result = rd_kafka_event_error(event)
+            if result == RD_KAFKA_RESP_ERR_NO_ERROR || result == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+            throw KafkaError(result, context: "commit")
+        }
+        throw KafkaError(RD_KAFKA_RESP_ERR__TIMED_OUT, context: "commit (no answer within \(timeout))")
+    }
+
     /// Stops fetching from partitions; polling must go on.
     public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
         guard !partitions.isEmpty else { return }

@@ -90,6 +90,15 @@ public final class KafkaProducer: @unchecked Sendable {
         running.stop()
     }
 
+    /// The fatal error librdkafka raised for this producer, if any (idempotence broken: every
+    /// later send fails; the producer must be replaced, i.e. the service restarted).
+    public var fatalError: KafkaError? { client.context.fatalErrorSeen }
+
+    /// Raises a fatal error on purpose (librdkafka's test hook), for tests of the service's reaction.
+    public func raiseFatalErrorForTesting() {
+        _ = rd_kafka_test_fatal_error(client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "raised by a test")
+    }
+
     /// Partition count of a topic.
     public func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
         try client.partitionCount(topic: topic, timeoutMs: timeoutMs)

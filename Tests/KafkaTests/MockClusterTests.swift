@@ -84,4 +84,29 @@ import Testing
         }
         #expect(delivered)
     }
+
+    /// A commit with a timeout answers within it, even with the coordinator gone: the poll thread
+    /// commits this way inside a revoke and at shutdown.
+    @Test func commitWithATimeoutNeverBlocksPastIt() async throws {
+        let cluster = try MockCluster(brokers: 1, logger: logger)
+        try cluster.createTopic("t", partitions: 1)
+        let consumer = try KafkaConsumer(
+            properties: KafkaProperties([
+                "bootstrap.servers": cluster.bootstrapServers, "group.id": "g-commit", "enable.auto.commit": "false",
+                "log_level": "0",
+            ]), logger: logger)
+        let partition = TopicPartition(topic: "t", partition: 0)
+        try consumer.assign([TopicPartitionOffset(partition, offset: 0)])
+        try consumer.commit([TopicPartitionOffset(partition, offset: 0)], timeout: .seconds(10))
+        #expect(try consumer.committed([partition], timeoutMs: 5000).first?.offset == 0)
+
+        cluster.setBrokerDown()
+        let started = ContinuousClock.now
+        #expect(throws: KafkaError.self) {
+            try consumer.commit([TopicPartitionOffset(partition, offset: 0)], timeout: .seconds(1))
+        }
+        let took = ContinuousClock.now - started
+        #expect(took < .seconds(2), "took \(took)")
+        cluster.setBrokerUp()
+    }
 }
