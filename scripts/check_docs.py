@@ -245,13 +245,13 @@ class Checker:
         files = tracked_files(self.root)
         if not files:
             self.problems.append("git ls-files found nothing: run inside the repository")
-        this_file = Path(__file__).resolve()
+        # The checker and its tests hold deliberately broken references as data.
+        own = {Path(__file__).resolve(), Path(__file__).resolve().with_name("test_check_docs.py")}
         for path in files:
             text = read_text(path)
-            if text is None:
+            if text is None or path.resolve() in own:
                 continue
-            if path.resolve() != this_file:
-                self.check_forbidden(path, text)
+            self.check_forbidden(path, text)
             if path.suffix.lower() == ".md":
                 self.check_markdown(path, text)
             self.check_doc_references(path, text)
