@@ -115,7 +115,7 @@ class CheckDocsTests(unittest.TestCase):
 
     def test_pointer_at_shared_notes(self) -> None:
         self.assert_one_problem(
-            {"README.md": "The contract is ../" + "shared/contract.md.\n"}, "points outside the repository"
+            {"README.md": "See ../" + "shared" + "/contract.md.\n"}, "points outside the repository"
         )
 
     def test_wrong_signature(self) -> None:
