@@ -41,7 +41,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The retirement event of contract §1: decoding, validation, bad-input reasons.
+        // The retirement event (docs/contract.md#event): decoding, validation, bad-input reasons.
         .target(
             name: "RetirementEvent",
             swiftSettings: strict

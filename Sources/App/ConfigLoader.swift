@@ -3,7 +3,7 @@ import Foundation
 import Yams
 
 /// Reads the YAML config file into ``ConfigValue``s and resolves `KEY_env: VAR` and
-/// `KEY_file: PATH` indirections (contract §4), so secrets never need to sit in the YAML.
+/// `KEY_file: PATH` indirections (docs/contract.md#config-indirection), so secrets never need to sit in the YAML.
 public enum ConfigLoader {
     public struct Failure: Error, CustomStringConvertible {
         public var problems: [String]

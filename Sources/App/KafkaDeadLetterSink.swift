@@ -2,7 +2,7 @@ import Engine
 import Kafka
 import Logging
 
-/// Writes dead-letter records to Kafka (contract §2) and returns once the broker acknowledged them.
+/// Writes dead-letter records to Kafka (docs/contract.md#dead-letter) and returns once the broker acknowledged them.
 public struct KafkaDeadLetterSink: DeadLetterSink {
     public let producer: KafkaProducer
     public let topic: String

@@ -3,7 +3,7 @@ import Engine
 import Foundation
 import Logging
 
-/// The whole service configuration (contract §4), validated.
+/// The whole service configuration (docs/contract.md#config), validated.
 public struct ServiceConfiguration: Sendable {
     /// `kafka:`
     public struct KafkaSection: Sendable {

@@ -1,7 +1,7 @@
 import Engine
 import Foundation
 
-/// The common reading of HTTP answers (contract §5); vendors refine it where their docs differ.
+/// The common reading of HTTP answers (docs/contract.md#webhook-responses); vendors refine it where their docs differ.
 public enum HTTPOutcome {
     /// 2xx erased; 404/410 already gone; 408/425/429/5xx transient (Retry-After honoured);
     /// 401/403 configuration error; other 4xx permanent.

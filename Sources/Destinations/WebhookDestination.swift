@@ -3,7 +3,7 @@ import Engine
 import Foundation
 import RetirementEvent
 
-/// `type: webhook` (contract §5): POSTs the event as JSON, signed with HMAC-SHA256 when a secret is set.
+/// `type: webhook` (docs/contract.md#webhook): POSTs the event as JSON, signed with HMAC-SHA256 when a secret is set.
 public struct WebhookDestination: SingleEventDestination {
     public let name: String
     public let url: String
@@ -37,7 +37,7 @@ public struct WebhookDestination: SingleEventDestination {
         return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
     }
 
-    /// The contract's body: optional fields only when the event has them.
+    /// The body of docs/contract.md#webhook-body: optional fields only when the event has them.
     public static func body(for event: RetirementEvent) -> [UInt8] {
         var object: [String: Any] = [
             "event_id": event.eventID, "user_id": event.userID, "username": event.username, "email": event.email,

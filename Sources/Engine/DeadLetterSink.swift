@@ -1,4 +1,4 @@
-/// Writes dead-letter records (contract §2) and returns only once the write is acknowledged.
+/// Writes dead-letter records (docs/contract.md#dead-letter) and returns only once the write is acknowledged.
 public protocol DeadLetterSink: Sendable {
     /// - Parameters:
     ///   - record: the original record (key, value and headers are kept as they are).

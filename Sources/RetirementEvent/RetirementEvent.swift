@@ -1,4 +1,4 @@
-/// One learner's retirement, as published on Kafka (contract §1, v1).
+/// One learner's retirement, as published on Kafka (docs/contract.md#event, v1).
 ///
 /// It carries personal data (`username`, `email`, `fullName`): never log it; log ``userID`` or
 /// ``eventID`` instead.

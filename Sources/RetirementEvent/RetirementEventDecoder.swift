@@ -1,4 +1,4 @@
-/// Decodes and validates a Kafka record into a ``RetirementEvent`` (contract §1).
+/// Decodes and validates a Kafka record into a ``RetirementEvent`` (docs/contract.md#event).
 public struct RetirementEventDecoder: Sendable {
     /// Values larger than this are refused as `too_large` (events are a few hundred bytes).
     public var maxValueBytes: Int

@@ -15,7 +15,7 @@ func quietLogger(_ label: String) -> Logger {
     return logger
 }
 
-/// Retirement records as the LMS plugin publishes them (contract §1), as in Tests/TestSupport.
+/// Retirement records as the LMS plugin publishes them (docs/contract.md#event), as in Tests/TestSupport.
 enum Events {
     static let type = "org.openedx.learning.user.retirement.requested.v1"
 

@@ -1,7 +1,7 @@
 import Foundation
 import Kafka
 
-/// Builds retirement records as the LMS plugin publishes them (contract §1).
+/// Builds retirement records as the LMS plugin publishes them (docs/contract.md#event).
 public enum TestEvents {
     public static let type = "org.openedx.learning.user.retirement.requested.v1"
 

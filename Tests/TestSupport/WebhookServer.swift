@@ -6,7 +6,7 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
-/// A local webhook destination (contract §5) for tests: checks the body, headers and signature
+/// A local webhook destination (docs/contract.md#webhook) for tests: checks the body, headers and signature
 /// of every request, answers as the test decides, and records everything.
 public final class WebhookServer: Sendable {
     /// What one request carried.

@@ -1,5 +1,5 @@
 """
-The retirement event of contract §1: building it and checking it.
+The retirement event (docs/contract.md#event in the repository): building it and checking it.
 
 This module is shared by the signal receiver and the backfill command, so both produce the
 same key, headers and value for one retirement, and the same ``ce_id``.
@@ -158,7 +158,7 @@ class EventBuildError(ValueError):
 
 
 def event_value(record: RetirementRecord) -> dict:
-    """The JSON object of contract §1. Empty optional strings are left out."""
+    """The JSON object of docs/contract.md#event-value. Empty optional strings are left out."""
     if record.user_id is None or int(record.user_id) < 1:
         raise EventBuildError("retirement record has no valid user id")
     if not record.original_username:

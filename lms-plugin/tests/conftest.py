@@ -29,7 +29,7 @@ SCHEMA_DIR = REPO_ROOT / "schema"
 
 
 def connect_plugin_receivers(project_type: str = "lms.djangoapp") -> list:
-    """What edx_django_utils.plugins.connect_plugin_receivers does (reference §2.3)."""
+    """What edx_django_utils.plugins.connect_plugin_receivers does (edx_django_utils plugin_signals.py)."""
     from importlib import import_module
 
     connected = []
@@ -229,7 +229,7 @@ def make_retirement(retirement_states):
 
 
 def serialize_retirement(status) -> dict:
-    """The JSON of UserRetirementStatusSerializer (reference §3.5)."""
+    """The JSON of UserRetirementStatusSerializer (edx-platform user_api/accounts/serializers.py)."""
     def state(s):
         return {"id": s.id, "state_name": s.state_name, "state_execution_order": s.state_execution_order}
 

@@ -8,7 +8,7 @@ Runs only when RETIREMENT_CONSUMER_BIN points to the built Swift binary (CI sets
 2. The plugin's receiver fires for N=20 learners (through the retire_misc view double),
    producing to those brokers.
 3. ``$RETIREMENT_CONSUMER_BIN run --config FILE`` with one webhook destination pointing at a
-   local HTTP server that checks the HMAC signature (contract §5).
+   local HTTP server that checks the HMAC signature (docs/contract.md#webhook-signature).
 4. Wait until the webhook saw all 20 user ids, then until the group's committed offsets equal
    the high watermarks, then SIGTERM the consumer: it must exit 0 within 30 s.
 """

@@ -1,0 +1,281 @@
+"""Checks the repository's documentation references. Standard library only.
+
+1. Every link in a tracked Markdown file points at a file that exists and, when it has one,
+   at an anchor that exists (a heading's GitHub slug or an explicit <a id="...">).
+2. Every `docs/<file>.md#<anchor>` reference in any tracked file (Swift and Python comments,
+   schema descriptions, deploy files) resolves the same way.
+3. No tracked file points outside the repository at the team's shared notes.
+4. The worked examples of docs/contract.md are right: each `ce-id` block's UUIDv5, and each
+   webhook body's HMAC-SHA256 signature.
+5. Every bad-input reason code of schema/vectors.json is documented in docs/contract.md.
+
+Usage: python3 scripts/check_docs.py [repository root]. Exits 1 and lists every problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+# Split so that this file does not match its own pattern.
+FORBIDDEN = re.compile(r"\.\./shared/|shared/contract\.md|shared" + r"/reference")
+LINK = re.compile(r"(?<!!)\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE_DEF = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$")
+EXPLICIT_ANCHOR = re.compile(r"<a\s+(?:[^>]*\s)?(?:id|name)=\"([^\"]+)\"", re.IGNORECASE)
+HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+DOC_REFERENCE = re.compile(r"(?<![\w./-])(docs/[A-Za-z0-9_.-]+\.md)(?:#([A-Za-z0-9_-]+))?")
+FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+CHECK_MARK = re.compile(r"<!--\s*check-docs:\s*([a-z-]+)(.*?)-->")
+
+
+def tracked_files(root: Path) -> list[Path]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=root, check=True, capture_output=True).stdout.decode(
+        "utf-8"
+    )
+    return [root / name for name in out.split("\0") if name and (root / name).is_file()]
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return None
+
+
+def prose_lines(text: str) -> list[tuple[int, str]]:
+    """The lines outside fenced code blocks, with inline code spans blanked."""
+    lines = []
+    in_fence = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        fence = FENCE.match(line)
+        if fence:
+            if in_fence is None:
+                in_fence = fence.group(1)
+            elif fence.group(1) == in_fence:
+                in_fence = None
+            continue
+        if in_fence is None:
+            lines.append((number, re.sub(r"`[^`]*`", "``", line)))
+    return lines
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # links -> their text
+    text = re.sub(r"<[^>]+>", "", text)  # inline HTML
+    text = text.replace("`", "").strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(text: str) -> set[str]:
+    found: set[str] = set()
+    counts: dict[str, int] = {}
+    in_fence = None
+    for line in text.splitlines():
+        fence = FENCE.match(line)
+        if fence:
+            if in_fence is None:
+                in_fence = fence.group(1)
+            elif fence.group(1) == in_fence:
+                in_fence = None
+            continue
+        if in_fence is not None:
+            continue
+        found.update(EXPLICIT_ANCHOR.findall(line))
+        heading = HEADING.match(line)
+        if heading:
+            base = slug(heading.group(2))
+            seen = counts.get(base, 0)
+            counts[base] = seen + 1
+            found.add(base if seen == 0 else f"{base}-{seen}")
+    return found
+
+
+class Checker:
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        self.problems: list[str] = []
+        self._anchor_cache: dict[Path, set[str]] = {}
+
+    def problem(self, path: Path, line: int, message: str) -> None:
+        self.problems.append(f"{path.relative_to(self.root)}:{line}: {message}")
+
+    def anchors_of(self, path: Path) -> set[str]:
+        if path not in self._anchor_cache:
+            self._anchor_cache[path] = anchors(read_text(path) or "")
+        return self._anchor_cache[path]
+
+    def resolve(self, source: Path, line: int, target: str, base: Path) -> None:
+        """Checks one reference `file#anchor`, `file` or `#anchor` relative to `base`."""
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
+            return  # http:, https:, mailto: ...
+        path_part, _, anchor = target.partition("#")
+        target_path = source if not path_part else (base / path_part)
+        try:
+            target_path = target_path.resolve()
+        except OSError:
+            pass
+        if not str(target_path).startswith(str(self.root)):
+            self.problem(source, line, f"'{target}' points outside the repository")
+            return
+        if not target_path.exists():
+            self.problem(source, line, f"'{target}': no such file")
+            return
+        if anchor:
+            if target_path.suffix.lower() != ".md":
+                return  # anchors of other files (e.g. line numbers) are not checked
+            if anchor not in self.anchors_of(target_path):
+                name = target_path.relative_to(self.root)
+                self.problem(source, line, f"'{target}': no anchor '#{anchor}' in {name}")
+
+    def check_markdown(self, path: Path, text: str) -> None:
+        for number, line in prose_lines(text):
+            for pattern in (LINK, IMAGE, REFERENCE_DEF):
+                for match in pattern.finditer(line):
+                    self.resolve(path, number, match.group(1), path.parent)
+
+    def check_doc_references(self, path: Path, text: str) -> None:
+        for number, line in enumerate(text.splitlines(), start=1):
+            for match in DOC_REFERENCE.finditer(line):
+                target = match.group(1) + (f"#{match.group(2)}" if match.group(2) else "")
+                self.resolve(path, number, target, self.root)
+
+    def check_forbidden(self, path: Path, text: str) -> None:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if FORBIDDEN.search(line):
+                self.problem(path, number, "points outside the repository (shared notes)")
+
+    def check_contract_examples(self, path: Path, text: str) -> None:
+        lines = text.splitlines()
+        bodies: list[bytes] = []
+        counts = {"ce-id": 0, "webhook-example-signature": 0}
+        signature_lines: set[int] = set()
+        for index, line in enumerate(lines):
+            mark = CHECK_MARK.search(line)
+            if not mark:
+                continue
+            kind, arguments = mark.group(1), mark.group(2).strip()
+            block = self.block_after(lines, index)
+            if block is None:
+                self.problem(path, index + 1, f"check-docs {kind}: no code block follows")
+                continue
+            if kind == "webhook-example-body":
+                if len(block) != 1:
+                    self.problem(path, index + 1, "a webhook example body must be one line")
+                    continue
+                bodies.append(block[0].encode("utf-8"))
+                try:
+                    json.loads(block[0])
+                except ValueError:
+                    self.problem(path, index + 1, "the webhook example body is not JSON")
+            elif kind == "webhook-example-signature":
+                counts[kind] += 1
+                signature_lines.update(range(index + 1, index + 3 + len(block) + 2))
+                secret = re.search(r"secret=(\S+)", arguments)
+                if not bodies or not secret:
+                    self.problem(path, index + 1, "a signature needs a body before it and secret=")
+                    continue
+                digest = hmac.new(secret.group(1).encode(), bodies[-1], hashlib.sha256).hexdigest()
+                expected = f"X-Retirement-Signature: sha256={digest}"
+                if block != [expected]:
+                    self.problem(path, index + 1, f"wrong signature; the body gives '{expected}'")
+            elif kind == "ce-id":
+                counts[kind] += 1
+                values = dict(
+                    (part.split("=", 1)[0].strip(), part.split("=", 1)[1].strip())
+                    for part in block
+                    if "=" in part
+                )
+                name, stated = values.get("name"), values.get("ce_id")
+                if not name or not stated:
+                    self.problem(path, index + 1, "a ce-id block needs 'name = ...' and 'ce_id = ...'")
+                    continue
+                actual = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+                if actual != stated:
+                    self.problem(path, index + 1, f"wrong ce_id; uuid5(NAMESPACE_URL, name) is {actual}")
+            else:
+                self.problem(path, index + 1, f"unknown check-docs mark '{kind}'")
+        for kind, count in counts.items():
+            if count == 0:
+                self.problem(path, 1, f"no '{kind}' example found")
+        # Every signature quoted anywhere in the contract is one of the checked examples'.
+        checked = {
+            hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            for body in bodies
+            for secret in re.findall(r"check-docs: webhook-example-signature secret=(\S+)", text)
+        }
+        for number, line in enumerate(lines, start=1):
+            if number in signature_lines:
+                continue  # checked above
+            for digest in re.findall(r"sha256=([0-9a-f]{64})", line):
+                if digest not in checked:
+                    self.problem(path, number, f"signature {digest[:12]}… matches no checked example")
+
+    @staticmethod
+    def block_after(lines: list[str], index: int) -> list[str] | None:
+        start = index + 1
+        while start < len(lines) and not lines[start].strip():
+            start += 1
+        if start >= len(lines) or not FENCE.match(lines[start]):
+            return None
+        fence = FENCE.match(lines[start]).group(1)
+        end = start + 1
+        while end < len(lines) and not lines[end].lstrip().startswith(fence):
+            end += 1
+        return lines[start + 1 : end]
+
+    def check_reason_codes(self, contract: Path, text: str) -> None:
+        vectors = self.root / "schema" / "vectors.json"
+        if not vectors.exists():
+            return
+        reasons = json.loads(vectors.read_text(encoding="utf-8")).get("reasons", [])
+        for reason in reasons:
+            if f"`{reason}`" not in text:
+                self.problem(contract, 1, f"reason code '{reason}' of schema/vectors.json is not documented")
+
+    def run(self) -> int:
+        files = tracked_files(self.root)
+        if not files:
+            self.problems.append("git ls-files found nothing: run inside the repository")
+        # The checker and its tests hold deliberately broken references as data.
+        own = {Path(__file__).resolve(), Path(__file__).resolve().with_name("test_check_docs.py")}
+        for path in files:
+            text = read_text(path)
+            if text is None or path.resolve() in own:
+                continue
+            self.check_forbidden(path, text)
+            if path.suffix.lower() == ".md":
+                self.check_markdown(path, text)
+            self.check_doc_references(path, text)
+        contract = self.root / "docs" / "contract.md"
+        if not contract.exists():
+            self.problems.append("docs/contract.md is missing")
+        else:
+            text = read_text(contract) or ""
+            self.check_contract_examples(contract, text)
+            self.check_reason_codes(contract, text)
+        for problem in self.problems:
+            print(problem, file=sys.stderr)
+        markdown = sum(1 for path in files if path.suffix.lower() == ".md")
+        if self.problems:
+            print(f"check-docs: {len(self.problems)} problem(s)", file=sys.stderr)
+            return 1
+        print(f"check-docs: ok ({len(files)} tracked files, {markdown} Markdown files)")
+        return 0
+
+
+def main(argv: list[str]) -> int:
+    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parent.parent
+    return Checker(root).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
