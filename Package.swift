@@ -112,6 +112,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `scripts/fuzz.sh`: seeded random fuzzing of the event decoder and the configuration loader.
+        .executableTarget(
+            name: "retirement-fuzz",
+            dependencies: [
+                "App", "RetirementEvent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "TestSupport",
             dependencies: [

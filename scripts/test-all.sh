@@ -23,6 +23,9 @@ scripts/with-postgres.sh swift test --skip-build --skip ProcessTests
 echo "== swift test: process-level consumer-group tests"
 swift test --skip-build --filter ProcessTests
 
+echo "== fuzz: event decoder and configuration loader (short run; scripts/fuzz.sh for the long one)"
+scripts/fuzz.sh --short
+
 echo "== LMS plugin tests and end-to-end test"
 RETIREMENT_CONSUMER_BIN="$(swift build --show-bin-path)/retirement-consumer" scripts/test-python.sh
 
