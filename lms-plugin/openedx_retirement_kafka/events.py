@@ -77,6 +77,8 @@ def parse_rfc3339(text: str) -> datetime:
     if not match:
         raise ValueError("not an RFC 3339 date-time")
     year, month, day, hour, minute, second, frac, offset = match.groups()
+    if int(second) > 59:  # no leap second: the Swift consumer refuses it too
+        raise ValueError("second out of range")
     micro = (frac[1:] + "000000")[:6] if frac else "000000"
     offset = "+00:00" if offset in ("Z", "z") else offset
     normalized = f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro}{offset}"
@@ -263,6 +265,8 @@ def parse_value(value: Optional[bytes]) -> dict:
     rid = obj.get("retirement_id")
     if rid is not None and (isinstance(rid, bool) or not isinstance(rid, int)):
         raise InvalidRetirementEvent("wrong_type:retirement_id")
+    if rid is not None and rid > _INT64_MAX:
+        raise InvalidRetirementEvent("invalid_value:retirement_id")
     requested_at = obj.get("requested_at")
     if requested_at is not None:
         if not isinstance(requested_at, str):

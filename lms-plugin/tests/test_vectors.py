@@ -15,7 +15,7 @@ SCHEMA = load_json("retirement-event.v1.schema.json")
 VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 # Faults JSON Schema cannot express: a JSON number 42.0 is an "integer" for JSON Schema.
-NOT_EXPRESSIBLE_IN_SCHEMA = {"user_id as a float"}
+NOT_EXPRESSIBLE_IN_SCHEMA = {"user_id as a float", "user_id in exponent notation"}
 
 REASON_CODES = {
     "empty_value", "not_utf8", "invalid_json", "not_an_object", "missing_header:ce_type",
