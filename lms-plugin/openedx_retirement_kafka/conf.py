@@ -2,8 +2,10 @@
 The ``RETIREMENT_KAFKA`` setting: defaults, validation, and the librdkafka producer config.
 
 All problems raise ``django.core.exceptions.ImproperlyConfigured`` naming the setting, e.g.
-``RETIREMENT_KAFKA['BOOTSTRAP_SERVERS'] must be a non-empty string``. ``AppConfig.ready()``
-calls :func:`load_config`, so a bad setting stops the LMS at start-up.
+``RETIREMENT_KAFKA['BOOTSTRAP_SERVERS'] must be a non-empty string``. The app loads even so
+(build-time and devstack settings have no ``RETIREMENT_KAFKA``); ``checks.py`` reports the
+problem (system check ``openedx_retirement_kafka.E001``, a log line at start) and the receiver
+raises on the next retirement.
 """
 from __future__ import annotations
 
@@ -214,12 +216,15 @@ _cached: Optional[RetirementKafkaConfig] = None
 
 
 def get_config() -> RetirementKafkaConfig:
-    """The validated config of this process (validated once, at AppConfig.ready)."""
+    """The validated config of this process; raises ImproperlyConfigured while it is unusable."""
     global _cached
     if _cached is None:
         from django.conf import settings
 
-        _cached = load_config(settings)
+        config = load_config(settings)
+        if config.enabled:
+            check_producer_config(config)
+        _cached = config
     return _cached
 
 

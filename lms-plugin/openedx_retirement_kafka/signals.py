@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .conf import get_config
 from .events import EventBuildError, RetirementRecord, build_event
 from .producer import RetirementPublishError, publish
@@ -34,7 +36,17 @@ def _log_disabled_once() -> None:
 
 def on_user_retire_lms_misc(sender, user=None, **kwargs):  # pylint: disable=unused-argument
     """Publish the retirement event of ``user`` and wait until Kafka confirmed it."""
-    config = get_config()
+    try:
+        config = get_config()
+    except ImproperlyConfigured as exc:
+        # The plugin loads without a usable setting (build-time, devstack settings...); a
+        # retirement must not pass unpublished: fail the step, the driver retries it later.
+        user_id = getattr(user, "id", None)
+        log.error("Retirement event for user_id=%s not published: RETIREMENT_KAFKA is not usable: %s", user_id, exc)
+        raise RetirementPublishError(
+            f"retirement event for user_id={user_id} not published: RETIREMENT_KAFKA is not usable "
+            f"(system check openedx_retirement_kafka.E001): {exc}"
+        ) from None
     if not config.enabled:
         _log_disabled_once()
         return

@@ -134,6 +134,25 @@ def test_recovers_when_kafka_comes_back(settings, closed_port, kafka_cluster, to
 
 
 @pytest.mark.django_db
+def test_unconfigured_plugin_fails_the_step_then_publishes_once_configured(
+    settings, kafka_cluster, topic, make_retirement
+):
+    """Loaded without BOOTSTRAP_SERVERS (e.g. a deploy that forgot it): the step fails, not passes."""
+    settings.RETIREMENT_KAFKA = {"TOPIC": topic}
+    status = make_retirement(user_id=42)
+    status_code, body = retire_misc()
+    assert status_code == 500
+    assert "openedx_retirement_kafka.E001" in body and "BOOTSTRAP_SERVERS" in body
+    for item in PERSONAL:
+        assert item not in body
+    assert sum(kafka_cluster.high_watermarks(topic).values()) == 0
+    settings.RETIREMENT_KAFKA = kafka_settings(kafka_cluster.bootstrap, topic)
+    assert retire_misc()[0] == 204  # the driver's retry, once the setting is fixed
+    records = kafka_cluster.read_topic(topic, expected=1)
+    assert [headers_dict(m)["ce_id"] for m in records] == [ce_id_for("lms.example.org", 42, status.id)]
+
+
+@pytest.mark.django_db
 def test_disabled_publishes_nothing_and_logs_once(settings, kafka_cluster, topic, make_retirement, caplog):
     settings.RETIREMENT_KAFKA = {"ENABLED": False, "TOPIC": topic}
     make_retirement(user_id=42)
