@@ -24,8 +24,6 @@ record their type in ``settings.RETIREMENT_KAFKA_SETTINGS_TYPE``.
 
 from __future__ import annotations
 
-from typing import Optional
-
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
@@ -53,7 +51,7 @@ def is_production(settings=None) -> bool:
     return settings_type(settings) == "production"
 
 
-def configuration_problem(settings=None) -> Optional[str]:
+def configuration_problem(settings=None) -> str | None:
     """None when the setting is usable (or ENABLED is False); otherwise what is wrong, naming keys."""
     if settings is None:
         from django.conf import settings

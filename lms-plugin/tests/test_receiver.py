@@ -1,4 +1,5 @@
 """The USER_RETIRE_LMS_MISC receiver against a Kafka mock cluster over TCP."""
+
 import json
 import logging
 import threading
@@ -6,7 +7,6 @@ import time
 
 import pytest
 from jsonschema import Draft202012Validator
-
 from openedx_retirement_kafka import producer as producer_module
 from openedx_retirement_kafka.events import EVENT_TYPE, ce_id_for, parse_record, parse_rfc3339
 from openedx_retirement_kafka.producer import RetirementPublishError
@@ -14,8 +14,9 @@ from openedx_retirement_kafka.signals import on_user_retire_lms_misc
 
 from .conftest import headers_dict, kafka_settings, load_json
 
-SCHEMA = Draft202012Validator(load_json("retirement-event.v1.schema.json"),
-                              format_checker=Draft202012Validator.FORMAT_CHECKER)
+SCHEMA = Draft202012Validator(
+    load_json("retirement-event.v1.schema.json"), format_checker=Draft202012Validator.FORMAT_CHECKER
+)
 
 PERSONAL = ("retirement_test", "orig@foo.invalid", "Retirement Test")
 
@@ -174,8 +175,12 @@ def test_one_producer_per_process_shared_by_threads(plugin_on_kafka, kafka_clust
 
     config = get_config()
     events = [
-        build_event(RetirementRecord.from_model(
-            make_retirement(username=f"learner{i}", email=f"l{i}@foo.invalid", user_id=100 + i)), config.lms_host)
+        build_event(
+            RetirementRecord.from_model(
+                make_retirement(username=f"learner{i}", email=f"l{i}@foo.invalid", user_id=100 + i)
+            ),
+            config.lms_host,
+        )
         for i in range(8)
     ]
     errors, seen = [], set()

@@ -1,4 +1,5 @@
 """Settings: defaults via plugin_settings, and bad settings failing at start-up."""
+
 import os
 import subprocess
 import sys
@@ -9,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
-
 from openedx_retirement_kafka.apps import RetirementKafkaConfig
 from openedx_retirement_kafka.conf import DEFAULTS, load_config
 from openedx_retirement_kafka.settings import common, production
@@ -38,10 +38,16 @@ def test_plugin_settings_fills_defaults_and_keeps_operator_values():
 
 
 def test_valid_config():
-    config = load_config(settings_module(RETIREMENT_KAFKA={
-        "BOOTSTRAP_SERVERS": ["k1:9092", "k2:9092"], "TOPIC_PREFIX": "prod",
-        "PRODUCER_CONFIG": {"security.protocol": "SASL_SSL", "acks": "all"},
-    }), environ={"RETIREMENT_KAFKA_BACKFILL_CLIENT_ID": "id", "RETIREMENT_KAFKA_BACKFILL_CLIENT_SECRET": "s"})
+    config = load_config(
+        settings_module(
+            RETIREMENT_KAFKA={
+                "BOOTSTRAP_SERVERS": ["k1:9092", "k2:9092"],
+                "TOPIC_PREFIX": "prod",
+                "PRODUCER_CONFIG": {"security.protocol": "SASL_SSL", "acks": "all"},
+            }
+        ),
+        environ={"RETIREMENT_KAFKA_BACKFILL_CLIENT_ID": "id", "RETIREMENT_KAFKA_BACKFILL_CLIENT_SECRET": "s"},
+    )
     assert config.topic == "prod-user-retirement"
     assert config.bootstrap_servers == "k1:9092,k2:9092"
     assert config.lms_host == "lms.example.org"  # from LMS_BASE
@@ -62,14 +68,26 @@ BAD = [
     ({"BOOTSTRAP_SERVERS": "k:1", "ENABLED": "yes"}, "RETIREMENT_KAFKA['ENABLED']"),
     ({"BOOTSTRAP_SERVERS": "k:1", "TOPIC": "bad topic"}, "RETIREMENT_KAFKA['TOPIC']"),
     ({"BOOTSTRAP_SERVERS": "k:1", "TOPIC_PREFIX": "a/b"}, "RETIREMENT_KAFKA['TOPIC_PREFIX']"),
-    ({"BOOTSTRAP_SERVERS": "k:1", "DELIVERY_TIMEOUT_SECONDS": 0}, "RETIREMENT_KAFKA['DELIVERY_TIMEOUT_SECONDS']"),
-    ({"BOOTSTRAP_SERVERS": "k:1", "DELIVERY_TIMEOUT_SECONDS": "10"}, "RETIREMENT_KAFKA['DELIVERY_TIMEOUT_SECONDS']"),
+    (
+        {"BOOTSTRAP_SERVERS": "k:1", "DELIVERY_TIMEOUT_SECONDS": 0},
+        "RETIREMENT_KAFKA['DELIVERY_TIMEOUT_SECONDS']",
+    ),
+    (
+        {"BOOTSTRAP_SERVERS": "k:1", "DELIVERY_TIMEOUT_SECONDS": "10"},
+        "RETIREMENT_KAFKA['DELIVERY_TIMEOUT_SECONDS']",
+    ),
     ({"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"acks": "1"}}, "RETIREMENT_KAFKA['PRODUCER_CONFIG']"),
-    ({"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"enable.idempotence": False}}, "RETIREMENT_KAFKA['PRODUCER_CONFIG']"),
+    (
+        {"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"enable.idempotence": False}},
+        "RETIREMENT_KAFKA['PRODUCER_CONFIG']",
+    ),
     ({"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": "x"}, "RETIREMENT_KAFKA['PRODUCER_CONFIG']"),
     ({"BOOTSTRAP_SERVERS": "k:1", "LMS_HOST": "https://lms.example.org/"}, "RETIREMENT_KAFKA['LMS_HOST']"),
     ({"BOOTSTRAP_SERVERS": "k:1", "BACKFILL_STATES": []}, "RETIREMENT_KAFKA['BACKFILL_STATES']"),
-    ({"BOOTSTRAP_SERVERS": "k:1", "BOOTSTRAP_SERVER": "typo"}, "RETIREMENT_KAFKA has unknown keys ['BOOTSTRAP_SERVER']"),
+    (
+        {"BOOTSTRAP_SERVERS": "k:1", "BOOTSTRAP_SERVER": "typo"},
+        "RETIREMENT_KAFKA has unknown keys ['BOOTSTRAP_SERVER']",
+    ),
 ]
 
 
@@ -100,7 +118,10 @@ def test_no_lms_host_anywhere_fails(settings):
 
 
 def test_unknown_librdkafka_property_is_reported(settings):
-    settings.RETIREMENT_KAFKA = {"BOOTSTRAP_SERVERS": "127.0.0.1:9", "PRODUCER_CONFIG": {"sasl.mechanisms.typo": "PLAIN"}}
+    settings.RETIREMENT_KAFKA = {
+        "BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "PRODUCER_CONFIG": {"sasl.mechanisms.typo": "PLAIN"},
+    }
     errors = production_check(settings)
     assert len(errors) == 1
     assert "RETIREMENT_KAFKA['PRODUCER_CONFIG'] is rejected by librdkafka" in errors[0].msg
@@ -135,22 +156,32 @@ def test_valid_settings_pass_every_check(settings):
 
 def _django_setup(tmp_path, settings_body):
     (tmp_path / "startup_settings.py").write_text(textwrap.dedent(settings_body))
-    env = dict(os.environ,
-               DJANGO_SETTINGS_MODULE="startup_settings",
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(PLUGIN_ROOT), str(PLUGIN_ROOT / "tests" / "doubles")]))
-    return subprocess.run([sys.executable, "-c", "import django; django.setup(); print('STARTED')"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="startup_settings",
+        PYTHONPATH=os.pathsep.join([str(tmp_path), str(PLUGIN_ROOT), str(PLUGIN_ROOT / "tests" / "doubles")]),
+    )
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('STARTED')"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_lms_start_up_with_missing_setting_logs_and_starts(tmp_path):
     """A real django.setup() (what LMS start-up runs) does not stop; it logs the problem."""
-    result = _django_setup(tmp_path, """
+    result = _django_setup(
+        tmp_path,
+        """
         import sys
         from tests.settings import *  # noqa
         RETIREMENT_KAFKA = {"TOPIC": "user-retirement"}  # enabled by default, no BOOTSTRAP_SERVERS
         from openedx_retirement_kafka.settings.production import plugin_settings
         plugin_settings(sys.modules[__name__])
-    """)
+    """,
+    )
     assert result.returncode == 0, result.stderr
     assert "STARTED" in result.stdout
     assert "RETIREMENT_KAFKA['BOOTSTRAP_SERVERS']" in result.stderr
@@ -158,9 +189,12 @@ def test_lms_start_up_with_missing_setting_logs_and_starts(tmp_path):
 
 
 def test_lms_start_up_succeeds_when_configured(tmp_path):
-    result = _django_setup(tmp_path, """
+    result = _django_setup(
+        tmp_path,
+        """
         from tests.settings import *  # noqa
-    """)
+    """,
+    )
     assert result.returncode == 0, result.stderr
     assert "STARTED" in result.stdout
 
@@ -168,11 +202,16 @@ def test_lms_start_up_succeeds_when_configured(tmp_path):
 def test_app_config_follows_plugin_conventions():
     plugin_app = RetirementKafkaConfig.plugin_app
     receivers = plugin_app["signals_config"]["lms.djangoapp"]["receivers"]
-    assert receivers[0]["signal_path"] == "openedx.core.djangoapps.user_api.accounts.signals.USER_RETIRE_LMS_MISC"
+    assert (
+        receivers[0]["signal_path"]
+        == "openedx.core.djangoapps.user_api.accounts.signals.USER_RETIRE_LMS_MISC"
+    )
     assert receivers[0]["receiver_func_name"] == "on_user_retire_lms_misc"
     for settings_type, entry in plugin_app["settings_config"]["lms.djangoapp"].items():
         assert settings_type in {"common", "production", "devstack", "test"}
-        module = __import__(f"openedx_retirement_kafka.{entry['relative_path']}", fromlist=["plugin_settings"])
+        module = __import__(
+            f"openedx_retirement_kafka.{entry['relative_path']}", fromlist=["plugin_settings"]
+        )
         assert callable(module.plugin_settings)
 
 

@@ -56,7 +56,12 @@ def run_lms(settings_module, lms_cfg=None, *args):
         FAKE_LMS_CFG=json.dumps(lms_cfg or {}),
     )
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, *args], env=env, capture_output=True, text=True, timeout=120, cwd=PLUGIN_ROOT
+        [sys.executable, "-c", SCRIPT, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PLUGIN_ROOT,
     )
     assert proc.returncode == 0, proc.stderr
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
@@ -134,9 +139,15 @@ def test_production_configured_passes_checks():
 @pytest.mark.parametrize(
     "cfg,named",
     [
-        ({"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"acks": "1"}}, "RETIREMENT_KAFKA['PRODUCER_CONFIG']"),
+        (
+            {"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"acks": "1"}},
+            "RETIREMENT_KAFKA['PRODUCER_CONFIG']",
+        ),
         ({"BOOTSTRAP_SERVERS": "k:1", "BOOTSTRAP_SERVER": "typo"}, "unknown keys ['BOOTSTRAP_SERVER']"),
-        ({"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"sasl.mechanisms.typo": "x"}}, "rejected by librdkafka"),
+        (
+            {"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"sasl.mechanisms.typo": "x"}},
+            "rejected by librdkafka",
+        ),
     ],
 )
 def test_production_with_bad_values_is_an_error(cfg, named):
