@@ -1,127 +1,20 @@
 """The backfill command against a fake LMS (a real HTTP server on 127.0.0.1) and the Kafka mock."""
 
 import json
-import threading
 import time
-from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.management import CommandError, call_command
+
 from openedx_retirement_kafka.backfill import BackfillError, LmsRetirementApi, parse_time
 from openedx_retirement_kafka.events import ce_id_for, parse_record
 
 from .conftest import headers_dict, kafka_settings, serialize_retirement
+from .lms_api_fake import CLIENT_ID, CLIENT_SECRET, FakeLms
 from .test_receiver import retire_misc
-
-CLIENT_ID, CLIENT_SECRET = "backfill-client", "backfill-secret"
-
-
-class FakeLms:
-    """Token endpoint + retirements_by_status_and_date with the LMS's filtering rules.
-
-    Knobs: ``expire_first_token`` (the first token is refused once with 401),
-    ``fail_5xx`` (state names whose first request answers 503), ``slow`` (state names whose
-    first request stalls longer than the client timeout).
-    """
-
-    def __init__(self, rows):
-        self.rows = rows
-        self.requests = []
-        self.tokens_issued = 0
-        self.expire_first_token = False
-        self.fail_5xx = set()
-        self.slow = set()
-        self.always_5xx = False
-        self._failed = set()
-        self.lock = threading.Lock()
-        lms = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, status, body=None):
-                data = json.dumps(body).encode() if body is not None else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                form = parse_qs(self.rfile.read(length).decode())
-                with lms.lock:
-                    lms.requests.append(("POST", self.path, None))
-                if self.path != "/oauth2/access_token":
-                    return self._send(404)
-                if (
-                    form.get("grant_type") != ["client_credentials"]
-                    or form.get("token_type") != ["jwt"]
-                    or form.get("client_id") != [CLIENT_ID]
-                    or form.get("client_secret") != [CLIENT_SECRET]
-                ):
-                    return self._send(401, {"error": "invalid_client"})
-                with lms.lock:
-                    lms.tokens_issued += 1
-                    token = f"token-{lms.tokens_issued}"
-                return self._send(200, {"access_token": token, "token_type": "JWT", "expires_in": 3600})
-
-            def do_GET(self):
-                url = urlparse(self.path)
-                query = parse_qs(url.query)
-                auth = self.headers.get("Authorization", "")
-                with lms.lock:
-                    lms.requests.append(("GET", self.path, auth))
-                if url.path != "/api/user/v1/accounts/retirements_by_status_and_date/":
-                    return self._send(404)
-                if not auth.startswith("JWT token-"):
-                    return self._send(401)
-                if lms.expire_first_token and auth == "JWT token-1":
-                    return self._send(401, {"detail": "Token has expired."})
-                state = query.get("state", [""])[0]
-                with lms.lock:
-                    first = state not in lms._failed
-                    lms._failed.add(state)
-                if lms.always_5xx or (state in lms.fail_5xx and first):
-                    return self._send(503, {"detail": "unavailable"})
-                if state in lms.slow and first:
-                    time.sleep(1.5)
-                try:
-                    start = date.fromisoformat(query["start_date"][0])
-                    end = date.fromisoformat(query["end_date"][0])
-                except (KeyError, ValueError):
-                    return self._send(400, "bad date")
-                today = datetime.now(UTC).date()
-                if start > end or end > today:
-                    return self._send(400, "dates must not be in the future and start <= end")
-                lo = datetime(start.year, start.month, start.day, tzinfo=UTC)
-                hi = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1)
-                found = [
-                    row
-                    for row in lms.rows
-                    if row["current_state"]["state_name"] == state
-                    and lo <= datetime.fromisoformat(row["created"].replace("Z", "+00:00")) < hi
-                ]
-                return self._send(200, found)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    def gets(self, state=None):
-        return [r for r in self.requests if r[0] == "GET"]
 
 
 @pytest.fixture
@@ -195,7 +88,13 @@ def test_backfill_publishes_the_receivers_events(backfill_settings, kafka_cluste
     assert lms.tokens_issued == 2
     gets = [(parse_qs(urlparse(path).query)["state"][0], auth) for _, path, auth in lms.gets()]
     # The default states, and ERRORED (kept only when its last_state is one of them).
-    assert {state for state, _ in gets} == {"LMS_MISC_COMPLETE", "RETIRING_LMS", "LMS_COMPLETE", "COMPLETE", "ERRORED"}
+    assert {state for state, _ in gets} == {
+        "LMS_MISC_COMPLETE",
+        "RETIRING_LMS",
+        "LMS_COMPLETE",
+        "COMPLETE",
+        "ERRORED",
+    }
     assert gets[0][1] == "JWT token-1" and gets[1][1] == "JWT token-2"  # 401, renewed, retried
     assert [state for state, _ in gets].count("LMS_COMPLETE") == 2  # 503 once, then retried
     assert len(gets) == 7

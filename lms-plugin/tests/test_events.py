@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from jsonschema import Draft202012Validator
+
 from openedx_retirement_kafka.events import (
     EVENT_TYPE,
     EventBuildError,

@@ -7,6 +7,7 @@ import time
 
 import pytest
 from jsonschema import Draft202012Validator
+
 from openedx_retirement_kafka import producer as producer_module
 from openedx_retirement_kafka.events import EVENT_TYPE, ce_id_for, parse_record, parse_rfc3339
 from openedx_retirement_kafka.producer import RetirementPublishError

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
+
 from openedx_retirement_kafka.apps import RetirementKafkaConfig
 from openedx_retirement_kafka.conf import DEFAULTS, load_config
 from openedx_retirement_kafka.settings import common, production

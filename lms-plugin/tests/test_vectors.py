@@ -6,6 +6,7 @@ import json
 import jsonschema
 import pytest
 from jsonschema import Draft202012Validator
+
 from openedx_retirement_kafka.events import EVENT_TYPE, InvalidRetirementEvent, parse_record, parse_value
 
 from .conftest import load_json

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
+
 from openedx_retirement_kafka.events import ce_id_for
 
 from ..conftest import kafka_settings
