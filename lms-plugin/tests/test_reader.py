@@ -394,3 +394,34 @@ def test_kafka_properties_as_json_and_topic_prefix(no_django, kafka_cluster, top
     assert result.returncode == 0, result.stderr
     records = published(kafka_cluster, f"{topic}-user-retirement", expected=1)
     assert [uid for uid, _, _ in records] == [5001]
+
+
+def test_one_shot_cron_pass_warns_when_the_cursor_is_behind(no_django, kafka_cluster, topic, tmp_path):
+    """A cron-style run (no dates): reads the lookback window, warns about the old cursor."""
+    cursor = tmp_path / "cursor.json"
+    old = (datetime.now(UTC) - timedelta(days=50)).date()
+    cursor.write_text(
+        json.dumps(
+            {
+                "format": "openedx-retirement-reader-cursor/1",
+                "lms_host": LMS_HOST,
+                "topic": topic,
+                "last_complete_scan": {
+                    "finished_at": f"{old.isoformat()}T00:00:00Z",
+                    "first_day": "2025-01-01",
+                    "last_day": old.isoformat(),
+                },
+                "published": {},
+            }
+        )
+    )
+    with FakeLms(make_rows([r for r in ROWS if r[0] in (101, 110)])) as lms:
+        result = run_reader(reader_env(no_django, lms, kafka_cluster, topic), "--cursor-file", str(cursor))
+    assert result.returncode == 0, result.stderr
+    assert "Falling behind" in result.stderr
+    assert f"run once with --start-date {old.isoformat()}" in result.stderr
+    assert "may already have deleted" not in result.stderr  # no explicit old --start-date
+    records = published(kafka_cluster, topic, expected=1)
+    assert [uid for uid, _, _ in records] == [5001]  # 110 is older than the 40-day lookback
+    saved = json.loads(cursor.read_text())
+    assert saved["last_complete_scan"]["last_day"] == datetime.now(UTC).date().isoformat()

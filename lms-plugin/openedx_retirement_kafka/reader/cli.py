@@ -99,8 +99,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         if options.follow:
             reader.follow()
             return EXIT_OK
+        reader.warn_if_behind()
         first, last = reader.window(utc_today())
-        if first < utc_today() - timedelta(days=CLEANUP_DAYS):
+        if options.start_date is not None and first < utc_today() - timedelta(days=CLEANUP_DAYS):
             log.warning(
                 "--start-date %s is more than %d days ago: the LMS cleanup may already have deleted the "
                 "COMPLETE rows of that time",

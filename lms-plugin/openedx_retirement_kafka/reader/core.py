@@ -84,6 +84,7 @@ class Reader:
             credentials_hint="set --client-id and --client-secret",
         )
         self.publisher = publisher or RetirementPublisher(_PublisherConfig(options))
+        self.started = datetime.now(UTC)
 
     # -- one pass ---------------------------------------------------------------------------
 
@@ -186,16 +187,15 @@ class Reader:
         """WARNING when the last complete pass is older than --max-lag. Returns whether it is."""
         now = now or datetime.now(UTC)
         finished = self.cursor.finished_at
-        if finished is None:
-            return False
-        lag = (now - finished).total_seconds()
+        # Never a complete pass: count from this process's start.
+        lag = (now - (finished or self.started)).total_seconds()
         if lag <= self.options.max_lag_seconds:
             return False
         log.warning(
             "Falling behind: the last complete pass finished %s (%.0f s ago, --max-lag %.0f s). The LMS "
             "cleanup deletes COMPLETE rows about %d days after the request (retirement_archive_and_cleanup "
             "--cool_off_days); a learner not read before that is never published.",
-            finished.isoformat(),
+            finished.isoformat() if finished else "never",
             lag,
             self.options.max_lag_seconds,
             CLEANUP_DAYS,
@@ -224,6 +224,9 @@ class Reader:
                 log.error("Pass failed, retried in %.0f s: LMS API: %s", self.options.interval_seconds, exc)
             except RetirementPublishError as exc:
                 log.error("Pass failed, retried in %.0f s: %s", self.options.interval_seconds, exc)
+                if self.publisher.fatal:  # a fatal producer error: start with a new producer
+                    self.publisher.flush(1.0)
+                    self.publisher = RetirementPublisher(_PublisherConfig(self.options))
             self.warn_if_behind()
             self.stop.wait(self.options.interval_seconds)
 
