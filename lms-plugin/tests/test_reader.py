@@ -425,3 +425,62 @@ def test_one_shot_cron_pass_warns_when_the_cursor_is_behind(no_django, kafka_clu
     assert [uid for uid, _, _ in records] == [5001]  # 110 is older than the 40-day lookback
     saved = json.loads(cursor.read_text())
     assert saved["last_complete_scan"]["last_day"] == datetime.now(UTC).date().isoformat()
+
+
+class ListApi:
+    """In-process stand-in for LmsRetirementApi: rows by (state, day)."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def retirements_by_status_and_date(self, state, start, end):
+        return [
+            r
+            for r in self.rows
+            if r.get("current_state", {}).get("state_name") == state
+            and r["created"][:10] == start.isoformat()
+        ]
+
+
+class RecordingPublisher:
+    def __init__(self):
+        self.batches = []
+
+    def publish(self, events):
+        self.batches.append(list(events))
+
+    def flush(self, timeout):
+        return 0
+
+
+def test_reader_rules_in_process(tmp_path):
+    """Eligibility, cursor and a malformed row, without HTTP or Kafka."""
+    from openedx_retirement_kafka.reader.core import Reader
+    from openedx_retirement_kafka.reader.cursor import Cursor
+    from openedx_retirement_kafka.reader.options import parse_options
+
+    env = {
+        "RETIREMENT_READER_LMS_URL": "https://LMS.example.org",
+        "RETIREMENT_READER_CLIENT_ID": "i",
+        "RETIREMENT_READER_CLIENT_SECRET": "s",
+        "RETIREMENT_READER_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+    }
+    options = parse_options([], env)
+    assert options.lms_host == "lms.example.org" and options.topic == "user-retirement"
+    rows = make_rows() + [redacted_row()]
+    broken = api_row(140, 5040, "COMPLETE", days_ago(3), last_state="LMS_COMPLETE")
+    del broken["user"]
+    rows.append(broken)
+    cursor = Cursor.load(tmp_path / "c.json", options.lms_host, options.topic)
+    publisher = RecordingPublisher()
+    reader = Reader(options, cursor, api=ListApi(rows), publisher=publisher)
+    today = datetime.now(UTC).date()
+    stats = reader.run_pass(today - timedelta(days=30), today)
+    ids = sorted(e.retirement_id for batch in publisher.batches for e in batch)
+    assert ids == sorted(rid for rid, _, _, _, _, ok in ROWS if ok)
+    assert (stats.redacted, stats.errored_before, stats.unusable) == (1, 1, 1)
+    assert all(len({e.retirement_id for e in b}) == len(b) for b in publisher.batches)
+    # Second pass: all in the cursor, nothing published; a reloaded cursor knows the same.
+    again = reader.run_pass(today - timedelta(days=30), today)
+    assert again.published == 0 and again.already_published == len(ids)
+    assert set(Cursor.load(tmp_path / "c.json", options.lms_host, options.topic).published) == set(ids)

@@ -104,7 +104,12 @@ class Reader:
                     continue
                 raise
             for row in rows:
-                verdict, record = classify_row(row, self.options.states)
+                try:
+                    verdict, record = classify_row(row, self.options.states)
+                except LmsApiError as exc:  # one malformed row must not block every later pass
+                    stats.unusable += 1
+                    log.error("Request day %s, state %s: %s", day, state, exc)
+                    continue
                 if verdict == SKIP_REDACTED:
                     stats.redacted += 1
                     log.warning(
