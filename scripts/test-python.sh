@@ -4,7 +4,8 @@
 #   scripts/test-python.sh [pytest args...]
 #
 # Creates .venv-python in the repository root (reused when present), installs the plugin
-# with its test extras, and runs pytest. The end-to-end test runs when
+# with its test extras (pytest, edx-django-utils, ruff, ...), runs `ruff check` and
+# `ruff format --check` on lms-plugin/ with the repository's ruff.toml, then pytest. The end-to-end test runs when
 # RETIREMENT_CONSUMER_BIN points to the built Swift binary; otherwise it is skipped.
 # Exits non-zero on any failure, including "no tests collected".
 set -euo pipefail
@@ -50,6 +51,9 @@ if [ -n "${RETIREMENT_CONSUMER_BIN:-}" ]; then
 else
     echo "test-python.sh: RETIREMENT_CONSUMER_BIN not set; the end-to-end test will be skipped"
 fi
+
+echo "test-python.sh: ruff check and ruff format --check (ruff.toml)"
+(cd "$ROOT" && "$VENV/bin/ruff" check --config ruff.toml lms-plugin && "$VENV/bin/ruff" format --check --config ruff.toml lms-plugin)
 
 cd "$ROOT/lms-plugin"
 set +e

@@ -1,4 +1,5 @@
 """The plugin's Django app (edx-django-utils plugin conventions)."""
+
 from __future__ import annotations
 
 import logging
@@ -31,8 +32,8 @@ class RetirementKafkaConfig(AppConfig):
             LMS: {
                 "common": {"relative_path": "settings.common"},
                 "production": {"relative_path": "settings.production"},
-                "devstack": {"relative_path": "settings.common"},
-                "test": {"relative_path": "settings.common"},
+                "devstack": {"relative_path": "settings.devstack"},
+                "test": {"relative_path": "settings.test"},
             },
         },
         "signals_config": {
@@ -50,17 +51,27 @@ class RetirementKafkaConfig(AppConfig):
     }
 
     def ready(self):
+        """Never raises: see checks.py for where misconfiguration is reported."""
         from django.core.signals import setting_changed
 
-        from . import conf
+        from . import checks, conf
 
         setting_changed.connect(_on_setting_changed, dispatch_uid="openedx_retirement_kafka.setting_changed")
 
-        # Validate now: a bad setting stops the LMS at start-up, not at the first retirement.
         conf.reset_config_cache()
+        problem = checks.configuration_problem()
+        if problem is not None:
+            level = logging.ERROR if checks.is_production() else logging.WARNING
+            log.log(
+                level,
+                "Retirement events cannot be published to Kafka (%s): %s. Every retire_misc step will fail "
+                "until this is fixed.",
+                checks.CHECK_ID,
+                problem,
+            )
+            return
         config = conf.get_config()
         if config.enabled:
-            conf.check_producer_config(config)
             log.info(
                 "Retirement events will be published to topic %s (LMS host %s)", config.topic, config.lms_host
             )

@@ -2,14 +2,18 @@
 The ``RETIREMENT_KAFKA`` setting: defaults, validation, and the librdkafka producer config.
 
 All problems raise ``django.core.exceptions.ImproperlyConfigured`` naming the setting, e.g.
-``RETIREMENT_KAFKA['BOOTSTRAP_SERVERS'] must be a non-empty string``. ``AppConfig.ready()``
-calls :func:`load_config`, so a bad setting stops the LMS at start-up.
+``RETIREMENT_KAFKA['BOOTSTRAP_SERVERS'] must be a non-empty string``. The app loads even so
+(build-time and devstack settings have no ``RETIREMENT_KAFKA``); ``checks.py`` reports the
+problem (system check ``openedx_retirement_kafka.E001``, a log line at start) and the receiver
+raises on the next retirement.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -57,7 +61,7 @@ class RetirementKafkaConfig:
     backfill_lms_base_url: str = ""
     backfill_client_id: str = ""
     backfill_client_secret: str = ""
-    backfill_states: Tuple[str, ...] = DEFAULT_BACKFILL_STATES
+    backfill_states: tuple[str, ...] = DEFAULT_BACKFILL_STATES
     backfill_http_timeout_seconds: float = 30.0
     backfill_max_attempts: int = 5
     backfill_initial_backoff_seconds: float = 1.0
@@ -89,9 +93,7 @@ def merged_setting(settings: Any) -> dict:
         raise ImproperlyConfigured(f"{SETTING} must be a dict, not {type(raw).__name__}")
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
-        raise ImproperlyConfigured(
-            f"{SETTING} has unknown keys {unknown}; known keys: {sorted(DEFAULTS)}"
-        )
+        raise ImproperlyConfigured(f"{SETTING} has unknown keys {unknown}; known keys: {sorted(DEFAULTS)}")
     merged = dict(DEFAULTS)
     merged.update(raw)
     return merged
@@ -104,7 +106,7 @@ def _number(raw: Mapping, key: str, minimum: float, maximum: float) -> float:
     return float(value)
 
 
-def load_config(settings: Any, environ: Optional[Mapping[str, str]] = None) -> RetirementKafkaConfig:
+def load_config(settings: Any, environ: Mapping[str, str] | None = None) -> RetirementKafkaConfig:
     """Validate the setting. Raises ImproperlyConfigured naming the setting on any problem."""
     import os
 
@@ -210,16 +212,19 @@ def check_producer_config(config: RetirementKafkaConfig) -> None:
     del producer
 
 
-_cached: Optional[RetirementKafkaConfig] = None
+_cached: RetirementKafkaConfig | None = None
 
 
 def get_config() -> RetirementKafkaConfig:
-    """The validated config of this process (validated once, at AppConfig.ready)."""
+    """The validated config of this process; raises ImproperlyConfigured while it is unusable."""
     global _cached
     if _cached is None:
         from django.conf import settings
 
-        _cached = load_config(settings)
+        config = load_config(settings)
+        if config.enabled:
+            check_producer_config(config)
+        _cached = config
     return _cached
 
 

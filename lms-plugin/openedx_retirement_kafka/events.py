@@ -18,14 +18,16 @@ a new id.
 
 The module has no Django dependency.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple
+from datetime import UTC, datetime
+from typing import Any
 
 EVENT_TYPE = "org.openedx.learning.user.retirement.requested.v1"
 SPEC_VERSION = "1.0"
@@ -36,7 +38,7 @@ CE_ID_NAME_TEMPLATE = "openedx-retirement://{lms_host}/users/{user_id}/retiremen
 
 _INT64_MAX = 2**63 - 1
 
-Header = Tuple[str, bytes]
+Header = tuple[str, bytes]
 
 
 def normalize_lms_host(lms_host: str) -> str:
@@ -61,8 +63,8 @@ def format_rfc3339(moment: datetime) -> str:
     Naive datetimes are taken as UTC (Django stores UTC when USE_TZ is on).
     """
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 _RFC3339 = re.compile(
@@ -77,6 +79,8 @@ def parse_rfc3339(text: str) -> datetime:
     if not match:
         raise ValueError("not an RFC 3339 date-time")
     year, month, day, hour, minute, second, frac, offset = match.groups()
+    if int(second) > 59:  # no leap second: the Swift consumer refuses it too
+        raise ValueError("second out of range")
     micro = (frac[1:] + "000000")[:6] if frac else "000000"
     offset = "+00:00" if offset in ("Z", "z") else offset
     normalized = f"{year}-{month}-{day}T{hour}:{minute}:{second}.{micro}{offset}"
@@ -94,13 +98,13 @@ class RetirementRecord:
     retirement_id: int
     original_username: str
     original_email: str
-    original_name: Optional[str] = None
-    retired_username: Optional[str] = None
-    retired_email: Optional[str] = None
-    created: Optional[datetime] = None
+    original_name: str | None = None
+    retired_username: str | None = None
+    retired_email: str | None = None
+    created: datetime | None = None
 
     @classmethod
-    def from_model(cls, status: Any) -> "RetirementRecord":
+    def from_model(cls, status: Any) -> RetirementRecord:
         """From an ``openedx.core.djangoapps.user_api.models.UserRetirementStatus``."""
         return cls(
             user_id=int(status.user_id),
@@ -114,7 +118,7 @@ class RetirementRecord:
         )
 
     @classmethod
-    def from_api(cls, row: Mapping[str, Any]) -> "RetirementRecord":
+    def from_api(cls, row: Mapping[str, Any]) -> RetirementRecord:
         """From one element of ``retirements_by_status_and_date`` (UserRetirementStatusSerializer)."""
         user = row.get("user")
         if not isinstance(user, Mapping) or not isinstance(user.get("id"), int):
@@ -139,14 +143,14 @@ class RetirementEvent:
     """One Kafka record: key, headers, value. ``ce_id`` and ids are kept for logging."""
 
     key: bytes
-    headers: Tuple[Header, ...]
+    headers: tuple[Header, ...]
     value: bytes
     ce_id: str
     user_id: int
-    retirement_id: Optional[int] = None
+    retirement_id: int | None = None
     data: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
-    def header(self, name: str) -> Optional[str]:
+    def header(self, name: str) -> str | None:
         for key, val in self.headers:
             if key == name:
                 return val.decode("utf-8")
@@ -183,12 +187,12 @@ def event_value(record: RetirementRecord) -> dict:
     return value
 
 
-def build_event(record: RetirementRecord, lms_host: str, now: Optional[datetime] = None) -> RetirementEvent:
+def build_event(record: RetirementRecord, lms_host: str, now: datetime | None = None) -> RetirementEvent:
     """The Kafka record for one retirement. ``now`` becomes ``ce_time`` (publishing time)."""
     data = event_value(record)
     ce_id = ce_id_for(lms_host, record.user_id, record.retirement_id)
-    moment = now or datetime.now(timezone.utc)
-    headers: Tuple[Header, ...] = (
+    moment = now or datetime.now(UTC)
+    headers: tuple[Header, ...] = (
         ("ce_specversion", SPEC_VERSION.encode()),
         ("ce_type", EVENT_TYPE.encode()),
         ("ce_id", ce_id.encode()),
@@ -228,7 +232,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def parse_value(value: Optional[bytes]) -> dict:
+def parse_value(value: bytes | None) -> dict:
     """Check the value of a record; return the JSON object or raise InvalidRetirementEvent."""
     if value is None or len(value) == 0:
         raise InvalidRetirementEvent("empty_value")
@@ -263,6 +267,8 @@ def parse_value(value: Optional[bytes]) -> dict:
     rid = obj.get("retirement_id")
     if rid is not None and (isinstance(rid, bool) or not isinstance(rid, int)):
         raise InvalidRetirementEvent("wrong_type:retirement_id")
+    if rid is not None and rid > _INT64_MAX:
+        raise InvalidRetirementEvent("invalid_value:retirement_id")
     requested_at = obj.get("requested_at")
     if requested_at is not None:
         if not isinstance(requested_at, str):
@@ -274,16 +280,14 @@ def parse_value(value: Optional[bytes]) -> dict:
     return obj
 
 
-def _first_header(headers: Optional[Sequence[Header]], name: str) -> Optional[bytes]:
+def _first_header(headers: Sequence[Header] | None, name: str) -> bytes | None:
     for key, val in headers or ():
         if key == name:
             return val if val is not None else b""
     return None
 
 
-def parse_record(
-    key: Optional[bytes], headers: Optional[Iterable[Header]], value: Optional[bytes]
-) -> dict:
+def parse_record(key: bytes | None, headers: Iterable[Header] | None, value: bytes | None) -> dict:
     """Check a whole record (value, then headers, then key); return the value object.
 
     Raises InvalidRetirementEvent with the reason code on bad input. Where a header appears

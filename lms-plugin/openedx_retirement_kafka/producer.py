@@ -8,19 +8,23 @@ after uWSGI/gunicorn fork their workers), shared by all threads, and flushed at 
 :class:`RetirementPublishError`. Exception messages and log lines carry user id,
 retirement id and ce_id only, never names or addresses.
 """
+
 from __future__ import annotations
 
 import atexit
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
-from .conf import RetirementKafkaConfig
 from .events import RetirementEvent
+
+if TYPE_CHECKING:  # conf imports Django; the out-of-band reader uses this module without it
+    from .conf import RetirementKafkaConfig
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +39,9 @@ class RetirementPublishError(Exception):
 class Delivery:
     event: RetirementEvent
     done: bool = False
-    error: Optional[KafkaError] = None
-    partition: Optional[int] = None
-    offset: Optional[int] = None
+    error: KafkaError | None = None
+    partition: int | None = None
+    offset: int | None = None
 
 
 class RetirementPublisher:
@@ -60,7 +64,7 @@ class RetirementPublisher:
             self._last_error_log[err.code()] = now
             log.warning("Kafka client error: %s (%s)", err.name(), err.str())
 
-    def publish(self, events: Sequence[RetirementEvent], timeout: Optional[float] = None) -> List[Delivery]:
+    def publish(self, events: Sequence[RetirementEvent], timeout: float | None = None) -> list[Delivery]:
         """Produce ``events`` and wait for all delivery reports; raise if any is not confirmed."""
         timeout = self.config.delivery_timeout_seconds if timeout is None else timeout
         # The deadline leaves librdkafka a moment to report its own message timeout first.
@@ -78,17 +82,23 @@ class RetirementPublisher:
 
         failed = [d for d in deliveries if not d.done or d.error is not None]
         for d in failed:
-            reason = "not confirmed within %.1fs" % timeout if not d.done else f"{d.error.name()}"
+            reason = f"not confirmed within {timeout:.1f}s" if not d.done else f"{d.error.name()}"
             log.error(
                 "Retirement event not published: user_id=%s retirement_id=%s ce_id=%s topic=%s reason=%s",
-                d.event.user_id, d.event.retirement_id, d.event.ce_id, self.config.topic, reason,
+                d.event.user_id,
+                d.event.retirement_id,
+                d.event.ce_id,
+                self.config.topic,
+                reason,
             )
             if d.error is not None and d.error.fatal():
                 self.fatal = True
         if failed:
             first = failed[0]
             reason = (
-                f"not confirmed within {timeout:.1f}s" if not first.done else f"Kafka error {first.error.name()}"
+                f"not confirmed within {timeout:.1f}s"
+                if not first.done
+                else f"Kafka error {first.error.name()}"
             )
             raise RetirementPublishError(
                 f"retirement event for user_id={first.event.user_id} "
@@ -98,8 +108,14 @@ class RetirementPublisher:
             )
         for d in deliveries:
             log.info(
-                "Published retirement event user_id=%s retirement_id=%s ce_id=%s topic=%s partition=%s offset=%s",
-                d.event.user_id, d.event.retirement_id, d.event.ce_id, self.config.topic, d.partition, d.offset,
+                "Published retirement event user_id=%s retirement_id=%s ce_id=%s topic=%s "
+                "partition=%s offset=%s",
+                d.event.user_id,
+                d.event.retirement_id,
+                d.event.ce_id,
+                self.config.topic,
+                d.partition,
+                d.offset,
             )
         return deliveries
 
@@ -143,7 +159,7 @@ class RetirementPublisher:
 
 
 _lock = threading.Lock()
-_publisher: Optional[RetirementPublisher] = None
+_publisher: RetirementPublisher | None = None
 
 
 def get_publisher(config: RetirementKafkaConfig) -> RetirementPublisher:
@@ -164,7 +180,7 @@ def get_publisher(config: RetirementKafkaConfig) -> RetirementPublisher:
         return _publisher
 
 
-def publish(config: RetirementKafkaConfig, events: Sequence[RetirementEvent]) -> List[Delivery]:
+def publish(config: RetirementKafkaConfig, events: Sequence[RetirementEvent]) -> list[Delivery]:
     """Publish and wait for confirmation; raise RetirementPublishError otherwise."""
     return get_publisher(config).publish(events)
 

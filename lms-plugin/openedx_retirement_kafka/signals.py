@@ -8,10 +8,13 @@ Connected by edx-platform's plugin signals (see ``apps.py``: ``signals_config``)
 view answer 500, the driver marks the learner ERRORED, and the step is re-run later with the
 same ``ce_id``.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .conf import get_config
 from .events import EventBuildError, RetirementRecord, build_event
@@ -34,7 +37,19 @@ def _log_disabled_once() -> None:
 
 def on_user_retire_lms_misc(sender, user=None, **kwargs):  # pylint: disable=unused-argument
     """Publish the retirement event of ``user`` and wait until Kafka confirmed it."""
-    config = get_config()
+    try:
+        config = get_config()
+    except ImproperlyConfigured as exc:
+        # The plugin loads without a usable setting (build-time, devstack settings...); a
+        # retirement must not pass unpublished: fail the step, the driver retries it later.
+        user_id = getattr(user, "id", None)
+        log.error(
+            "Retirement event for user_id=%s not published: RETIREMENT_KAFKA is not usable: %s", user_id, exc
+        )
+        raise RetirementPublishError(
+            f"retirement event for user_id={user_id} not published: RETIREMENT_KAFKA is not usable "
+            f"(system check openedx_retirement_kafka.E001): {exc}"
+        ) from None
     if not config.enabled:
         _log_disabled_once()
         return
@@ -52,6 +67,8 @@ def on_user_retire_lms_misc(sender, user=None, **kwargs):  # pylint: disable=unu
     try:
         event = build_event(RetirementRecord.from_model(status), lms_host=config.lms_host)
     except EventBuildError as exc:
-        raise RetirementPublishError(f"cannot build the retirement event for user_id={user.id}: {exc}") from None
+        raise RetirementPublishError(
+            f"cannot build the retirement event for user_id={user.id}: {exc}"
+        ) from None
 
     publish(config, [event])

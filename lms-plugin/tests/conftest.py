@@ -5,13 +5,14 @@ Kafka: librdkafka's mock cluster (``test.mock.num.brokers``). It lives inside on
 client for the whole session and listens on 127.0.0.1; the plugin's producer and the test's
 consumers reach it over TCP with the Kafka protocol, like a real cluster.
 """
+
 from __future__ import annotations
 
 import json
 import socket
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -85,12 +86,14 @@ class MockCluster:
 
     def read_topic(self, topic: str, expected: int, timeout: float = 15.0, settle: float = 0.5) -> list:
         """All records of ``topic`` (waits for ``expected`` of them, then ``settle`` s for extras)."""
-        consumer = Consumer({
-            "bootstrap.servers": self.bootstrap,
-            "group.id": f"reader-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "log_level": 3,
-        })
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": f"reader-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "log_level": 3,
+            }
+        )
         try:
             metadata = consumer.list_topics(topic, timeout=10)
             partitions = metadata.topics[topic].partitions
@@ -171,10 +174,24 @@ def headers_dict(msg) -> dict:
 # --------------------------------------------------------------------------------------------
 
 STATES = [
-    "PENDING", "LOCKING_ACCOUNT", "LOCKING_COMPLETE", "RETIRING_FORUMS", "FORUMS_COMPLETE",
-    "RETIRING_EMAIL_LISTS", "EMAIL_LISTS_COMPLETE", "RETIRING_ENROLLMENTS", "ENROLLMENTS_COMPLETE",
-    "RETIRING_NOTES", "NOTES_COMPLETE", "RETIRING_LMS_MISC", "LMS_MISC_COMPLETE",
-    "RETIRING_LMS", "LMS_COMPLETE", "ERRORED", "ABORTED", "COMPLETE",
+    "PENDING",
+    "LOCKING_ACCOUNT",
+    "LOCKING_COMPLETE",
+    "RETIRING_FORUMS",
+    "FORUMS_COMPLETE",
+    "RETIRING_EMAIL_LISTS",
+    "EMAIL_LISTS_COMPLETE",
+    "RETIRING_ENROLLMENTS",
+    "ENROLLMENTS_COMPLETE",
+    "RETIRING_NOTES",
+    "NOTES_COMPLETE",
+    "RETIRING_LMS_MISC",
+    "LMS_MISC_COMPLETE",
+    "RETIRING_LMS",
+    "LMS_COMPLETE",
+    "ERRORED",
+    "ABORTED",
+    "COMPLETE",
 ]
 
 
@@ -203,8 +220,14 @@ def make_retirement(retirement_states):
 
     User = get_user_model()
 
-    def make(username="retirement_test", email="orig@foo.invalid", name="Retirement Test",
-             state="RETIRING_LMS_MISC", created=None, user_id=None):
+    def make(
+        username="retirement_test",
+        email="orig@foo.invalid",
+        name="Retirement Test",
+        state="RETIRING_LMS_MISC",
+        created=None,
+        user_id=None,
+    ):
         digest = uuid.uuid5(uuid.NAMESPACE_DNS, username).hex
         retired_username = f"retired__user_{digest[:20]}"
         retired_email = f"retired__user_{digest[20:]}@retired.invalid"
@@ -230,16 +253,21 @@ def make_retirement(retirement_states):
 
 def serialize_retirement(status) -> dict:
     """The JSON of UserRetirementStatusSerializer (edx-platform user_api/accounts/serializers.py)."""
+
     def state(s):
         return {"id": s.id, "state_name": s.state_name, "state_execution_order": s.state_execution_order}
 
     def stamp(moment: datetime) -> str:
-        return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
     return {
         "id": status.id,
-        "user": {"id": status.user.id, "username": status.user.username, "email": status.user.email,
-                 "profile": {"id": status.user.id + 1000, "name": ""}},
+        "user": {
+            "id": status.user.id,
+            "username": status.user.username,
+            "email": status.user.email,
+            "profile": {"id": status.user.id + 1000, "name": ""},
+        },
         "current_state": state(status.current_state),
         "last_state": state(status.last_state),
         "created": stamp(status.created),

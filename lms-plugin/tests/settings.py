@@ -1,4 +1,5 @@
 """Django settings for the plugin tests: a minimal LMS-like project with the test doubles."""
+
 import sys
 
 SECRET_KEY = "tests-only"

@@ -1,4 +1,5 @@
 """The USER_RETIRE_LMS_MISC receiver against a Kafka mock cluster over TCP."""
+
 import json
 import logging
 import threading
@@ -14,8 +15,9 @@ from openedx_retirement_kafka.signals import on_user_retire_lms_misc
 
 from .conftest import headers_dict, kafka_settings, load_json
 
-SCHEMA = Draft202012Validator(load_json("retirement-event.v1.schema.json"),
-                              format_checker=Draft202012Validator.FORMAT_CHECKER)
+SCHEMA = Draft202012Validator(
+    load_json("retirement-event.v1.schema.json"), format_checker=Draft202012Validator.FORMAT_CHECKER
+)
 
 PERSONAL = ("retirement_test", "orig@foo.invalid", "Retirement Test")
 
@@ -134,6 +136,25 @@ def test_recovers_when_kafka_comes_back(settings, closed_port, kafka_cluster, to
 
 
 @pytest.mark.django_db
+def test_unconfigured_plugin_fails_the_step_then_publishes_once_configured(
+    settings, kafka_cluster, topic, make_retirement
+):
+    """Loaded without BOOTSTRAP_SERVERS (e.g. a deploy that forgot it): the step fails, not passes."""
+    settings.RETIREMENT_KAFKA = {"TOPIC": topic}
+    status = make_retirement(user_id=42)
+    status_code, body = retire_misc()
+    assert status_code == 500
+    assert "openedx_retirement_kafka.E001" in body and "BOOTSTRAP_SERVERS" in body
+    for item in PERSONAL:
+        assert item not in body
+    assert sum(kafka_cluster.high_watermarks(topic).values()) == 0
+    settings.RETIREMENT_KAFKA = kafka_settings(kafka_cluster.bootstrap, topic)
+    assert retire_misc()[0] == 204  # the driver's retry, once the setting is fixed
+    records = kafka_cluster.read_topic(topic, expected=1)
+    assert [headers_dict(m)["ce_id"] for m in records] == [ce_id_for("lms.example.org", 42, status.id)]
+
+
+@pytest.mark.django_db
 def test_disabled_publishes_nothing_and_logs_once(settings, kafka_cluster, topic, make_retirement, caplog):
     settings.RETIREMENT_KAFKA = {"ENABLED": False, "TOPIC": topic}
     make_retirement(user_id=42)
@@ -155,8 +176,12 @@ def test_one_producer_per_process_shared_by_threads(plugin_on_kafka, kafka_clust
 
     config = get_config()
     events = [
-        build_event(RetirementRecord.from_model(
-            make_retirement(username=f"learner{i}", email=f"l{i}@foo.invalid", user_id=100 + i)), config.lms_host)
+        build_event(
+            RetirementRecord.from_model(
+                make_retirement(username=f"learner{i}", email=f"l{i}@foo.invalid", user_id=100 + i)
+            ),
+            config.lms_host,
+        )
         for i in range(8)
     ]
     errors, seen = [], set()

@@ -1,4 +1,5 @@
 """Settings: defaults via plugin_settings, and bad settings failing at start-up."""
+
 import os
 import subprocess
 import sys
@@ -30,16 +31,24 @@ def test_plugin_settings_fills_defaults_and_keeps_operator_values():
     assert module.RETIREMENT_KAFKA["BOOTSTRAP_SERVERS"] == "k:9092"
     assert module.RETIREMENT_KAFKA["TOPIC"] == "t"
     assert module.RETIREMENT_KAFKA["DELIVERY_TIMEOUT_SECONDS"] == DEFAULTS["DELIVERY_TIMEOUT_SECONDS"]
+    assert module.RETIREMENT_KAFKA_SETTINGS_TYPE == "production"
     empty = settings_module()
     common.plugin_settings(empty)
     assert empty.RETIREMENT_KAFKA == DEFAULTS and empty.RETIREMENT_KAFKA is not DEFAULTS
+    assert empty.RETIREMENT_KAFKA_SETTINGS_TYPE == "common"
 
 
 def test_valid_config():
-    config = load_config(settings_module(RETIREMENT_KAFKA={
-        "BOOTSTRAP_SERVERS": ["k1:9092", "k2:9092"], "TOPIC_PREFIX": "prod",
-        "PRODUCER_CONFIG": {"security.protocol": "SASL_SSL", "acks": "all"},
-    }), environ={"RETIREMENT_KAFKA_BACKFILL_CLIENT_ID": "id", "RETIREMENT_KAFKA_BACKFILL_CLIENT_SECRET": "s"})
+    config = load_config(
+        settings_module(
+            RETIREMENT_KAFKA={
+                "BOOTSTRAP_SERVERS": ["k1:9092", "k2:9092"],
+                "TOPIC_PREFIX": "prod",
+                "PRODUCER_CONFIG": {"security.protocol": "SASL_SSL", "acks": "all"},
+            }
+        ),
+        environ={"RETIREMENT_KAFKA_BACKFILL_CLIENT_ID": "id", "RETIREMENT_KAFKA_BACKFILL_CLIENT_SECRET": "s"},
+    )
     assert config.topic == "prod-user-retirement"
     assert config.bootstrap_servers == "k1:9092,k2:9092"
     assert config.lms_host == "lms.example.org"  # from LMS_BASE
@@ -60,73 +69,133 @@ BAD = [
     ({"BOOTSTRAP_SERVERS": "k:1", "ENABLED": "yes"}, "RETIREMENT_KAFKA['ENABLED']"),
     ({"BOOTSTRAP_SERVERS": "k:1", "TOPIC": "bad topic"}, "RETIREMENT_KAFKA['TOPIC']"),
     ({"BOOTSTRAP_SERVERS": "k:1", "TOPIC_PREFIX": "a/b"}, "RETIREMENT_KAFKA['TOPIC_PREFIX']"),
-    ({"BOOTSTRAP_SERVERS": "k:1", "DELIVERY_TIMEOUT_SECONDS": 0}, "RETIREMENT_KAFKA['DELIVERY_TIMEOUT_SECONDS']"),
-    ({"BOOTSTRAP_SERVERS": "k:1", "DELIVERY_TIMEOUT_SECONDS": "10"}, "RETIREMENT_KAFKA['DELIVERY_TIMEOUT_SECONDS']"),
+    (
+        {"BOOTSTRAP_SERVERS": "k:1", "DELIVERY_TIMEOUT_SECONDS": 0},
+        "RETIREMENT_KAFKA['DELIVERY_TIMEOUT_SECONDS']",
+    ),
+    (
+        {"BOOTSTRAP_SERVERS": "k:1", "DELIVERY_TIMEOUT_SECONDS": "10"},
+        "RETIREMENT_KAFKA['DELIVERY_TIMEOUT_SECONDS']",
+    ),
     ({"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"acks": "1"}}, "RETIREMENT_KAFKA['PRODUCER_CONFIG']"),
-    ({"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"enable.idempotence": False}}, "RETIREMENT_KAFKA['PRODUCER_CONFIG']"),
+    (
+        {"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": {"enable.idempotence": False}},
+        "RETIREMENT_KAFKA['PRODUCER_CONFIG']",
+    ),
     ({"BOOTSTRAP_SERVERS": "k:1", "PRODUCER_CONFIG": "x"}, "RETIREMENT_KAFKA['PRODUCER_CONFIG']"),
     ({"BOOTSTRAP_SERVERS": "k:1", "LMS_HOST": "https://lms.example.org/"}, "RETIREMENT_KAFKA['LMS_HOST']"),
     ({"BOOTSTRAP_SERVERS": "k:1", "BACKFILL_STATES": []}, "RETIREMENT_KAFKA['BACKFILL_STATES']"),
-    ({"BOOTSTRAP_SERVERS": "k:1", "BOOTSTRAP_SERVER": "typo"}, "RETIREMENT_KAFKA has unknown keys ['BOOTSTRAP_SERVER']"),
+    (
+        {"BOOTSTRAP_SERVERS": "k:1", "BOOTSTRAP_SERVER": "typo"},
+        "RETIREMENT_KAFKA has unknown keys ['BOOTSTRAP_SERVER']",
+    ),
 ]
 
 
+def production_check(settings):
+    from openedx_retirement_kafka import checks
+
+    settings.RETIREMENT_KAFKA_SETTINGS_TYPE = "production"
+    return checks.check_settings()
+
+
 @pytest.mark.parametrize("value,named", BAD, ids=[n for _, n in BAD])
-def test_bad_settings_fail_in_ready(settings, value, named):
+def test_bad_settings_are_a_system_check_error_not_an_exception_in_ready(settings, value, named):
     settings.RETIREMENT_KAFKA = value
-    app_config = apps.get_app_config("openedx_retirement_kafka")
+    apps.get_app_config("openedx_retirement_kafka").ready()  # never raises
+    errors = production_check(settings)
+    assert [e.id for e in errors] == ["openedx_retirement_kafka.E001"]
+    assert named in errors[0].msg
     with pytest.raises(ImproperlyConfigured) as info:
-        app_config.ready()
+        load_config(settings)
     assert named in str(info.value)
 
 
 def test_no_lms_host_anywhere_fails(settings):
     settings.RETIREMENT_KAFKA = {"BOOTSTRAP_SERVERS": "k:1"}
     settings.LMS_BASE = ""
-    with pytest.raises(ImproperlyConfigured, match=r"RETIREMENT_KAFKA\['LMS_HOST'\]"):
-        apps.get_app_config("openedx_retirement_kafka").ready()
+    errors = production_check(settings)
+    assert len(errors) == 1 and "RETIREMENT_KAFKA['LMS_HOST']" in errors[0].msg
 
 
-def test_unknown_librdkafka_property_fails_in_ready(settings):
-    settings.RETIREMENT_KAFKA = {"BOOTSTRAP_SERVERS": "127.0.0.1:9", "PRODUCER_CONFIG": {"sasl.mechanisms.typo": "PLAIN"}}
-    with pytest.raises(ImproperlyConfigured, match=r"RETIREMENT_KAFKA\['PRODUCER_CONFIG'\] is rejected by librdkafka"):
-        apps.get_app_config("openedx_retirement_kafka").ready()
+def test_unknown_librdkafka_property_is_reported(settings):
+    settings.RETIREMENT_KAFKA = {
+        "BOOTSTRAP_SERVERS": "127.0.0.1:9",
+        "PRODUCER_CONFIG": {"sasl.mechanisms.typo": "PLAIN"},
+    }
+    errors = production_check(settings)
+    assert len(errors) == 1
+    assert "RETIREMENT_KAFKA['PRODUCER_CONFIG'] is rejected by librdkafka" in errors[0].msg
 
 
 def test_setting_not_a_dict(settings):
     settings.RETIREMENT_KAFKA = "kafka:9092"
-    with pytest.raises(ImproperlyConfigured, match="RETIREMENT_KAFKA must be a dict"):
-        apps.get_app_config("openedx_retirement_kafka").ready()
+    errors = production_check(settings)
+    assert len(errors) == 1 and "RETIREMENT_KAFKA must be a dict" in errors[0].msg
+
+
+def test_check_outside_production_settings_passes_and_deploy_check_reports(settings):
+    from openedx_retirement_kafka import checks
+
+    settings.RETIREMENT_KAFKA = {}
+    for settings_type in ("common", "devstack", "test", ""):
+        settings.RETIREMENT_KAFKA_SETTINGS_TYPE = settings_type
+        assert checks.check_settings() == []
+        assert [e.id for e in checks.check_settings_deploy()] == ["openedx_retirement_kafka.E001"]
+    settings.RETIREMENT_KAFKA_SETTINGS_TYPE = "production"
+    assert checks.check_settings_deploy() == []  # check_settings reports it: once, not twice
+    assert len(checks.check_settings()) == 1
+
+
+def test_valid_settings_pass_every_check(settings):
+    from openedx_retirement_kafka import checks
+
+    for settings_type in ("production", "common"):
+        settings.RETIREMENT_KAFKA_SETTINGS_TYPE = settings_type
+        assert checks.check_settings() == [] and checks.check_settings_deploy() == []
 
 
 def _django_setup(tmp_path, settings_body):
     (tmp_path / "startup_settings.py").write_text(textwrap.dedent(settings_body))
-    env = dict(os.environ,
-               DJANGO_SETTINGS_MODULE="startup_settings",
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(PLUGIN_ROOT), str(PLUGIN_ROOT / "tests" / "doubles")]))
-    return subprocess.run([sys.executable, "-c", "import django; django.setup(); print('STARTED')"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="startup_settings",
+        PYTHONPATH=os.pathsep.join([str(tmp_path), str(PLUGIN_ROOT), str(PLUGIN_ROOT / "tests" / "doubles")]),
+    )
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('STARTED')"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-def test_lms_start_up_fails_on_missing_setting(tmp_path):
-    """A real django.setup() (what LMS start-up runs) stops with the setting named."""
-    result = _django_setup(tmp_path, """
+def test_lms_start_up_with_missing_setting_logs_and_starts(tmp_path):
+    """A real django.setup() (what LMS start-up runs) does not stop; it logs the problem."""
+    result = _django_setup(
+        tmp_path,
+        """
         import sys
         from tests.settings import *  # noqa
         RETIREMENT_KAFKA = {"TOPIC": "user-retirement"}  # enabled by default, no BOOTSTRAP_SERVERS
-        from openedx_retirement_kafka.settings.common import plugin_settings
+        from openedx_retirement_kafka.settings.production import plugin_settings
         plugin_settings(sys.modules[__name__])
-    """)
-    assert result.returncode != 0
-    assert "STARTED" not in result.stdout
-    assert "ImproperlyConfigured" in result.stderr
+    """,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "STARTED" in result.stdout
     assert "RETIREMENT_KAFKA['BOOTSTRAP_SERVERS']" in result.stderr
+    assert "openedx_retirement_kafka.E001" in result.stderr
 
 
 def test_lms_start_up_succeeds_when_configured(tmp_path):
-    result = _django_setup(tmp_path, """
+    result = _django_setup(
+        tmp_path,
+        """
         from tests.settings import *  # noqa
-    """)
+    """,
+    )
     assert result.returncode == 0, result.stderr
     assert "STARTED" in result.stdout
 
@@ -134,11 +203,16 @@ def test_lms_start_up_succeeds_when_configured(tmp_path):
 def test_app_config_follows_plugin_conventions():
     plugin_app = RetirementKafkaConfig.plugin_app
     receivers = plugin_app["signals_config"]["lms.djangoapp"]["receivers"]
-    assert receivers[0]["signal_path"] == "openedx.core.djangoapps.user_api.accounts.signals.USER_RETIRE_LMS_MISC"
+    assert (
+        receivers[0]["signal_path"]
+        == "openedx.core.djangoapps.user_api.accounts.signals.USER_RETIRE_LMS_MISC"
+    )
     assert receivers[0]["receiver_func_name"] == "on_user_retire_lms_misc"
     for settings_type, entry in plugin_app["settings_config"]["lms.djangoapp"].items():
         assert settings_type in {"common", "production", "devstack", "test"}
-        module = __import__(f"openedx_retirement_kafka.{entry['relative_path']}", fromlist=["plugin_settings"])
+        module = __import__(
+            f"openedx_retirement_kafka.{entry['relative_path']}", fromlist=["plugin_settings"]
+        )
         assert callable(module.plugin_settings)
 
 

@@ -12,6 +12,7 @@ Runs only when RETIREMENT_CONSUMER_BIN points to the built Swift binary (CI sets
 4. Wait until the webhook saw all 20 user ids, then until the group's committed offsets equal
    the high watermarks, then SIGTERM the consumer: it must exit 0 within 30 s.
 """
+
 import hashlib
 import hmac
 import json
@@ -36,7 +37,7 @@ BIN = os.environ.get("RETIREMENT_CONSUMER_BIN", "")
 pytestmark = pytest.mark.skipif(
     not BIN,
     reason="end-to-end test needs the Swift consumer: set RETIREMENT_CONSUMER_BIN to the built "
-           "retirement-consumer binary (e.g. .build/release/retirement-consumer)",
+    "retirement-consumer binary (e.g. .build/release/retirement-consumer)",
 )
 
 TOPIC = "user-retirement"
@@ -53,9 +54,13 @@ class Child:
         self.log_path = log_path
         self.stderr_file = open(log_path, "wb")  # pylint: disable=consider-using-with
         self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            args, stdin=stdin, stdout=subprocess.PIPE, stderr=self.stderr_file, env=env,
+            args,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr_file,
+            env=env,
         )
-        self.lines: "queue.Queue[str]" = queue.Queue()
+        self.lines: queue.Queue[str] = queue.Queue()
         self.all_lines = []
         threading.Thread(target=self._pump, daemon=True).start()
 
@@ -171,12 +176,16 @@ destinations:
 
 
 def committed_and_high(brokers: str):
-    consumer = Consumer({"bootstrap.servers": brokers, "group.id": GROUP, "enable.auto.commit": False,
-                         "log_level": 3})
+    consumer = Consumer(
+        {"bootstrap.servers": brokers, "group.id": GROUP, "enable.auto.commit": False, "log_level": 3}
+    )
     try:
         partitions = [TopicPartition(TOPIC, p) for p in range(PARTITIONS)]
         committed = {tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=10)}
-        high = {p: consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)[1] for p in range(PARTITIONS)}
+        high = {
+            p: consumer.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)[1]
+            for p in range(PARTITIONS)
+        }
         return committed, high
     finally:
         consumer.close()
@@ -185,16 +194,22 @@ def committed_and_high(brokers: str):
 @pytest.mark.django_db
 def test_end_to_end(settings, make_retirement, tmp_path, children):
     # 1. The Kafka cluster.
-    cluster = Child([BIN, "dev-cluster", "--topic", TOPIC, "--partitions", str(PARTITIONS)], tmp_path / "dev-cluster.log")
+    cluster = Child(
+        [BIN, "dev-cluster", "--topic", TOPIC, "--partitions", str(PARTITIONS)], tmp_path / "dev-cluster.log"
+    )
     children.append(cluster)
     first = cluster.first_line(timeout=30)
     assert first.startswith("BROKERS="), first
-    brokers = first[len("BROKERS="):]
+    brokers = first[len("BROKERS=") :]
 
     # 2. The plugin publishes N retirements.
     settings.RETIREMENT_KAFKA = kafka_settings(brokers, TOPIC, DELIVERY_TIMEOUT_SECONDS=15)
-    statuses = [make_retirement(username=f"e2e_learner_{i}", email=f"e2e{i}@foo.invalid", name=f"Learner {i}",
-                                user_id=7000 + i) for i in range(N)]
+    statuses = [
+        make_retirement(
+            username=f"e2e_learner_{i}", email=f"e2e{i}@foo.invalid", name=f"Learner {i}", user_id=7000 + i
+        )
+        for i in range(N)
+    ]
     for status in statuses:
         assert retire_misc(status.original_username) == (204, ""), status.user_id
     expected_ids = {s.user_id: ce_id_for("lms.example.org", s.user_id, s.id) for s in statuses}
@@ -205,8 +220,12 @@ def test_end_to_end(settings, make_retirement, tmp_path, children):
         config = tmp_path / "consumer.yaml"
         write_config(config, brokers, webhook.url)
         env = dict(os.environ, E2E_WEBHOOK_SECRET=SECRET)
-        consumer = Child([BIN, "run", "--config", str(config)], tmp_path / "consumer.log", env=env,
-                         stdin=subprocess.DEVNULL)
+        consumer = Child(
+            [BIN, "run", "--config", str(config)],
+            tmp_path / "consumer.log",
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         children.append(consumer)
 
         # 4a. Every learner reaches the webhook, correctly signed.
@@ -215,8 +234,9 @@ def test_end_to_end(settings, make_retirement, tmp_path, children):
             assert consumer.proc.poll() is None, f"consumer exited early: {consumer.stderr()}"
             time.sleep(0.25)
         assert not webhook.problems, webhook.problems
-        assert set(webhook.seen) == set(expected_ids), f"missing {set(expected_ids) - set(webhook.seen)}; " \
-                                                       f"consumer log: {consumer.stderr()}"
+        assert set(webhook.seen) == set(expected_ids), (
+            f"missing {set(expected_ids) - set(webhook.seen)}; consumer log: {consumer.stderr()}"
+        )
         by_user = {s.user_id: s for s in statuses}
         for uid, doc in webhook.seen.items():
             assert doc["event_id"] == expected_ids[uid]

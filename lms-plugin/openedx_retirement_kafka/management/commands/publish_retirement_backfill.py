@@ -5,9 +5,10 @@ Publishes the retirement events of learners found through the LMS retirement API
 same ce_id the receiver uses. Safe to repeat: the consumer is idempotent on ce_id.
 Output names user ids, retirement ids and ce_ids only.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -24,22 +25,34 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--since", required=True,
-                            help="start of the request-date window: RFC 3339 time or duration back from now (24h, 7d)")
+        parser.add_argument(
+            "--since",
+            required=True,
+            help="start of the request-date window: RFC 3339 time or duration back from now (24h, 7d)",
+        )
         parser.add_argument("--until", default=None, help="end of the window (exclusive); default now")
-        parser.add_argument("--states", action="append", default=None,
-                            help="retirement states to read (comma-separated or repeated); "
-                                 "default RETIREMENT_KAFKA['BACKFILL_STATES']")
-        parser.add_argument("--lms-url", default=None,
-                            help="LMS base URL; default RETIREMENT_KAFKA['BACKFILL_LMS_BASE_URL'] or LMS_ROOT_URL")
+        parser.add_argument(
+            "--states",
+            action="append",
+            default=None,
+            help="retirement states to read (comma-separated or repeated); "
+            "default RETIREMENT_KAFKA['BACKFILL_STATES']",
+        )
+        parser.add_argument(
+            "--lms-url",
+            default=None,
+            help="LMS base URL; default RETIREMENT_KAFKA['BACKFILL_LMS_BASE_URL'] or LMS_ROOT_URL",
+        )
         parser.add_argument("--batch-size", type=int, default=100, help="events confirmed per batch")
-        parser.add_argument("--dry-run", action="store_true", help="list what would be published; publish nothing")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="list what would be published; publish nothing"
+        )
 
     def handle(self, *args, **options):
         config = get_config()
         if not config.enabled:
             raise CommandError("RETIREMENT_KAFKA['ENABLED'] is False: nothing to publish to")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         try:
             since = parse_time(options["since"], now)
             until = parse_time(options["until"], now) if options["until"] else now
@@ -82,7 +95,8 @@ class Command(BaseCommand):
         if options["dry_run"]:
             for event in events:
                 self.stdout.write(
-                    f"would publish user_id={event.user_id} retirement_id={event.retirement_id} ce_id={event.ce_id}"
+                    f"would publish user_id={event.user_id} retirement_id={event.retirement_id} "
+                    f"ce_id={event.ce_id}"
                 )
             self.stdout.write(f"dry run: {len(events)} event(s) not published, {skipped} skipped")
             return
@@ -90,7 +104,7 @@ class Command(BaseCommand):
         published = 0
         size = options["batch_size"]
         for start in range(0, len(events), size):
-            batch = events[start:start + size]
+            batch = events[start : start + size]
             try:
                 publish(config, batch)
             except RetirementPublishError as exc:
@@ -98,7 +112,8 @@ class Command(BaseCommand):
             published += len(batch)
             for event in batch:
                 self.stdout.write(
-                    f"published user_id={event.user_id} retirement_id={event.retirement_id} ce_id={event.ce_id}"
+                    f"published user_id={event.user_id} retirement_id={event.retirement_id} "
+                    f"ce_id={event.ce_id}"
                 )
         self.stdout.write(f"published {published} event(s) to {config.topic}, {skipped} skipped")
         if skipped:

@@ -4,6 +4,7 @@ Test double of the retirement models of openedx/core/djangoapps/user_api/models.
 Same model and field names as edx-platform (RetirementState, UserRetirementStatus with
 TimeStampedModel's created/modified); behaviour reduced to what the retirement views use.
 """
+
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
@@ -38,7 +39,9 @@ class UserRetirementStatus(models.Model):
     retired_username = models.CharField(max_length=150, db_index=True)
     retired_email = models.EmailField(db_index=True)
     current_state = models.ForeignKey(RetirementState, on_delete=models.CASCADE, related_name="current_state")
-    last_state = models.ForeignKey(RetirementState, on_delete=models.CASCADE, blank=True, related_name="last_state")
+    last_state = models.ForeignKey(
+        RetirementState, on_delete=models.CASCADE, blank=True, related_name="last_state"
+    )
     responses = models.TextField()
 
     class Meta:

@@ -1,4 +1,5 @@
 """Test double of openedx/core/djangoapps/user_api/accounts/signals.py: the same three Signals."""
+
 from django.dispatch import Signal
 
 # Signal to retire a user from LMS-initiated mailings (course mailings, etc)

@@ -3,6 +3,7 @@ Test double of LMSAccountRetirementView.post (openedx/core/djangoapps/user_api/a
 the same signal sends and the same error handling, without DRF. Returns (HTTP status, body);
 as in the real view, a 500's body is str(exc), which the driver stores in the learner's row.
 """
+
 from ..models import RetirementStateError, UserRetirementStatus
 from .signals import USER_RETIRE_LMS_MISC, USER_RETIRE_MAILINGS
 

@@ -1,0 +1,1 @@
+"""A small stand-in for edx-platform's ``lms`` package: only the settings modules (``envs``)."""
