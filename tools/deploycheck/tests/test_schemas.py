@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from conftest import FIXTURES, edit, failed_names, load, parsed_tree, quiet_report
+from conftest import FIXTURES, REPO, edit, failed_names, load, parsed_tree, quiet_report
 from deploycheck import crd_schema, objects
 
 
@@ -27,7 +27,7 @@ def test_deployment_unknown_field_fails_on_both_kubernetes_versions(repo):
 
 
 def test_wrong_type_in_a_built_in_kind_fails():
-    service = load(FIXTURES.parent.parent.parent.parent / "deploy/kubernetes/base/service.yaml")[0]
+    service = load(REPO / "deploy/kubernetes/base/service.yaml")[0]
     assert validate(service).failed == 0
     service["spec"]["ports"][0]["port"] = "nine thousand"
     assert validate(service).failed == 2
@@ -177,3 +177,20 @@ def test_malformed_user_spec_fails(mutate):
     u = user()
     mutate(u["spec"])
     assert strimzi_errors(u)
+
+
+def test_a_broken_component_object_fails_in_its_file_and_in_the_rendered_overlay(repo, kubectl):
+    from deploycheck import kustomize
+
+    edit(
+        repo / "deploy/kubernetes/components/strimzi/kafkatopics.yaml",
+        lambda t: t["spec"].update(partitions="12"),
+    )
+    tree = parsed_tree(repo)
+    rendered = kustomize.check(tree, quiet_report(), kubectl)
+    report = quiet_report()
+    objects.check(tree, report, rendered)
+    assert failed_names(report) == [
+        "CRD schema deploy/kubernetes/components/strimzi/kafkatopics.yaml: KafkaTopic/user-retirement",
+        "CRD schema deploy/kubernetes/overlays/example (rendered): KafkaTopic/user-retirement",
+    ]
