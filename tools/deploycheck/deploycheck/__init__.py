@@ -1,0 +1,1 @@
+"""Offline checks of the deployment files in deploy/ (see README.md beside this package)."""
