@@ -32,6 +32,13 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        // The configuration file: YAML, `_env`/`_file` indirection, durations, typed readers that
+        // report every problem with its key. No service logic.
+        .target(
+            name: "ConfigFile",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
         // Safe Swift over librdkafka: consumer, producer, mock cluster, errors, configuration.
         .target(
             name: "Kafka",
@@ -50,6 +57,7 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
+                "ConfigFile",
                 "RetirementEvent",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -60,6 +68,7 @@ let package = Package(
         .target(
             name: "Destinations",
             dependencies: [
+                "ConfigFile",
                 "Engine",
                 "RetirementEvent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -76,6 +85,7 @@ let package = Package(
         .target(
             name: "App",
             dependencies: [
+                "ConfigFile",
                 "Kafka",
                 "Engine",
                 "Destinations",
@@ -95,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "retirement-consumer",
             dependencies: [
-                "App", "Engine", "Destinations", "Kafka", "RetirementEvent",
+                "App", "ConfigFile", "Engine", "Destinations", "Kafka", "RetirementEvent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -105,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "retirement-bench",
             dependencies: [
-                "App", "Kafka", "Destinations",
+                "App", "ConfigFile", "Kafka", "Destinations",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -116,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "retirement-fuzz",
             dependencies: [
-                "App", "RetirementEvent",
+                "App", "ConfigFile", "RetirementEvent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -125,6 +135,7 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "App",
+                "ConfigFile",
                 "Kafka",
                 "RetirementEvent",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -138,11 +149,11 @@ let package = Package(
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "RetirementEventTests", dependencies: ["RetirementEvent", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["ConfigFile", "Engine", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "DestinationsTests",
             dependencies: [
-                "Destinations", "Engine", "TestSupport",
+                "ConfigFile", "Destinations", "Engine", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
@@ -150,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "AppTests",
             dependencies: [
-                "App", "Kafka", "Engine", "TestSupport",
+                "App", "ConfigFile", "Kafka", "Engine", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

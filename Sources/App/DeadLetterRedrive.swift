@@ -35,27 +35,20 @@ public enum DeadLetterRedrive {
         public var settledEverything: Bool { unsettledByDestination.isEmpty }
     }
 
-    /// Headers this service adds when dead-lettering; stripped before a record is applied again.
-    /// (`x-retirement-value-omitted` is kept: a record without its value keeps saying why.)
-    static let serviceHeaders: Set<String> = [
-        "x-retirement-error", "x-retirement-destinations", "x-original-topic", "x-original-partition", "x-original-offset",
-        "x-attempts",
-    ]
-
     /// Rebuilds the original record from a dead-letter record: original headers, topic, partition and offset.
     static func originalRecord(_ message: KafkaMessage) -> InboundRecord {
-        let topic = message.header("x-original-topic") ?? message.topicPartition.topic
-        let partition = message.header("x-original-partition").flatMap(Int32.init) ?? message.topicPartition.partition
-        let offset = message.header("x-original-offset").flatMap(Int64.init) ?? message.offset
+        let topic = message.header(DeadLetterContract.Header.originalTopic) ?? message.topicPartition.topic
+        let partition = message.header(DeadLetterContract.Header.originalPartition).flatMap(Int32.init) ?? message.topicPartition.partition
+        let offset = message.header(DeadLetterContract.Header.originalOffset).flatMap(Int64.init) ?? message.offset
         return InboundRecord(
             partition: PartitionID(topic: topic, partition: partition), offset: offset, key: message.key, value: message.value,
-            headers: message.headers?.filter { !serviceHeaders.contains($0.name) }.map { RecordHeader(name: $0.name, value: $0.value) },
+            headers: message.headers?.filter { !DeadLetterContract.Header.describingTheDeadLettering.contains($0.name) }.map { RecordHeader(name: $0.name, value: $0.value) },
             timestamp: message.timestamp)
     }
 
     /// The destinations a dead-letter record owes (`x-retirement-destinations`; empty for bad input).
     static func owedDestinations(_ message: KafkaMessage) -> [String] {
-        (message.header("x-retirement-destinations") ?? "").split(separator: ",").map(String.init)
+        DeadLetterContract.owedNames(message.header(DeadLetterContract.Header.destinations))
     }
 
     /// The offsets to read: from the redrive group's position (or the low watermark) to the high watermark.
@@ -133,7 +126,7 @@ public enum DeadLetterRedrive {
         case .failure(let bad):
             // Owed, but the original cannot be applied from here (its value was omitted, or it no
             // longer decodes): keep it dead-lettered for every destination it owes.
-            let why = message.header("x-retirement-value-omitted") != nil
+            let why = message.header(DeadLetterContract.Header.valueOmitted) != nil
                 ? "original value omitted; read it from \(original.partition) offset \(original.offset) while retained"
                 : "original not decodable (\(bad.code))"
             logger.error(

@@ -1,20 +1,9 @@
+import Engine
 import Kafka
 import Logging
 
 /// `dlq list`: dead-lettered events counted by reason and destination, without personal data.
 public enum DeadLetterSummary {
-    /// The stable part of `x-retirement-error`: the bad-input code (`invalid_json`, `missing_field:email`, …),
-    /// or `destination` for events dead-lettered because destinations still owe them.
-    public static func reasonCode(_ error: String) -> String {
-        let head = error.split(separator: " ", maxSplits: 1).first.map(String.init) ?? error
-        let code = head.hasSuffix(":") ? String(head.dropLast()) : head
-        let knownPrefixes = [
-            "empty_value", "not_utf8", "invalid_json", "not_an_object", "missing_field", "wrong_type", "invalid_value",
-            "missing_header", "unsupported_type", "key_mismatch", "too_large",
-        ]
-        return knownPrefixes.contains(where: { code.hasPrefix($0) }) ? code : "destination_failed"
-    }
-
     public struct Row: Sendable, Equatable {
         public var reason: String
         public var destination: String
@@ -46,8 +35,8 @@ public enum DeadLetterSummary {
         var beyond = 0
         try reader.read(ranges: ranges) { message in
             beyond += 1
-            let reason = message.header("x-retirement-error").map(reasonCode) ?? "unknown"
-            let owed = (message.header("x-retirement-destinations") ?? "").split(separator: ",").map(String.init)
+            let reason = message.header(DeadLetterContract.Header.error).map(DeadLetterContract.reasonLabel) ?? "unknown"
+            let owed = DeadLetterContract.owedNames(message.header(DeadLetterContract.Header.destinations))
             for destination in owed.isEmpty ? ["-"] : owed {
                 counts[reason, default: [:]][destination, default: 0] += 1
             }

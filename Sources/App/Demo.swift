@@ -1,4 +1,6 @@
+import ConfigFile
 import Destinations
+import Engine
 import Foundation
 import Hummingbird
 import Kafka
@@ -102,7 +104,7 @@ public enum Demo {
             let committed = rows.reduce(Int64(0)) { $0 + max($1.committed ?? 0, 0) }
             let line = String(
                 format: "  %5.1fs  committed %4lld/%d   erased: crm %4d  email-platform %4d  braze %4d   in flight %3d",
-                (ContinuousClock.now - started).demoSeconds, committed, total, crm.erased.withLock { $0.count },
+                (ContinuousClock.now - started).seconds, committed, total, crm.erased.withLock { $0.count },
                 email.erased.withLock { $0.count }, braze.erased.withLock { $0.count }, service.consumer.engine.inFlightCount)
             print(line)
             if !rows.isEmpty, rows.allSatisfy({ ($0.committed ?? -1) >= $0.high }) {
@@ -117,11 +119,11 @@ public enum Demo {
         let dlq = try TopicReader(bootstrapServers: cluster.bootstrapServers, topic: "\(topic).dlq", groupID: "demo-summary", logger: quiet)
         let marks = try dlq.watermarks()
         try dlq.read(ranges: marks.mapValues { ($0.low, $0.high) }) { message in
-            let reason = message.header("x-retirement-error").map(DeadLetterSummary.reasonCode) ?? "?"
-            let owed = message.header("x-retirement-destinations") ?? ""
+            let reason = message.header(DeadLetterContract.Header.error).map(DeadLetterContract.reasonLabel) ?? "?"
+            let owed = message.header(DeadLetterContract.Header.destinations) ?? ""
             reasons["\(reason)\(owed.isEmpty ? "" : " (owed by \(owed))")", default: 0] += 1
         }
-        let seconds = (ContinuousClock.now - started).demoSeconds
+        let seconds = (ContinuousClock.now - started).seconds
         print("\nsummary")
         print("  events published        \(options.events) valid + \(options.badRecords) malformed")
         print("  erased at crm            \(crm.erased.withLock { $0.count })  (\(crm.requests.withLock { $0 }) requests, retries included)")
@@ -211,11 +213,4 @@ public enum Demo {
 func freeLocalPort() throws -> Int {
     guard let port = LocalPort.free() else { throw KafkaError.configuration("cannot find a free local port") }
     return port
-}
-
-extension Duration {
-    var demoSeconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
-    }
 }

@@ -14,12 +14,12 @@ public struct KafkaDeadLetterSink: DeadLetterSink {
 
     public func deadLetter(_ record: InboundRecord, reason: String, owedDestinations: [String], attempts: Int) async throws {
         var headers = (record.headers ?? []).map { KafkaHeader(name: $0.name, value: $0.value) }
-        headers.append(KafkaHeader(name: "x-retirement-error", string: reason))
-        headers.append(KafkaHeader(name: "x-retirement-destinations", string: owedDestinations.joined(separator: ",")))
-        headers.append(KafkaHeader(name: "x-original-topic", string: record.partition.topic))
-        headers.append(KafkaHeader(name: "x-original-partition", string: String(record.partition.partition)))
-        headers.append(KafkaHeader(name: "x-original-offset", string: String(record.offset)))
-        headers.append(KafkaHeader(name: "x-attempts", string: String(attempts)))
+        headers.append(KafkaHeader(name: DeadLetterContract.Header.error, string: reason))
+        headers.append(KafkaHeader(name: DeadLetterContract.Header.destinations, string: DeadLetterContract.owedList(owedDestinations)))
+        headers.append(KafkaHeader(name: DeadLetterContract.Header.originalTopic, string: record.partition.topic))
+        headers.append(KafkaHeader(name: DeadLetterContract.Header.originalPartition, string: String(record.partition.partition)))
+        headers.append(KafkaHeader(name: DeadLetterContract.Header.originalOffset, string: String(record.offset)))
+        headers.append(KafkaHeader(name: DeadLetterContract.Header.attempts, string: String(attempts)))
         let result: Result<TopicPartitionOffset, KafkaError>
         do {
             result = .success(try await producer.send(topic: topic, key: record.key, value: record.value, headers: headers))
@@ -30,7 +30,7 @@ public struct KafkaDeadLetterSink: DeadLetterSink {
         guard error.code == KafkaError.messageSizeTooLarge else { throw error }
         // The original cannot be copied whole: keep its coordinates so it can be read from the
         // source topic while retained; never drop the record silently.
-        headers.append(KafkaHeader(name: "x-retirement-value-omitted", string: "too_large"))
+        headers.append(KafkaHeader(name: DeadLetterContract.Header.valueOmitted, string: "too_large"))
         try await producer.send(topic: topic, key: record.key, value: nil, headers: headers)
     }
 }

@@ -2,10 +2,9 @@ import Logging
 
 /// Chooses the process's log format and level; called once by each subcommand.
 public enum LogSetup {
-    public static func bootstrap(format: String, level: String) {
-        let logLevel = Logger.Level(rawValue: level) ?? .info
+    public static func bootstrap(format: LogFormat, level logLevel: Logger.Level) {
         LoggingSystem.bootstrap { label in
-            if format == "text" {
+            if format == .text {
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = logLevel
                 return handler

@@ -64,7 +64,7 @@ public final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
     public static func json(_ receipt: ErasureReceipt) -> [UInt8] {
         var object: [String: Any] = [
             "event_id": receipt.eventID, "user_id": receipt.userID, "destination": receipt.destination,
-            "outcome": receipt.outcome, "attempts": receipt.attempts,
+            "outcome": receipt.outcome.rawValue, "attempts": receipt.attempts,
             "time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: receipt.time)),
         ]
         if let jobID = receipt.jobID { object["job_id"] = jobID }
@@ -76,7 +76,7 @@ public final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
             "erasure receipt",
             metadata: [
                 "receipt.event_id": "\(receipt.eventID)", "receipt.user_id": "\(receipt.userID)",
-                "receipt.destination": "\(receipt.destination)", "receipt.outcome": "\(receipt.outcome)",
+                "receipt.destination": "\(receipt.destination)", "receipt.outcome": "\(receipt.outcome.rawValue)",
                 "receipt.job_id": "\(receipt.jobID ?? "")", "receipt.attempts": "\(receipt.attempts)",
             ])
         guard worker != nil else { return }

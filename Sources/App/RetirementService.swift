@@ -1,4 +1,4 @@
-import UnixSignals
+import ConfigFile
 import Destinations
 import Engine
 import Kafka
@@ -6,6 +6,7 @@ import Logging
 import Prometheus
 import RetirementEvent
 import ServiceLifecycle
+import UnixSignals
 
 /// Everything `run` starts, built from a configuration. Tests build it the same way.
 public struct RetirementService: Sendable {
@@ -25,7 +26,7 @@ public struct RetirementService: Sendable {
         configuration: ServiceConfiguration, registry: PrometheusCollectorRegistry?, logger: Logger,
         transport: HTTPTransport = HTTPTransport()
     ) throws -> RetirementService {
-        let destinations = try configuration.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
+        let destinations = configuration.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
         let destinationHealth = DestinationHealth()
         let health = HealthState(destinations: destinationHealth, pollStallLimit: configuration.http.livenessTimeout)
         let producer = try KafkaProducer(properties: KafkaProperties(configuration.producerProperties()), logger: logger)

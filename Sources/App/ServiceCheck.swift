@@ -1,3 +1,4 @@
+import ConfigFile
 import Destinations
 import Kafka
 import Logging
@@ -28,17 +29,9 @@ public enum ServiceCheck {
             problems.append("kafka: \(error)")
         }
         let transport = HTTPTransport(connectTimeout: .seconds(5), requestTimeout: .seconds(15))
-        do {
-            let destinations = try configuration.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
-            for destination in destinations {
-                let found = await destination.check()
-                problems.append(contentsOf: found)
-                await destination.shutdown()
-            }
-        } catch let failure as ConfigLoader.Failure {
-            problems.append(contentsOf: failure.problems)
-        } catch {
-            problems.append("destinations: \(error)")
+        for destination in configuration.buildDestinations(context: DestinationContext(transport: transport, logger: logger)) {
+            problems.append(contentsOf: await destination.check())
+            await destination.shutdown()
         }
         await transport.shutdown()
         return problems

@@ -1,3 +1,4 @@
+import ConfigFile
 import Destinations
 import Engine
 import Foundation
@@ -12,8 +13,8 @@ public struct ServiceConfiguration: Sendable {
         public var topic: String
         public var groupID: String
         public var deadLetterTopic: String
-        /// `range`, `roundrobin` or `cooperative-sticky` (librdkafka's `partition.assignment.strategy`).
-        public var assignmentStrategy: String
+        /// librdkafka's `partition.assignment.strategy`.
+        public var assignmentStrategy: AssignmentStrategy
         /// Passed to librdkafka as is, over the service's defaults.
         public var properties: [String: String]
         /// Session timeout for the group (`session.timeout.ms`).
@@ -63,9 +64,8 @@ public struct ServiceConfiguration: Sendable {
 
     /// `logging:`
     public struct LoggingSection: Sendable {
-        public var level: String
-        /// `json` or `text`.
-        public var format: String
+        public var level: Logger.Level
+        public var format: LogFormat
     }
 
     public var kafka: KafkaSection
@@ -73,28 +73,18 @@ public struct ServiceConfiguration: Sendable {
     public var http: HTTPSection
     public var receipts: ReceiptsSection
     public var logging: LoggingSection
-    /// Raw destination settings; built by ``DestinationRegistry``.
-    public var destinations: [[String: ConfigValue]]
+    /// The destinations, read and validated; ``buildDestinations(context:)`` builds them.
+    public var destinations: [DestinationBlueprint]
 
-    /// Validates a resolved config tree; throws ``ConfigLoader/Failure`` with every problem found.
-    public static func parse(_ tree: [String: ConfigValue], requireDestinations: Bool = true) throws -> ServiceConfiguration {
-        var root = tree
-        let problems = ConfigProblems()
-        for message in ConfigLoader.takeResolutionProblems(&root) {
-            let colon = message.firstIndex(of: ":")!
-            problems.add(String(message[..<colon]), String(message[message.index(colon, offsetBy: 2)...]))
-        }
-        let reader = SettingsReader(path: "", values: root, problems: problems)
+    /// Validates a resolved configuration; throws ``ConfigLoader/Failure`` with every problem
+    /// found (indirection problems included), one message each, naming the key.
+    /// - Parameter requireDestinations: `false` for subcommands that never call a destination
+    ///   (`status`, `dlq list`): `destinations` is then neither read nor required.
+    public static func parse(_ document: ConfigDocument, requireDestinations: Bool = true) throws -> ServiceConfiguration {
+        let problems = ConfigProblems(document.problems.messages)
+        let reader = SettingsReader(path: "", values: document.values, problems: problems)
         let config = read(reader, requireDestinations: requireDestinations)
         reader.finish()
-        if requireDestinations {
-            let transport = HTTPTransport()
-            let readers = config.destinations.enumerated().map {
-                SettingsReader(path: "destinations[\($0.offset)]", values: $0.element, problems: problems)
-            }
-            _ = DestinationRegistry.build(
-                readers, context: config.destinationContext(DestinationContext(transport: transport, logger: Logger(label: "config"))))
-        }
         guard problems.isEmpty else { throw ConfigLoader.Failure(problems: problems.messages) }
         return config
     }
@@ -109,19 +99,14 @@ public struct ServiceConfiguration: Sendable {
         let kafkaReader = root.section("kafka")
         if kafkaReader == nil { problems.add("kafka", "required") }
         let k = kafkaReader ?? SettingsReader(path: "kafka", values: [:], problems: ConfigProblems())
-        let baseTopic = k.string("topic", default: "user-retirement") ?? "user-retirement"
-        let prefix = k.string("topic_prefix")
-        let topic = prefix.map { "\($0)-\(baseTopic)" } ?? baseTopic
-        let strategy = k.string("assignment_strategy", default: "range") ?? "range"
-        if !["range", "roundrobin", "cooperative-sticky"].contains(strategy) {
-            problems.add("kafka.assignment_strategy", "must be range, roundrobin or cooperative-sticky, got \"\(strategy)\"")
-        }
+        let baseTopic = k.string("topic", or: "user-retirement")
+        let topic = k.string("topic_prefix").map { "\($0)-\(baseTopic)" } ?? baseTopic
         let kafka = KafkaSection(
             bootstrapServers: k.string("bootstrap_servers", required: true) ?? "",
             topic: topic,
-            groupID: k.string("group_id", default: "retirement-consumer") ?? "retirement-consumer",
-            deadLetterTopic: k.string("dead_letter_topic", default: "\(topic).dlq") ?? "\(topic).dlq",
-            assignmentStrategy: strategy,
+            groupID: k.string("group_id", or: "retirement-consumer"),
+            deadLetterTopic: k.string("dead_letter_topic", or: "\(topic).dlq"),
+            assignmentStrategy: k.choice("assignment_strategy", default: AssignmentStrategy.range),
             properties: refusingGroupProperties(k.stringMap("properties"), problems: problems),
             sessionTimeout: k.duration("session_timeout", default: .seconds(45), minimum: .seconds(3)))
         k.finish()
@@ -159,7 +144,7 @@ public struct ServiceConfiguration: Sendable {
         }
 
         let h = root.section("http") ?? SettingsReader(path: "http", values: [:], problems: problems)
-        let listen = h.string("listen", default: "127.0.0.1:9464") ?? "127.0.0.1:9464"
+        let listen = h.string("listen", or: "127.0.0.1:9464")
         let enabled = h.bool("enabled", default: true)
         let livenessTimeout = h.duration("liveness_timeout", default: .seconds(60), minimum: .seconds(1))
         // The poll thread is inside a revoke for at most revoke_grace + commit_timeout; liveness
@@ -185,42 +170,24 @@ public struct ServiceConfiguration: Sendable {
         r.finish()
 
         let l = root.section("logging") ?? SettingsReader(path: "logging", values: [:], problems: problems)
-        let level = l.string("level", default: "info") ?? "info"
-        if !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) {
-            problems.add("logging.level", "must be one of trace, debug, info, notice, warning, error, critical")
-        }
-        let format = l.string("format", default: "json") ?? "json"
-        if !["json", "text"].contains(format) { problems.add("logging.format", "must be json or text") }
+        let logging = LoggingSection(level: l.choice("level", default: Logger.Level.info), format: l.choice("format", default: LogFormat.json))
         l.finish()
 
-        var destinations: [[String: ConfigValue]] = []
-        if root.has("destinations") {
-            if case .list(let items)? = root.values["destinations"] {
-                for (index, item) in items.enumerated() {
-                    if case .map(let map) = item { destinations.append(map) } else {
-                        problems.add("destinations[\(index)]", "must be a mapping, got \(item.kind)")
-                    }
-                }
-            } else {
-                problems.add("destinations", "must be a list")
+        var destinations: [DestinationBlueprint] = []
+        if requireDestinations {
+            let readers = root.sections("destinations")
+            if readers.isEmpty, !problems.messages.contains(where: { $0.hasPrefix("destinations") }) {
+                problems.add("destinations", "at least one destination is required")
             }
-        }
-        root.allow("destinations")
-        if requireDestinations, destinations.isEmpty {
-            problems.add("destinations", "at least one destination is required")
+            destinations = DestinationRegistry.read(
+                readers, defaults: DestinationDefaults(callTimeout: processing.callTimeout, maxVendorWait: processing.retry.maxRetryAfter))
+        } else {
+            root.allow("destinations")
         }
         return ServiceConfiguration(
             kafka: kafka, processing: processing,
             http: HTTPSection(host: host, port: port, enabled: enabled, livenessTimeout: livenessTimeout),
-            receipts: receipts, logging: LoggingSection(level: level, format: format), destinations: destinations)
-    }
-
-    /// `context` with the processing settings every destination shares (call deadline, longest vendor wait).
-    func destinationContext(_ context: DestinationContext) -> DestinationContext {
-        var context = context
-        context.callTimeout = processing.callTimeout
-        context.maxVendorWait = processing.retry.maxRetryAfter
-        return context
+            receipts: receipts, logging: logging, destinations: destinations)
     }
 
     /// librdkafka properties that would change who commits what, refused in `kafka.properties`:
@@ -245,16 +212,9 @@ public struct ServiceConfiguration: Sendable {
         return kept
     }
 
-    /// Builds the destinations; throws with every problem in their settings.
-    public func buildDestinations(context: DestinationContext) throws -> [DestinationPipeline] {
-        let context = destinationContext(context)
-        let problems = ConfigProblems()
-        let readers = destinations.enumerated().map {
-            SettingsReader(path: "destinations[\($0.offset)]", values: $0.element, problems: problems)
-        }
-        let pipelines = DestinationRegistry.build(readers, context: context)
-        guard problems.isEmpty else { throw ConfigLoader.Failure(problems: problems.messages) }
-        return pipelines
+    /// Builds the destinations read at validation, each once.
+    public func buildDestinations(context: DestinationContext) -> [DestinationPipeline] {
+        destinations.map { $0.build(context) }
     }
 
     /// librdkafka consumer properties: the service's defaults, then `kafka.properties`. With a
@@ -270,7 +230,7 @@ public struct ServiceConfiguration: Sendable {
             "auto.commit.interval.ms": "200",
             "auto.offset.reset": "earliest",
             "enable.partition.eof": "false",
-            "partition.assignment.strategy": kafka.assignmentStrategy,
+            "partition.assignment.strategy": kafka.assignmentStrategy.rawValue,
             "session.timeout.ms": String(Int64(kafka.sessionTimeout.seconds * 1000)),
             "statistics.interval.ms": "5000",
             "queued.max.messages.kbytes": "16384",
@@ -310,4 +270,20 @@ public struct ServiceConfiguration: Sendable {
         for (key, value) in kafka.properties where !consumerOnly.contains(key) { values[key] = value }
         return values
     }
+}
+
+/// `kafka.assignment_strategy`: how partitions are spread over the group's members.
+public enum AssignmentStrategy: String, CaseIterable, Sendable {
+    /// Eager; the default (librdkafka 2.0.2's cooperative-sticky has known bugs).
+    case range
+    case roundrobin
+    case cooperativeSticky = "cooperative-sticky"
+}
+
+/// `logging.format`.
+public enum LogFormat: String, CaseIterable, Sendable {
+    /// One JSON object per line.
+    case json
+    /// swift-log's plain text.
+    case text
 }

@@ -98,15 +98,14 @@ public struct AmplitudeDestination: Destination {
     /// `type: amplitude`: `api_key`, `secret_key` (required), `region: us|eu` (default us),
     /// `requester` (default `retirement-consumer`), `base_url` (overrides the region's host).
     /// Defaults from Amplitude's documented 1 request/second and 100 ids/request.
-    static let make: DestinationFactory = { reader, context in
+    static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         let apiKey = reader.string("api_key", required: true) ?? ""
         let secretKey = reader.string("secret_key", required: true) ?? ""
         let host = reader.choice("region", default: "us", ["us": usHost, "eu": euHost])
         let requester = reader.string("requester", default: "retirement-consumer") ?? "retirement-consumer"
         let baseURL = VendorHTTP.baseURL(reader, default: host)
-        let destination = AmplitudeDestination(
-            name: name, baseURL: baseURL, apiKey: apiKey, secretKey: secretKey, requester: requester, transport: context.transport)
-        return (destination, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(1)))
+        return ({ context in AmplitudeDestination(
+            name: name, baseURL: baseURL, apiKey: apiKey, secretKey: secretKey, requester: requester, transport: context.transport) }, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(1)))
     }
 }

@@ -69,11 +69,10 @@ public struct BrazeDestination: Destination {
 
     /// `type: braze`: `api_key` (required), `base_url` (required: the instance REST endpoint).
     /// Defaults from Braze's documented 20,000 requests/minute for `/users/delete`.
-    static let make: DestinationFactory = { reader, context in
+    static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         let apiKey = reader.string("api_key", required: true) ?? ""
         let baseURL = VendorHTTP.baseURL(reader, default: nil, required: true)
-        let destination = BrazeDestination(name: name, baseURL: baseURL, apiKey: apiKey, transport: context.transport)
-        return (destination, DestinationLimits(concurrency: 16, requestsPerSecond: 20_000.0 / 60.0, burst: 50, linger: .milliseconds(500)))
+        return ({ context in BrazeDestination(name: name, baseURL: baseURL, apiKey: apiKey, transport: context.transport) }, DestinationLimits(concurrency: 16, requestsPerSecond: 20_000.0 / 60.0, burst: 50, linger: .milliseconds(500)))
     }
 }

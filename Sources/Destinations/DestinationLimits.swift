@@ -1,3 +1,4 @@
+
 /// Per-destination limits: how many calls at once, how many per second, how long a batch waits to fill.
 public struct DestinationLimits: Sendable, Equatable {
     /// Calls in flight at once.

@@ -1,3 +1,4 @@
+import ConfigFile
 import Engine
 import Logging
 import Metrics
@@ -81,7 +82,7 @@ public final class DestinationPipeline: ErasureApplier {
             guard race.finish(.timedOut, onWin: { self.breaker.record(success: false) }) == nil else { return }
             self.logger.warning(
                 "destination call timed out; its events are retried",
-                metadata: ["destination": "\(self.name)", "timeout_s": "\(timeout.secondsValue)", "events": "\(events.count)"])
+                metadata: ["destination": "\(self.name)", "timeout_s": "\(timeout.seconds)", "events": "\(events.count)"])
         }
         Task {
             let outcomes = await self.destination.erase(events)
@@ -102,7 +103,7 @@ public final class DestinationPipeline: ErasureApplier {
         case .answered(let outcomes): return outcomes
         case .timedOut:
             return Array(
-                repeating: .transient(reason: "no answer within \(timeout.secondsValue) s (call_timeout)", retryAfter: nil),
+                repeating: .transient(reason: "no answer within \(timeout.seconds) s (call_timeout)", retryAfter: nil),
                 count: events.count)
         case .cancelled: return cancelled(events)
         }
@@ -130,8 +131,8 @@ public final class DestinationPipeline: ErasureApplier {
                 logger.warning(
                     "vendor asked for a wait longer than max_retry_after; waiting max_retry_after",
                     metadata: [
-                        "destination": "\(name)", "asked_s": "\(Int64(waitSignal.secondsValue))",
-                        "max_retry_after_s": "\(Int64(limits.maxVendorWait.secondsValue))",
+                        "destination": "\(name)", "asked_s": "\(Int64(waitSignal.seconds))",
+                        "max_retry_after_s": "\(Int64(limits.maxVendorWait.seconds))",
                     ])
                 waitSignal = limits.maxVendorWait
             }

@@ -1,26 +1,51 @@
+import ConfigFile
 import Logging
 
-/// What a destination factory gets besides its own settings.
+/// What building a destination needs at run time: the shared HTTP client and the logger.
 public struct DestinationContext: Sendable {
     public var transport: HTTPTransport
     public var logger: Logger
+
+    public init(transport: HTTPTransport, logger: Logger) {
+        self.transport = transport
+        self.logger = logger
+    }
+}
+
+/// Settings every destination shares, from `processing:`; factories read their defaults from them.
+public struct DestinationDefaults: Sendable {
     /// `processing.call_timeout`: the default deadline of every destination call.
     public var callTimeout: Duration
     /// `processing.retry.max_retry_after`: the longest a vendor's wait signal may hold a destination.
     public var maxVendorWait: Duration
 
-    public init(
-        transport: HTTPTransport, logger: Logger, callTimeout: Duration = .seconds(30), maxVendorWait: Duration = .seconds(3600)
-    ) {
-        self.transport = transport
-        self.logger = logger
+    public init(callTimeout: Duration = .seconds(30), maxVendorWait: Duration = .seconds(3600)) {
         self.callTimeout = callTimeout
         self.maxVendorWait = maxVendorWait
     }
 }
 
-/// Builds a destination from its settings; reads every key it knows and reports problems.
-public typealias DestinationFactory = @Sendable (SettingsReader, DestinationContext) -> (any Destination, DestinationLimits)?
+/// Reads one destination's settings (every key it knows; problems go to the reader) and returns
+/// how to build it and its default limits, or `nil` when the settings cannot make one.
+public typealias DestinationFactory =
+    @Sendable (SettingsReader, DestinationDefaults) -> (
+        make: @Sendable (DestinationContext) -> any Destination, limits: DestinationLimits
+    )?
+
+/// One configured destination, read and validated, not built yet: validation reads settings
+/// once and builds nothing; the service builds each destination once, when it starts.
+public struct DestinationBlueprint: Sendable {
+    public let name: String
+    /// The `type:` it was configured with.
+    public let type: String
+    public let limits: DestinationLimits
+    let make: @Sendable (DestinationContext) -> any Destination
+
+    /// The destination behind its pipeline (batching, limits, deadline, circuit breaker).
+    public func build(_ context: DestinationContext) -> DestinationPipeline {
+        DestinationPipeline(destination: make(context), limits: limits, logger: context.logger)
+    }
+}
 
 /// The destination types by `type:` name. A new type is one line here.
 public enum DestinationRegistry {
@@ -37,11 +62,11 @@ public enum DestinationRegistry {
         "noop": NoopDestination.make,
     ]
 
-    /// Builds every configured destination, with its limits (common keys: `concurrency`,
-    /// `rate_limit_per_second`, `burst`, `batch_linger`, `circuit_failure_threshold`, `circuit_open_duration`,
-    /// `call_timeout`).
-    public static func build(_ readers: [SettingsReader], context: DestinationContext) -> [DestinationPipeline] {
-        var pipelines: [DestinationPipeline] = []
+    /// Reads every configured destination with its limits (common keys: `concurrency`,
+    /// `rate_limit_per_second`, `burst`, `batch_linger`, `circuit_failure_threshold`,
+    /// `circuit_open_duration`, `call_timeout`); problems go to the readers' ``ConfigProblems``.
+    public static func read(_ readers: [SettingsReader], defaults: DestinationDefaults) -> [DestinationBlueprint] {
+        var blueprints: [DestinationBlueprint] = []
         var names: Set<String> = []
         for reader in readers {
             let name = reader.string("name", required: true) ?? ""
@@ -57,26 +82,35 @@ public enum DestinationRegistry {
                     reader.keyPath("type"), "unknown destination type '\(type)'; known: \(factories.keys.sorted().joined(separator: ", "))")
                 continue
             }
-            guard let (destination, defaults) = factory(reader, context) else { continue }
+            guard let (make, typeDefaults) = factory(reader, defaults) else { continue }
             let limits = DestinationLimits(
-                concurrency: reader.int("concurrency", default: defaults.concurrency, range: 1...10_000),
-                requestsPerSecond: reader.double("rate_limit_per_second", default: defaults.requestsPerSecond, range: 0.001...1_000_000),
-                burst: reader.int("burst", default: defaults.burst, range: 1...100_000),
-                linger: reader.duration("batch_linger", default: defaults.linger),
-                circuitFailureThreshold: reader.int("circuit_failure_threshold", default: defaults.circuitFailureThreshold, range: 1...1_000_000),
-                circuitOpenDuration: reader.duration("circuit_open_duration", default: defaults.circuitOpenDuration),
-                callTimeout: reader.duration("call_timeout", default: context.callTimeout, minimum: .milliseconds(10)),
-                maxVendorWait: context.maxVendorWait)
+                concurrency: reader.int("concurrency", default: typeDefaults.concurrency, range: 1...10_000),
+                requestsPerSecond: reader.double(
+                    "rate_limit_per_second", default: typeDefaults.requestsPerSecond, range: 0.001...1_000_000),
+                burst: reader.int("burst", default: typeDefaults.burst, range: 1...100_000),
+                linger: reader.duration("batch_linger", default: typeDefaults.linger),
+                circuitFailureThreshold: reader.int(
+                    "circuit_failure_threshold", default: typeDefaults.circuitFailureThreshold, range: 1...1_000_000),
+                circuitOpenDuration: reader.duration("circuit_open_duration", default: typeDefaults.circuitOpenDuration),
+                callTimeout: reader.duration("call_timeout", default: defaults.callTimeout, minimum: .milliseconds(10)),
+                maxVendorWait: defaults.maxVendorWait)
             reader.finish()
-            pipelines.append(DestinationPipeline(destination: destination, limits: limits, logger: context.logger))
+            blueprints.append(DestinationBlueprint(name: name, type: type, limits: limits, make: make))
         }
-        return pipelines
+        return blueprints
+    }
+
+    /// Reads and builds in one step (tools and tests that have settings in hand).
+    public static func build(
+        _ readers: [SettingsReader], defaults: DestinationDefaults = DestinationDefaults(), context: DestinationContext
+    ) -> [DestinationPipeline] {
+        read(readers, defaults: defaults).map { $0.build(context) }
     }
 }
 
 extension WebhookDestination {
     /// `type: webhook`: `url` (required), `secret` (optional; use `secret_env` or `secret_file`).
-    static let make: DestinationFactory = { reader, context in
+    static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         let url = reader.string("url", required: !reader.has("base_url")) ?? reader.string("base_url") ?? ""
         reader.allow("base_url")
@@ -84,7 +118,6 @@ extension WebhookDestination {
         if !url.isEmpty, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
             reader.problems.add(reader.keyPath("url"), "must be an http:// or https:// URL")
         }
-        let destination = WebhookDestination(name: name, url: url, secret: secret, transport: context.transport)
-        return (destination, DestinationLimits(concurrency: 64))
+        return ({ context in WebhookDestination(name: name, url: url, secret: secret, transport: context.transport) }, DestinationLimits(concurrency: 64))
     }
 }

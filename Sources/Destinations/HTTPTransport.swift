@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ConfigFile
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -15,8 +16,8 @@ public final class HTTPTransport: Sendable {
     public init(connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 1024) {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
-            connect: .milliseconds(Int64(connectTimeout.secondsValue * 1000)),
-            read: .milliseconds(Int64(requestTimeout.secondsValue * 1000)))
+            connect: .milliseconds(Int64(connectTimeout.seconds * 1000)),
+            read: .milliseconds(Int64(requestTimeout.seconds * 1000)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost)
         configuration.redirectConfiguration = .disallow
         self.configuration = configuration
@@ -55,7 +56,7 @@ public final class HTTPTransport: Sendable {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let timeout = TimeAmount.milliseconds(Int64(requestTimeout.secondsValue * 1000))
+        let timeout = TimeAmount.milliseconds(Int64(requestTimeout.seconds * 1000))
         let response = try await client.execute(request, timeout: timeout)
         var buffer = try await response.body.collect(upTo: 1 << 20)
         let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []

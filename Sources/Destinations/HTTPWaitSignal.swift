@@ -1,3 +1,4 @@
+import ConfigFile
 import Foundation
 
 /// Parses the wait signals vendors send: `Retry-After` (delay-seconds or HTTP-date, RFC 9110
@@ -38,7 +39,7 @@ public enum HTTPWaitSignal {
     /// Seconds as a duration in `0...ceiling`, rounded up to the millisecond.
     static func clampedSeconds(_ seconds: Double) -> Duration {
         guard seconds.isFinite, seconds > 0 else { return .zero }
-        guard seconds < ceiling.secondsValue else { return ceiling }
+        guard seconds < ceiling.seconds else { return ceiling }
         return .milliseconds(Int64((seconds * 1000).rounded(.up)))
     }
 

@@ -80,11 +80,10 @@ public struct HubSpotDestination: SingleEventDestination {
     /// `type: hubspot`: `token` (required; a private-app access token), `base_url`.
     /// Defaults from HubSpot's 100 requests per 10 s per app (Free/Starter; higher tiers may
     /// raise `rate_limit_per_second`): 9/s with a burst of 10 never exceeds 100 in any 10 s.
-    static let make: DestinationFactory = { reader, context in
+    static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         let token = reader.string("token", required: true) ?? ""
         let baseURL = VendorHTTP.baseURL(reader, default: defaultHost)
-        let destination = HubSpotDestination(name: name, baseURL: baseURL, token: token, transport: context.transport)
-        return (destination, DestinationLimits(concurrency: 10, requestsPerSecond: 9, burst: 10))
+        return ({ context in HubSpotDestination(name: name, baseURL: baseURL, token: token, transport: context.transport) }, DestinationLimits(concurrency: 10, requestsPerSecond: 9, burst: 10))
     }
 }

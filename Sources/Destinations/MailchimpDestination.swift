@@ -93,7 +93,7 @@ public struct MailchimpDestination: SingleEventDestination {
 
     /// `type: mailchimp`: `api_key` (required; `…-<dc>`), `audience_ids` (required list), `base_url`.
     /// Defaults from Mailchimp's limit of 10 simultaneous connections per account; no rate limit.
-    static let make: DestinationFactory = { reader, context in
+    static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         let apiKey = reader.string("api_key", required: true) ?? ""
         let audiences = reader.stringList("audience_ids", required: true)
@@ -104,8 +104,7 @@ public struct MailchimpDestination: SingleEventDestination {
             reader.problems.add(reader.keyPath("api_key"), "has no data-center suffix (…-us6); set base_url")
         }
         let baseURL = VendorHTTP.baseURL(reader, default: host)
-        let destination = MailchimpDestination(
-            name: name, baseURL: baseURL, apiKey: apiKey, audienceIDs: audiences, transport: context.transport)
-        return (destination, DestinationLimits(concurrency: 10))
+        return ({ context in MailchimpDestination(
+            name: name, baseURL: baseURL, apiKey: apiKey, audienceIDs: audiences, transport: context.transport) }, DestinationLimits(concurrency: 10))
     }
 }

@@ -24,6 +24,6 @@ public struct NoopDestination: Destination {
     static let make: DestinationFactory = { reader, _ in
         let name = reader.string("name") ?? ""
         let batchSize = reader.int("batch_size", default: 1, range: 1...10_000)
-        return (NoopDestination(name: name, maxBatchSize: batchSize), DestinationLimits(concurrency: 1024))
+        return ({ _ in NoopDestination(name: name, maxBatchSize: batchSize) }, DestinationLimits(concurrency: 1024))
     }
 }

@@ -1,3 +1,5 @@
+import ConfigFile
+
 /// A token bucket: `rate` calls per second sustained, up to `burst` at once.
 actor RateLimiter {
     private let rate: Double
@@ -30,15 +32,8 @@ actor RateLimiter {
 
     private func refill() {
         let now = ContinuousClock.now
-        let elapsed = (now - last).secondsValue
+        let elapsed = (now - last).seconds
         last = now
         tokens = min(burst, tokens + elapsed * rate)
-    }
-}
-
-extension Duration {
-    var secondsValue: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

@@ -1,8 +1,10 @@
+import ConfigFile
 import Engine
 import Foundation
 import Logging
 import PostgresNIO
 import RetirementEvent
+import Synchronization
 
 /// `type: sql`: runs the configured `statements` against PostgreSQL in one transaction per event,
 /// with named parameters bound from the event (`:user_id`, `:email`, `:username`,
@@ -57,8 +59,8 @@ public final class SQLDestination: SingleEventDestination {
     /// `SET LOCAL` statements for the timeouts, in whole milliseconds (numbers we format, no input).
     var timeoutStatements: [String] {
         [
-            "SET LOCAL statement_timeout = \(max(1, Int64(statementTimeout.secondsValue * 1000)))",
-            "SET LOCAL lock_timeout = \(max(1, Int64(lockTimeout.secondsValue * 1000)))",
+            "SET LOCAL statement_timeout = \(max(1, Int64(statementTimeout.seconds * 1000)))",
+            "SET LOCAL lock_timeout = \(max(1, Int64(lockTimeout.seconds * 1000)))",
         ]
     }
 
@@ -267,7 +269,7 @@ public final class SQLDestination: SingleEventDestination {
     /// `type: sql`: `statements` (required list); `url` (`postgres://user:pass@host:port/db`) or
     /// `host`, `port` (5432), `username`, `password`, `database`; `tls: disable|prefer|require`
     /// (default prefer). Defaults: 4 transactions at once, no rate limit.
-    static let make: DestinationFactory = { reader, context in
+    static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         var host = "127.0.0.1"
         var port = 5432
@@ -317,8 +319,8 @@ public final class SQLDestination: SingleEventDestination {
         }
         var configuration = PostgresConnection.Configuration(
             host: host, port: port, username: username, password: password, database: database, tls: tls)
-        let callTimeout = reader.duration("call_timeout", default: context.callTimeout, minimum: .milliseconds(10))
-        configuration.options.connectTimeout = .milliseconds(Int64(min(callTimeout, .seconds(10)).secondsValue * 1000))
+        let callTimeout = reader.duration("call_timeout", default: defaults.callTimeout, minimum: .milliseconds(10))
+        configuration.options.connectTimeout = .milliseconds(Int64(min(callTimeout, .seconds(10)).seconds * 1000))
         // The server ends a statement before the call's deadline, so the answer is its own
         // SQLSTATE (transient) rather than a timeout with the statement still running.
         let statementTimeout = reader.duration(
@@ -327,10 +329,10 @@ public final class SQLDestination: SingleEventDestination {
         if statementTimeout >= callTimeout {
             reader.problems.add(reader.keyPath("statement_timeout"), "must be shorter than call_timeout (\(callTimeout))")
         }
-        let destination = SQLDestination(
-            name: name, statements: statements, configuration: configuration, statementTimeout: statementTimeout,
-            lockTimeout: lockTimeout, logger: context.logger)
-        return (destination, DestinationLimits(concurrency: 4))
+        let (statementList, connection) = (statements, configuration)
+        return ({ context in SQLDestination(
+            name: name, statements: statementList, configuration: connection, statementTimeout: statementTimeout,
+            lockTimeout: lockTimeout, logger: context.logger) }, DestinationLimits(concurrency: 4))
     }
 
     /// Connection ids for PostgresNIO's logs.
@@ -349,5 +351,3 @@ extension ErasureOutcome {
         }
     }
 }
-
-import Synchronization

@@ -320,7 +320,7 @@ public final class SalesforceDestination: SingleEventDestination {
     /// `objects` (default [Lead, Contact]); `mode: delete|task`; `hard_delete`; `task_owner_id`.
     /// Salesforce limits are a 24-hour allocation and 25 long-running calls at once: defaults are
     /// 10 calls at once and no per-second limit.
-    static let make: DestinationFactory = { reader, context in
+    static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         let flowText = reader.string("auth", default: "client_credentials") ?? "client_credentials"
         let flow = Flow(rawValue: flowText) ?? .clientCredentials
@@ -350,7 +350,7 @@ public final class SalesforceDestination: SingleEventDestination {
             loginURL: loginURL, baseURL: baseURL.isEmpty ? nil : baseURL, flow: flow, clientID: clientID, clientSecret: clientSecret,
             username: username, password: password, securityToken: securityToken, apiVersion: apiVersion, objects: objects, mode: mode,
             hardDelete: hardDelete, taskOwnerID: taskOwnerID)
-        return (SalesforceDestination(name: name, settings: settings, transport: context.transport), DestinationLimits(concurrency: 10))
+        return ({ context in SalesforceDestination(name: name, settings: settings, transport: context.transport) }, DestinationLimits(concurrency: 10))
     }
 }
 

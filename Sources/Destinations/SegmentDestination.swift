@@ -106,7 +106,7 @@ public struct SegmentDestination: Destination {
     /// `type: segment`: `token` (required), `region: us|eu`, `base_url`, `regulation_type`
     /// (default `SUPPRESS_WITH_DELETE`), `include_username` (default true).
     /// Segment publishes no numeric rate limit; defaults are one call at a time, 1 per second.
-    static let make: DestinationFactory = { reader, context in
+    static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         let token = reader.string("token", required: true) ?? ""
         let host = reader.choice("region", default: "us", ["us": usHost, "eu": euHost])
@@ -116,9 +116,8 @@ public struct SegmentDestination: Destination {
         }
         let includeUsername = reader.bool("include_username", default: true)
         let baseURL = VendorHTTP.baseURL(reader, default: host)
-        let destination = SegmentDestination(
+        return ({ context in SegmentDestination(
             name: name, baseURL: baseURL, token: token, regulationType: regulationType, includeUsername: includeUsername,
-            transport: context.transport)
-        return (destination, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(2)))
+            transport: context.transport) }, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(2)))
     }
 }

@@ -111,11 +111,10 @@ public struct SendGridDestination: Destination {
     /// `type: sendgrid`: `api_key` (required), `base_url` (e.g. `https://api.eu.sendgrid.com`).
     /// SendGrid publishes no per-endpoint numbers; defaults are 2 calls at once, 2 per second,
     /// and the wait signal (`X-RateLimit-Reset`) does the rest.
-    static let make: DestinationFactory = { reader, context in
+    static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         let apiKey = reader.string("api_key", required: true) ?? ""
         let baseURL = VendorHTTP.baseURL(reader, default: defaultHost)
-        let destination = SendGridDestination(name: name, baseURL: baseURL, apiKey: apiKey, transport: context.transport)
-        return (destination, DestinationLimits(concurrency: 2, requestsPerSecond: 2, burst: 2, linger: .seconds(1)))
+        return ({ context in SendGridDestination(name: name, baseURL: baseURL, apiKey: apiKey, transport: context.transport) }, DestinationLimits(concurrency: 2, requestsPerSecond: 2, burst: 2, linger: .seconds(1)))
     }
 }

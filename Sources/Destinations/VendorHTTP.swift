@@ -1,5 +1,7 @@
+import ConfigFile
 import Engine
 import Foundation
+import NIOHTTP1
 
 /// Small helpers shared by the vendor destinations: JSON bodies, auth headers, URL pieces,
 /// and the reading of vendor wait signals. Nothing here logs or keeps personal data.
@@ -139,5 +141,3 @@ extension ErasureOutcome {
         }
     }
 }
-
-import NIOHTTP1

@@ -1,3 +1,4 @@
+
 /// What the poll loop must do for the engine on its next turn: store offsets, pause and resume
 /// partitions. The engine never touches the Kafka client itself.
 public struct EngineActions: Sendable, Equatable {

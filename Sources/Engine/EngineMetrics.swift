@@ -1,3 +1,4 @@
+import ConfigFile
 import Metrics
 import Synchronization
 
@@ -8,7 +9,7 @@ public final class EngineMetrics: Sendable {
     public let partitionsPaused = Gauge(label: "retirement_partitions_paused")
     public let partitionsAssigned = Gauge(label: "retirement_partitions_assigned")
     public let deadLetterWriteFailures = Counter(label: "retirement_dead_letter_write_failures_total")
-    private let completed: [String: Counter]
+    private let completed: [EventCompletion: Counter]
     private let perDestination = Mutex<[String: DestinationMetrics]>([:])
     private let deadLetters = Mutex<[String: Counter]>([:])
 
@@ -20,14 +21,14 @@ public final class EngineMetrics: Sendable {
     }
 
     public init() {
-        var completed: [String: Counter] = [:]
-        for outcome in ["erased", "dead_lettered", "bad_input"] {
-            completed[outcome] = Counter(label: "retirement_events_completed_total", dimensions: [("outcome", outcome)])
+        var completed: [EventCompletion: Counter] = [:]
+        for outcome in EventCompletion.allCases {
+            completed[outcome] = Counter(label: "retirement_events_completed_total", dimensions: [("outcome", outcome.rawValue)])
         }
         self.completed = completed
     }
 
-    public func completed(_ outcome: String) {
+    public func completed(_ outcome: EventCompletion) {
         completed[outcome]?.increment()
     }
 
@@ -78,4 +79,14 @@ public final class EngineMetrics: Sendable {
     public func ready(destination name: String, _ ready: Bool) {
         destination(name).ready.record(ready ? 1 : 0)
     }
+}
+
+/// How an event left the engine, as the `outcome` label of `retirement_events_completed_total`.
+public enum EventCompletion: String, Sendable, CaseIterable {
+    /// Every destination erased it (or never knew the learner).
+    case erased
+    /// Dead-lettered for the destinations that still owe it.
+    case deadLettered = "dead_lettered"
+    /// Not a valid event: dead-lettered with its bad-input code.
+    case badInput = "bad_input"
 }

@@ -1,3 +1,4 @@
+import ConfigFile
 import Logging
 import RetirementEvent
 
@@ -58,7 +59,7 @@ public struct EventProcessor: Sendable {
             log.warning("bad input, dead-lettering", metadata: ["reason": "\(bad.code)"])
             guard await writeDeadLetter(record, reason: bad.description, owed: [], attempts: 0) else { return .abandoned }
             metrics.deadLettered(reasonCode: bad.code)
-            metrics.completed("bad_input")
+            metrics.completed(.badInput)
             return .deadLettered
         case .success(let event):
             return await apply(event, record: record, to: destinations)
@@ -71,7 +72,7 @@ public struct EventProcessor: Sendable {
         guard let results = await settle(event, at: targets) else { return .abandoned }
         let owed = results.compactMap(\.owed)
         if owed.isEmpty {
-            metrics.completed("erased")
+            metrics.completed(.erased)
             return .erased
         }
         guard await deadLetter(event, record: record, owed: owed) else { return .abandoned }
@@ -109,13 +110,13 @@ public struct EventProcessor: Sendable {
             "dead-lettering event for destinations", metadata: ["destinations": "\(owed.map(\.name).joined(separator: ","))"])
         guard await writeDeadLetter(record, reason: reason, owed: owed.map(\.name), attempts: attempts) else { return false }
         for item in owed {
-            metrics.deadLettered(reasonCode: "destination")
+            metrics.deadLettered(reasonCode: DeadLetterContract.destinationFailed)
             receipts?.record(
                 ErasureReceipt(
-                    eventID: event.eventID, userID: event.userID, destination: item.name, outcome: "dead_lettered",
-                    jobID: nil, time: Clock.now, attempts: item.attempts))
+                    eventID: event.eventID, userID: event.userID, destination: item.name, outcome: .deadLettered,
+                    jobID: nil, time: WallClock.now, attempts: item.attempts))
         }
-        metrics.completed("dead_lettered")
+        metrics.completed(.deadLettered)
         return true
     }
 
@@ -149,15 +150,15 @@ public struct EventProcessor: Sendable {
                     log.debug("erased")
                 }
                 receipts?.record(
-                    ErasureReceipt(eventID: event.eventID, userID: event.userID, destination: target.name, outcome: "erased",
-                                   jobID: jobID, time: Clock.now, attempts: attempts))
+                    ErasureReceipt(eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .erased,
+                                   jobID: jobID, time: WallClock.now, attempts: attempts))
                 return DestinationSettlement(name: target.name, state: .settled, attempts: attempts)
             case .alreadyGone:
                 markHealthy(target.name)
                 if debugEnabled { log.debug("already gone") }
                 receipts?.record(
-                    ErasureReceipt(eventID: event.eventID, userID: event.userID, destination: target.name, outcome: "already_gone",
-                                   jobID: nil, time: Clock.now, attempts: attempts))
+                    ErasureReceipt(eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .alreadyGone,
+                                   jobID: nil, time: WallClock.now, attempts: attempts))
                 return DestinationSettlement(name: target.name, state: .settled, attempts: attempts)
             case .permanent(let reason):
                 markHealthy(target.name)
@@ -221,18 +222,3 @@ public struct EventProcessor: Sendable {
         return false
     }
 }
-
-/// Wall-clock time for receipts.
-enum Clock {
-    static var now: Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

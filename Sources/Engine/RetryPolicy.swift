@@ -1,3 +1,5 @@
+import ConfigFile
+
 /// Exponential backoff with full jitter, honouring a destination's own wait signal.
 public struct RetryPolicy: Sendable, Equatable {
     public var initialBackoff: Duration
@@ -40,13 +42,5 @@ public struct RetryPolicy: Sendable, Equatable {
     public func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
         var random = SystemRandomNumberGenerator()
         return delay(afterAttempt: attempt, retryAfter: retryAfter, using: &random)
-    }
-}
-
-extension Duration {
-    /// This duration in (fractional) seconds.
-    public var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }

@@ -1,21 +1,6 @@
 import CRdKafka
 import Logging
 
-/// Kafka protocol API keys used to inject request errors into the mock cluster.
-public enum KafkaAPIKey: Int16, Sendable {
-    case produce = 0
-    case fetch = 1
-    case listOffsets = 2
-    case metadata = 3
-    case offsetCommit = 8
-    case offsetFetch = 9
-    case findCoordinator = 10
-    case joinGroup = 11
-    case heartbeat = 12
-    case leaveGroup = 13
-    case syncGroup = 14
-}
-
 /// librdkafka's in-process mock Kafka cluster: real brokers on 127.0.0.1 TCP ports that other
 /// clients and processes connect to. It lives as long as this object.
 public final class MockCluster: @unchecked Sendable {
@@ -53,11 +38,6 @@ public final class MockCluster: @unchecked Sendable {
         _ = rd_kafka_mock_broker_set_up(cluster, brokerID)
     }
 
-    /// Adds round-trip latency to a broker's responses.
-    public func setBrokerRTT(_ brokerID: Int32 = -1, milliseconds: Int32) {
-        _ = rd_kafka_mock_broker_set_rtt(cluster, brokerID, milliseconds)
-    }
-
     /// Makes the next `errors.count` requests of `api` fail with these librdkafka error codes.
     public func pushRequestErrors(_ api: KafkaAPIKey, errors: [Int32]) {
         let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
@@ -67,19 +47,5 @@ public final class MockCluster: @unchecked Sendable {
     /// Removes injected errors for `api`.
     public func clearRequestErrors(_ api: KafkaAPIKey) {
         rd_kafka_mock_clear_request_errors(cluster, api.rawValue)
-    }
-}
-
-extension KafkaError {
-    /// Broker error codes useful for injection in tests.
-    public enum Code {
-        public static let rebalanceInProgress = RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS.rawValue
-        public static let notCoordinator = RD_KAFKA_RESP_ERR_NOT_COORDINATOR.rawValue
-        public static let coordinatorNotAvailable = RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE.rawValue
-        public static let requestTimedOut = RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT.rawValue
-        public static let notEnoughReplicas = RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS.rawValue
-        public static let transport = RD_KAFKA_RESP_ERR__TRANSPORT.rawValue
-        public static let unknownTopicOrPartition = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART.rawValue
-        public static let topicAuthorizationFailed = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED.rawValue
     }
 }

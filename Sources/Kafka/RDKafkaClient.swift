@@ -2,53 +2,6 @@ import CRdKafka
 import Foundation
 import Logging
 
-/// What librdkafka tells a client about group membership changes; delivered on the polling thread.
-public enum RebalanceEvent: Sendable, Equatable {
-    /// Partitions newly assigned (already assigned in librdkafka when the handler runs).
-    case assign([TopicPartition])
-    /// Partitions about to be revoked; the handler may finish work, store and commit offsets.
-    case revoke([TopicPartition])
-    /// Partitions lost without a clean revoke; another member may own them already.
-    case lost([TopicPartition])
-}
-
-/// Callbacks and context shared with librdkafka's C callbacks through the client opaque.
-final class RDKafkaClientContext: @unchecked Sendable {
-    let logger: Logger
-    /// Runs on the polling thread inside `rd_kafka_consumer_poll`.
-    var rebalanceHandler: (@Sendable (RebalanceEvent) -> Void)?
-    /// Asked before newly assigned partitions are assigned: explicit start offsets for some of them
-    /// (others start from the committed offset).
-    var startOffsets: (@Sendable ([TopicPartition]) -> [TopicPartition: Int64])?
-    /// Receives librdkafka's statistics JSON (when `statistics.interval.ms` > 0).
-    var statisticsHandler: (@Sendable (String) -> Void)?
-    /// Receives the result of every offset commit (automatic or explicit); `nil` means success.
-    var commitHandler: (@Sendable (KafkaError?, [TopicPartitionOffset]) -> Void)?
-    let fatalError = NSLock()
-    private var fatal: KafkaError?
-
-    init(logger: Logger) {
-        self.logger = logger
-    }
-
-    func recordFatal(_ error: KafkaError) {
-        fatalError.lock()
-        if fatal == nil { fatal = error }
-        fatalError.unlock()
-    }
-
-    var fatalErrorSeen: KafkaError? {
-        fatalError.lock()
-        defer { fatalError.unlock() }
-        return fatal
-    }
-
-    static func from(_ opaque: UnsafeMutableRawPointer?) -> RDKafkaClientContext? {
-        guard let opaque else { return nil }
-        return Unmanaged<RDKafkaClientContext>.fromOpaque(opaque).takeUnretainedValue()
-    }
-}
-
 /// Owns one `rd_kafka_t` handle and its context; internal to the wrapper.
 final class RDKafkaClient: @unchecked Sendable {
     let handle: OpaquePointer

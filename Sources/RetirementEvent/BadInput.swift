@@ -15,6 +15,21 @@ public struct BadInput: Error, Sendable, Equatable, CustomStringConvertible {
     /// `code: detail`, as written into `x-retirement-error`.
     public var description: String { "\(code): \(detail)" }
 
+    /// Every kind of bad input: a code is a kind, or a kind, `:` and a field or header name. New
+    /// codes are added here, so `dlq list` and the metrics label them correctly.
+    public static let kinds: Set<String> = [
+        "empty_value", "not_utf8", "invalid_json", "not_an_object", "missing_field", "wrong_type", "invalid_value",
+        "missing_header", "unsupported_type", "key_mismatch", "too_large",
+    ]
+
+    /// The kind of ``code`` (the part before `:`).
+    public var kind: String { String(code.prefix { $0 != ":" }) }
+
+    /// Whether `text` is a bad-input code.
+    public static func isCode(_ text: String) -> Bool {
+        kinds.contains(String(text.prefix { $0 != ":" }))
+    }
+
     static func missingField(_ field: String) -> BadInput {
         BadInput(code: "missing_field:\(field)", detail: "required field '\(field)' is missing")
     }

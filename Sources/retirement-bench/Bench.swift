@@ -1,4 +1,5 @@
 import App
+import ConfigFile
 import Destinations
 import Foundation
 import Kafka

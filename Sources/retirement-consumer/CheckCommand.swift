@@ -11,7 +11,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfiguration(options.config)
-        LogSetup.bootstrap(format: "text", level: "warning")
+        LogSetup.bootstrap(format: .text, level: .warning)
         let problems = await ServiceCheck.run(config, logger: Logger(label: "check"))
         if problems.isEmpty {
             print("ok: configuration valid; Kafka and \(config.destinations.count) destination(s) reachable")

@@ -18,7 +18,7 @@ struct DLQCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try loadConfiguration(options.config, requireDestinations: false)
-            LogSetup.bootstrap(format: "text", level: "warning")
+            LogSetup.bootstrap(format: .text, level: .warning)
             let report = try DeadLetterSummary.count(config, logger: Logger(label: "dlq"))
             print("dead-letter topic \(config.kafka.deadLetterTopic): still owed beyond the redrive position")
             print(pad("reason", 34) + pad("destination", 24) + "count")
@@ -45,10 +45,10 @@ struct DLQCommand: AsyncParsableCommand {
 
         func run() async throws {
             let config = try loadConfiguration(options.config)
-            LogSetup.bootstrap(format: config.logging.format, level: config.logging.level == "info" ? "warning" : config.logging.level)
+            LogSetup.bootstrap(format: config.logging.format, level: config.logging.level == .info ? .warning : config.logging.level)
             let logger = Logger(label: "dlq-redrive")
             let transport = HTTPTransport()
-            let all = try config.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
+            let all = config.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
             let unknown = Set(destination).subtracting(all.map(\.name))
             if !unknown.isEmpty { throw ValidationError("unknown destination(s): \(unknown.sorted().joined(separator: ", "))") }
             let selected = destination.isEmpty ? all : all.filter { destination.contains($0.name) }

@@ -17,7 +17,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LogSetup.bootstrap(format: "text", level: "critical")
+        LogSetup.bootstrap(format: .text, level: .critical)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var options = Demo.Options()

@@ -20,7 +20,7 @@ struct DevClusterCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LogSetup.bootstrap(format: "text", level: "warning")
+        LogSetup.bootstrap(format: .text, level: .warning)
         let specs = topic.enumerated().map { index, name in
             DevCluster.TopicSpec(name: name, partitions: index < partitions.count ? partitions[index] : 4)
         }

@@ -22,7 +22,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfiguration(options.config)
-        LogSetup.bootstrap(format: config.logging.format, level: config.logging.level == "info" ? "warning" : config.logging.level)
+        LogSetup.bootstrap(format: config.logging.format, level: config.logging.level == .info ? .warning : config.logging.level)
         let logger = Logger(label: "replay")
         let toMs = to?.milliseconds
         if let toMs, toMs <= from.milliseconds { throw ValidationError("--to must be after --from") }
@@ -34,7 +34,7 @@ struct ReplayCommand: AsyncParsableCommand {
         if dryRun { return }
 
         let transport = HTTPTransport()
-        let all = try config.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
+        let all = config.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
         let unknown = Set(destination).subtracting(all.map(\.name))
         if !unknown.isEmpty {
             throw ValidationError("unknown destination(s): \(unknown.sorted().joined(separator: ", ")); configured: \(all.map(\.name).joined(separator: ", "))")

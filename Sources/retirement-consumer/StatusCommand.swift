@@ -10,7 +10,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfiguration(options.config, requireDestinations: false)
-        LogSetup.bootstrap(format: "text", level: "warning")
+        LogSetup.bootstrap(format: .text, level: .warning)
         let inspector = try GroupInspector(
             bootstrapServers: config.kafka.bootstrapServers, groupID: config.kafka.groupID, topic: config.kafka.topic,
             properties: config.kafka.properties, logger: Logger(label: "status"))

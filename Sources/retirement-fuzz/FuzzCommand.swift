@@ -1,5 +1,6 @@
 import App
 import ArgumentParser
+import ConfigFile
 import Foundation
 import RetirementEvent
 

@@ -1,7 +1,7 @@
 import Foundation
 import Kafka
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// Every kind of bad input is dead-lettered with its reason; processing goes on.

@@ -1,7 +1,8 @@
+import ConfigFile
 import Foundation
 import Kafka
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// The broker goes down and comes back, and offset commits fail for a while: nothing is lost.

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// `check`, `status` and `dev-cluster` as an operator runs them.

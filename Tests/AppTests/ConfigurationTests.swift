@@ -1,4 +1,5 @@
 import App
+import ConfigFile
 import Destinations
 import Foundation
 import Testing
@@ -7,8 +8,7 @@ import Testing
     func problems(_ yaml: String, env: [String: String] = [:]) -> [String] {
         do {
             let tree = try ConfigLoader.parse(yaml: yaml, environment: env)
-            let config = try ServiceConfiguration.parse(tree)
-            _ = try config.buildDestinations(context: DestinationContext(transport: HTTPTransport(), logger: .init(label: "t")))
+            _ = try ServiceConfiguration.parse(tree)
             return []
         } catch let failure as ConfigLoader.Failure {
             return failure.problems
@@ -112,7 +112,7 @@ import Testing
         try "from-file\n".write(to: secret, atomically: true, encoding: .utf8)
         let yaml = valid.replacingOccurrences(of: "secret_env: CRM_SECRET", with: "secret_file: \(secret.path)")
         let tree = try ConfigLoader.parse(yaml: yaml, environment: [:])
-        guard case .list(let list)? = tree["destinations"], case .map(let first) = list[0] else { Issue.record("no destinations"); return }
+        guard case .list(let list)? = tree.values["destinations"], case .map(let first) = list[0] else { Issue.record("no destinations"); return }
         #expect(first["secret"] == .string("from-file"))
         #expect(problems(yaml.replacingOccurrences(of: secret.path, with: "/nonexistent/x")) == [
             "destinations[0].secret_file: cannot read file /nonexistent/x"
@@ -220,9 +220,8 @@ import Testing
         let yaml = "kafka:\n  bootstrap_servers: \"127.0.0.1:9092\"\n" + block
         let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: environment))
         let transport = HTTPTransport()
-        let pipelines = try config.buildDestinations(context: DestinationContext(transport: transport, logger: .init(label: "t")))
+        let pipelines = config.buildDestinations(context: DestinationContext(transport: transport, logger: .init(label: "t")))
         #expect(pipelines.count == DestinationRegistry.factories.count)
-        #expect(Set(config.destinations.compactMap { if case .string(let type)? = $0["type"] { type } else { nil } })
-            == Set(DestinationRegistry.factories.keys))
+        #expect(Set(config.destinations.map(\.type)) == Set(DestinationRegistry.factories.keys))
     }
 }

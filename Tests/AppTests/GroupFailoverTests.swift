@@ -1,6 +1,7 @@
+import ConfigFile
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// 12 partitions, three members as separate processes; one is killed with SIGKILL mid-stream

@@ -1,9 +1,10 @@
 import App
+import ConfigFile
 import Foundation
 import Kafka
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 /// `RetirementService` built and run in this process, exactly as `run` builds it, against the mock
 /// cluster and a local webhook (next to the process-level tests, which spawn the binary).

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// `/metrics` scraped during a run with the counters moving; `/readyz` false while the webhook

@@ -1,7 +1,8 @@
+import ConfigFile
 import Foundation
 import Kafka
-import Testing
 import TestSupport
+import Testing
 
 /// Every test that runs `retirement-consumer` as separate OS processes against a mock cluster
 /// hosted here. They run one at a time: the mock group's timing is sensitive to a loaded machine.
@@ -65,7 +66,7 @@ final class ProcessHarness: @unchecked Sendable {
         }
     }
 
-    var elapsed: Double { (ContinuousClock.now - started).secondsDouble }
+    var elapsed: Double { (ContinuousClock.now - started).seconds }
 
     /// Stops every running consumer with SIGTERM and returns their exit codes.
     func stopAll() async -> [Int32?] {
@@ -84,13 +85,6 @@ final class ProcessHarness: @unchecked Sendable {
         for process in processes where process.isRunning { process.kill() }
         webhook.stop()
         try? FileManager.default.removeItem(at: directory)
-    }
-}
-
-extension Duration {
-    var secondsDouble: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }
 

@@ -1,6 +1,7 @@
+import ConfigFile
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// Members join and leave while events are in flight at a slow webhook: nothing is lost and

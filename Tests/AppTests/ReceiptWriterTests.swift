@@ -17,7 +17,7 @@ import Testing
 
     func receipt(_ userID: Int64) -> ErasureReceipt {
         ErasureReceipt(
-            eventID: "evt-\(userID)", userID: userID, destination: "crm", outcome: "erased", jobID: nil, time: 0, attempts: 1)
+            eventID: "evt-\(userID)", userID: userID, destination: "crm", outcome: .erased, jobID: nil, time: 0, attempts: 1)
     }
 
     /// A producer whose broker never answers (nothing listens on the port).

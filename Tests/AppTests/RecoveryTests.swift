@@ -1,7 +1,7 @@
 import Foundation
 import Kafka
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// `replay` and `dlq list` / `dlq redrive` against a running group, as separate processes.

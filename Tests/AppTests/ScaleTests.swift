@@ -1,6 +1,7 @@
+import ConfigFile
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// 12 partitions: 1 → 3 → 6 members, then back to 2, with events flowing. Nothing is lost and

@@ -1,7 +1,8 @@
+import ConfigFile
 import Foundation
 import Kafka
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// SIGTERM mid-stream: exit 0 within the grace period, and nothing committed that was not erased.
@@ -16,7 +17,7 @@ extension ProcessTests {
             let stopAt = ContinuousClock.now
             consumer.terminate()
             let code = await consumer.waitForExit(timeout: .seconds(20))
-            let took = (ContinuousClock.now - stopAt).secondsDouble
+            let took = (ContinuousClock.now - stopAt).seconds
             #expect(code == 0, "\(harness.logs)")
             #expect(took < 5 + 3, "took \(took) s with a 5 s grace")
             figure("shutdown.seconds_to_exit", String(format: "%.2f", took))

@@ -1,7 +1,7 @@
 import Foundation
 import Kafka
-import Testing
 import TestSupport
+import Testing
 
 extension ProcessTests {
     /// A flaky webhook (503s, 429 with Retry-After), then a permanent 400 for some users: those are

@@ -1,3 +1,4 @@
+import ConfigFile
 import Destinations
 import Engine
 import Foundation

@@ -1,4 +1,5 @@
 @testable import Destinations
+import ConfigFile
 import Engine
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import ConfigFile
 import Destinations
 import Engine
 import Foundation
@@ -198,8 +199,4 @@ extension ErasureOutcome {
         default: ""
         }
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

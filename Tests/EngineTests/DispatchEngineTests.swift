@@ -2,8 +2,8 @@ import Engine
 import Foundation
 import Logging
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The dispatch engine without Kafka: ordering per key, the in-flight bound, pausing, revocation.
 @Suite struct DispatchEngineTests {

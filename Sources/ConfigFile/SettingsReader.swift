@@ -12,7 +12,7 @@ public final class SettingsReader: @unchecked Sendable {
         self.problems = problems
     }
 
-    func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     private func take(_ key: String) -> ConfigValue? {
         used.insert(key)
@@ -136,9 +136,24 @@ public final class SettingsReader: @unchecked Sendable {
         return result
     }
 
+    /// A string with a default: the default is written once, at the call.
+    public func string(_ key: String, or defaultValue: String) -> String {
+        string(key, default: defaultValue) ?? defaultValue
+    }
+
+    /// One of an enumeration's raw values; problems name every allowed value.
+    public func choice<E: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: E) -> E where E.RawValue == String {
+        let name = string(key, or: defaultValue.rawValue)
+        if let value = E(rawValue: name) { return value }
+        let names = E.allCases.map(\.rawValue)
+        let list = names.count <= 2 ? names.joined(separator: " or ") : names.dropLast().joined(separator: ", ") + " or " + names.last!
+        problems.add(keyPath(key), "must be \(list), got \"\(name)\"")
+        return defaultValue
+    }
+
     /// One of a fixed set of names, mapped to its value (e.g. a region to its host).
     public func choice<T>(_ key: String, default defaultName: String, _ options: KeyValuePairs<String, T>) -> T {
-        let name = string(key, default: defaultName) ?? defaultName
+        let name = string(key, or: defaultName)
         if let match = options.first(where: { $0.key == name }) { return match.value }
         problems.add(keyPath(key), "must be \(options.map(\.key).joined(separator: " or ")), got \"\(name)\"")
         return options.first(where: { $0.key == defaultName })!.value

@@ -1,4 +1,3 @@
-import Destinations
 import Foundation
 import Yams
 
@@ -8,14 +7,20 @@ public enum ConfigLoader {
     public struct Failure: Error, CustomStringConvertible {
         public var problems: [String]
         public var description: String { problems.joined(separator: "\n") }
+
+        public init(problems: [String]) {
+            self.problems = problems
+        }
     }
 
-    /// Loads and resolves a file. Throws ``Failure`` with one message per problem.
+    /// Loads and resolves a file. Throws ``Failure`` when the file cannot be read or parsed at all;
+    /// problems of single keys (an unset environment variable, an unreadable file) come back in
+    /// the document, to be reported with every other problem.
     /// - Parameter skipDestinations: leave `destinations` out (for subcommands that do not call them,
     ///   so their secrets need not be present).
     public static func load(
         path: String, environment: [String: String] = ProcessInfo.processInfo.environment, skipDestinations: Bool = false
-    ) throws -> [String: ConfigValue] {
+    ) throws -> ConfigDocument {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Failure(problems: ["\(path): cannot read the config file"])
         }
@@ -27,7 +32,7 @@ public enum ConfigLoader {
 
     public static func parse(
         yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment, skipDestinations: Bool = false
-    ) throws -> [String: ConfigValue] {
+    ) throws -> ConfigDocument {
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
@@ -42,19 +47,8 @@ public enum ConfigLoader {
             tree = .map(map)
         }
         let value = resolve(tree, path: "", environment: environment, problems: problems)
-        guard case .map(var map) = value else { throw Failure(problems: ["config: the top level must be a mapping"]) }
-        if !problems.isEmpty { map[resolutionProblemsKey] = .list(problems.messages.map { .string($0) }) }
-        return map
-    }
-
-    /// Where `parse` leaves indirection problems for ``ServiceConfiguration/parse(_:requireDestinations:)``
-    /// to report together with every other problem.
-    static let resolutionProblemsKey = "\u{0}resolution-problems"
-
-    /// Takes the indirection problems out of a parsed tree.
-    static func takeResolutionProblems(_ map: inout [String: ConfigValue]) -> [String] {
-        guard case .list(let items)? = map.removeValue(forKey: resolutionProblemsKey) else { return [] }
-        return items.compactMap { if case .string(let text) = $0 { text } else { nil } }
+        guard case .map(let map) = value else { throw Failure(problems: ["config: the top level must be a mapping"]) }
+        return ConfigDocument(values: map, problems: problems)
     }
 
     static func convert(_ node: Node) -> ConfigValue {
