@@ -20,8 +20,9 @@
 #     `cloudcoil.models.prometheus_operator` packages (pydantic models generated from
 #     the upstream CRDs), made strict here (unknown fields are errors);
 #   - cross-file consistency: selectors, ports, group id, topic, offset reset,
-#     replica cap vs partitions, grace periods vs shutdown_grace, Secret keys, metric
-#     names in the alert rules;
+#     replica cap vs partitions, grace periods vs shutdown_grace + commit_timeout,
+#     kafka.properties free of the keys the service refuses, Secret keys, metric names in
+#     the alert rules;
 #   - deploy/compose/compose.yaml against the Compose spec schema vendored in
 #     `check-jsonschema`;
 #   - the systemd unit with `systemd-analyze verify`, if available (see below);
@@ -318,6 +319,24 @@ def dur(s):
         raise ValueError(f"bad duration {s!r}")
     return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
 
+def stop_budget(cfg):
+    # What the service may take from SIGTERM to exit before the final 10 s margin (leaving the
+    # group, flushing receipts and the producer): shutdown_grace + commit_timeout (defaults
+    # from docs/contract.md#config-processing).
+    p = cfg.get("processing", {})
+    return dur(p.get("shutdown_grace", "20s")) + dur(p.get("commit_timeout", "5s"))
+
+# kafka.properties the service refuses (ServiceConfiguration.refusedProperties,
+# docs/contract.md#config-refused-properties): a config holding one would not start.
+REFUSED_PROPERTIES = {"group.id", "enable.auto.offset.store", "enable.auto.commit", "auto.commit.enable",
+                      "partition.assignment.strategy"}
+
+def refused_properties(cfg):
+    props = cfg.get("kafka", {}).get("properties", {}) or {}
+    names = {re.sub(r"_(env|file)$", "", k) for k in props}
+    bad = sorted(names & REFUSED_PROPERTIES)
+    return f"kafka.properties holds refused keys: {bad}" if bad else None
+
 def check(name, fn):
     try:
         problem = fn()
@@ -336,7 +355,10 @@ KNOWN_METRICS = {
     "retirement_events_in_flight", "retirement_partition_lag", "retirement_partitions_assigned",
     "retirement_partitions_paused", "retirement_rebalances_total", "retirement_commits_total",
     "retirement_destination_ready", "retirement_circuit_state",
-    "retirement_dead_letter_write_failures_total",
+    "retirement_dead_letter_write_failures_total", "retirement_destination_calls_total",
+    "retirement_oldest_unfinished_event_seconds", "retirement_receipts_queued",
+    "retirement_receipts_dropped_total", "retirement_receipt_write_failures_total",
+    "retirement_receipts_written_total",
 }
 CONFIG_KEYS = {"kafka", "processing", "http", "destinations"}
 
@@ -369,12 +391,13 @@ def checks_for(kdir, objs):
     check(pre + "config.yaml in ConfigMap has the contract's sections and listens on all interfaces",
           lambda: (None if CONFIG_KEYS <= set(cfg) and str(cfg["http"]["listen"]).startswith("0.0.0.0:")
                    else f"sections {sorted(cfg)}, listen {cfg.get('http', {}).get('listen')}"))
+    check(pre + "config.yaml in ConfigMap sets no refused kafka.properties", lambda: refused_properties(cfg))
     check(pre + "container port matches http.listen",
           lambda: None if str(ctr["ports"][0]["containerPort"]) == str(cfg["http"]["listen"]).rsplit(":", 1)[1]
           else "port mismatch")
-    check(pre + "terminationGracePeriodSeconds exceeds shutdown_grace by >= 10s",
-          lambda: None if podspec["terminationGracePeriodSeconds"] >= dur(cfg["processing"]["shutdown_grace"]) + 10
-          else f"{podspec['terminationGracePeriodSeconds']}s vs shutdown_grace {cfg['processing']['shutdown_grace']}")
+    check(pre + "terminationGracePeriodSeconds exceeds shutdown_grace + commit_timeout by >= 10s",
+          lambda: None if podspec["terminationGracePeriodSeconds"] >= stop_budget(cfg) + 10
+          else f"{podspec['terminationGracePeriodSeconds']}s vs shutdown_grace + commit_timeout = {stop_budget(cfg)}s")
     check(pre + "probes: liveness /healthz, readiness /readyz",
           lambda: None if ctr["livenessProbe"]["httpGet"]["path"] == "/healthz"
           and ctr["readinessProbe"]["httpGet"]["path"] == "/readyz" else "wrong probe paths")
@@ -487,8 +510,8 @@ def sd_timeout():
     m = re.search(r"^TimeoutStopSec=(\d+)s?$", unit, re.M)
     if not m:
         return "TimeoutStopSec= not set in seconds"
-    return None if int(m.group(1)) >= dur(sd_cfg["processing"]["shutdown_grace"]) + 10 else "TimeoutStopSec too short"
-check("systemd: TimeoutStopSec exceeds shutdown_grace by >= 10s", sd_timeout)
+    return None if int(m.group(1)) >= stop_budget(sd_cfg) + 10 else "TimeoutStopSec too short"
+check("systemd: TimeoutStopSec exceeds shutdown_grace + commit_timeout by >= 10s", sd_timeout)
 check("systemd: ExecStart runs `run --config /etc/retirement-consumer/config.yaml`",
       lambda: None if "ExecStart=/usr/local/bin/retirement-consumer run --config /etc/retirement-consumer/config.yaml" in unit else "ExecStart differs")
 def sd_env():
@@ -496,8 +519,10 @@ def sd_env():
     return None if "EnvironmentFile=" in unit or not wanted else "config reads env vars but the unit has no EnvironmentFile="
 check("systemd: env-read secrets come from an EnvironmentFile", sd_env)
 cc = docs(f"{DEPLOY}/compose/config.yaml")[0]
-check("compose: stop_grace_period exceeds shutdown_grace by >= 10s",
-      lambda: None if dur(compose["services"]["consumer"]["stop_grace_period"]) >= dur(cc["processing"]["shutdown_grace"]) + 10 else "too short")
+check("compose: stop_grace_period exceeds shutdown_grace + commit_timeout by >= 10s",
+      lambda: None if dur(compose["services"]["consumer"]["stop_grace_period"]) >= stop_budget(cc) + 10 else "too short")
+check("systemd: config.example.yaml sets no refused kafka.properties", lambda: refused_properties(sd_cfg))
+check("compose: config.yaml sets no refused kafka.properties", lambda: refused_properties(cc))
 check("compose: topic has 12 partitions and a .dlq topic is created",
       lambda: None if PARTITIONS == 12 and "--topic user-retirement.dlq" in init_cmd else f"partitions {PARTITIONS}")
 print("DONE", flush=True)
