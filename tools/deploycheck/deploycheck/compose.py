@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from .consistency import compose_partitions, dur
+from .consistency import compose_partitions, dur, refused_properties, stop_budget
 from .report import Report
 from .tree import Tree
 
@@ -17,7 +17,10 @@ def check(tree: Tree, report: Report) -> None:
         compose = tree.docs(compose_file)[0]
         config = tree.docs(tree.deploy / "compose" / "config.yaml")[0]
         stop = dur(compose["services"]["consumer"]["stop_grace_period"])
-        return None if stop >= dur(config["processing"]["shutdown_grace"]) + 10 else "too short"
+        return None if stop >= stop_budget(config) + 10 else "too short"
+
+    def refused():
+        return refused_properties(tree.docs(tree.deploy / "compose" / "config.yaml")[0])
 
     def topics():
         compose = tree.docs(compose_file)[0]
@@ -29,7 +32,8 @@ def check(tree: Tree, report: Report) -> None:
             else f"partitions {partitions}"
         )
 
-    report.check("compose: stop_grace_period exceeds shutdown_grace by >= 10s", grace)
+    report.check("compose: stop_grace_period exceeds shutdown_grace + commit_timeout by >= 10s", grace)
+    report.check("compose: config.yaml sets no refused kafka.properties", refused)
     report.check("compose: topic has 12 partitions and a .dlq topic is created", topics)
 
     # The Compose spec schema vendored in check-jsonschema (run as its own CLI).

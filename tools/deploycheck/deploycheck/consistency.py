@@ -34,6 +34,21 @@ KNOWN_METRICS = {
     "retirement_destination_ready",
     "retirement_circuit_state",
     "retirement_dead_letter_write_failures_total",
+    "retirement_destination_calls_total",
+    "retirement_oldest_unfinished_event_seconds",
+    "retirement_receipts_queued",
+    "retirement_receipts_dropped_total",
+    "retirement_receipt_write_failures_total",
+    "retirement_receipts_written_total",
+}
+# kafka.properties the service refuses (docs/contract.md#config-refused-properties): a config
+# holding one would not start.
+REFUSED_PROPERTIES = {
+    "group.id",
+    "enable.auto.offset.store",
+    "enable.auto.commit",
+    "auto.commit.enable",
+    "partition.assignment.strategy",
 }
 CONFIG_SECTIONS = {"kafka", "processing", "http", "destinations"}
 SECRET_NAME = "retirement-consumer"
@@ -47,6 +62,21 @@ def dur(text) -> float:
     if not m:
         raise ValueError(f"bad duration {text!r}")
     return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def stop_budget(cfg) -> float:
+    """What the service may take from SIGTERM to exit before the final margin (leaving the group,
+    flushing receipts and the producer): shutdown_grace + commit_timeout, with the service's defaults."""
+    processing = cfg.get("processing", {}) or {}
+    return dur(processing.get("shutdown_grace", "20s")) + dur(processing.get("commit_timeout", "5s"))
+
+
+def refused_properties(cfg) -> str | None:
+    """A problem when the config's kafka.properties hold a key the service refuses."""
+    props = (cfg.get("kafka", {}) or {}).get("properties", {}) or {}
+    names = {re.sub(r"_(env|file)$", "", key) for key in props}
+    bad = sorted(names & REFUSED_PROPERTIES)
+    return f"kafka.properties holds refused keys: {bad}" if bad else None
 
 
 def compose_partitions(tree: Tree) -> int | None:
@@ -126,13 +156,14 @@ def _check(tree: Tree, report: Report, where: str, objects: list) -> None:
         ),
     )
     c(
-        pre + "terminationGracePeriodSeconds exceeds shutdown_grace by >= 10s",
+        pre + "terminationGracePeriodSeconds exceeds shutdown_grace + commit_timeout by >= 10s",
         lambda: (
             None
-            if podspec["terminationGracePeriodSeconds"] >= dur(cfg["processing"]["shutdown_grace"]) + 10
-            else f"{podspec['terminationGracePeriodSeconds']}s vs shutdown_grace {grace_text}"
+            if podspec["terminationGracePeriodSeconds"] >= stop_budget(cfg) + 10
+            else f"{podspec['terminationGracePeriodSeconds']}s vs shutdown_grace {grace_text} + commit_timeout"
         ),
     )
+    c(pre + "config.yaml in ConfigMap sets no refused kafka.properties", lambda: refused_properties(cfg))
     c(
         pre + "probes: liveness /healthz, readiness /readyz",
         lambda: (

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .consistency import dur
+from .consistency import refused_properties, stop_budget
 from .report import Report
 from .tree import Tree
 
@@ -49,8 +49,7 @@ def check(tree: Tree, report: Report, systemd_analyze: str | None = None) -> Non
         m = re.search(r"^TimeoutStopSec=(\d+)s?$", unit.read_text(encoding="utf-8"), re.M)
         if not m:
             return "TimeoutStopSec= not set in seconds"
-        grace = dur(tree.docs(config)[0]["processing"]["shutdown_grace"])
-        return None if int(m.group(1)) >= grace + 10 else "TimeoutStopSec too short"
+        return None if int(m.group(1)) >= stop_budget(tree.docs(config)[0]) + 10 else "TimeoutStopSec too short"
 
     def exec_start():
         return None if EXEC_START in unit.read_text(encoding="utf-8") else "ExecStart differs"
@@ -62,7 +61,11 @@ def check(tree: Tree, report: Report, systemd_analyze: str | None = None) -> Non
             None if has_file or not wanted else "config reads env vars but the unit has no EnvironmentFile="
         )
 
-    report.check("systemd: TimeoutStopSec exceeds shutdown_grace by >= 10s", timeout)
+    report.check("systemd: TimeoutStopSec exceeds shutdown_grace + commit_timeout by >= 10s", timeout)
+    report.check(
+        "systemd: config.example.yaml sets no refused kafka.properties",
+        lambda: refused_properties(tree.docs(config)[0]),
+    )
     report.check("systemd: ExecStart runs `run --config /etc/retirement-consumer/config.yaml`", exec_start)
     report.check("systemd: env-read secrets come from an EnvironmentFile", env_file)
 

@@ -39,7 +39,7 @@ def test_grace_period_shorter_than_shutdown_grace_fails(repo, kubectl):
         lambda d: d["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=25),
     )
     assert failed_names(run(repo, kubectl)) == [
-        f"{EXAMPLE}: terminationGracePeriodSeconds exceeds shutdown_grace by >= 10s"
+        f"{EXAMPLE}: terminationGracePeriodSeconds exceeds shutdown_grace + commit_timeout by >= 10s"
     ]
 
 
