@@ -29,5 +29,4 @@ RETIREMENT_CONSUMER_BIN="$(swift build --show-bin-path)/retirement-consumer" scr
 echo "== deploy/ checks"
 scripts/check-deploy.sh
 
-echo "== Tutor plugin tests"
-RETIREMENT_CONSUMER_BIN="$(swift build --show-bin-path)/retirement-consumer" scripts/test-tutor.sh
+RETIREMENT_CONSUMER_BIN="$(swift build --show-bin-path)/retirement-consumer" scripts/test-tutor.sh   # Tutor plugin
