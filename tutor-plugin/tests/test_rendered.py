@@ -136,9 +136,11 @@ def test_compose_secrets_are_escaped_for_interpolation(environments):
 
 
 def test_kubernetes_manifests_validate(rendered: Rendered):
-    objects = ours(k8s_objects(rendered))
-    assert objects, "no retirement-* Kubernetes objects rendered"
-    for (kind, name), obj in objects.items():
+    """Every object of env/k8s (Tutor's and the plugin's, which share the files), strict."""
+    objects = k8s_objects(rendered) + rendered.yaml_docs("k8s", "namespace.yml")
+    assert ours(objects), "no retirement-* Kubernetes objects rendered"
+    for obj in objects:
+        kind, name = obj["kind"], obj["metadata"]["name"]
         for version in K8S_VERSIONS:
             try:
                 kubernetes_validate.validate(obj, version, strict=True)
