@@ -663,3 +663,15 @@ def test_values_reject_bad_settings():
     with pytest.raises(ValueError, match="KAFKA_BOOTSTRAP_SERVERS is empty"):
         values.compute({"RETIREMENT_CONSUMER_RUN_KAFKA": False})
     assert json.loads(json.dumps(values.compute({})["lms_setting"]))["ENABLED"] is True
+
+
+def test_without_destinations_no_consumer_runs(environments):
+    """Defaults: the config has no destination, which the consumer rejects; so none is deployed."""
+    rendered = environments["defaults"]
+    assert consumer_config(rendered)["destinations"] == []
+    assert "retirement-consumer" not in services(rendered, "docker-compose.yml")
+    assert ("Deployment", "retirement-consumer") not in ours(k8s_objects(rendered))
+    path = rendered.envdir / "plugins" / "retirement-consumer" / "apps" / "config.yaml"
+    result = run_check(rendered, path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "destinations" in result.stdout + result.stderr
