@@ -34,3 +34,6 @@ scripts/check-deploy.sh
 
 echo "== documentation checks"
 scripts/check-docs.sh
+
+echo "== Tutor plugin: rendered with the real tutor, checked"
+RETIREMENT_CONSUMER_BIN="$(swift build --show-bin-path)/retirement-consumer" scripts/test-tutor.sh

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Tests of the Tutor plugin (tutor-plugin/, distribution tutor-contrib-retirement-consumer).
+#
+#   scripts/test-tutor.sh [pytest args...]
+#
+# Creates .venv-tutor in the repository root (reused when present), installs the real
+# `tutor` from PyPI (22.x), the plugin, the LMS plugin (its settings validation is used on
+# the rendered LMS settings) and the test tools, then runs pytest in tutor-plugin/tests. The
+# tests render Tutor environments with `tutor config save` into temporary TUTOR_ROOTs (no
+# Docker needed) and check what was rendered.
+#
+# RETIREMENT_CONSUMER_BIN: the built retirement-consumer binary; the rendered consumer
+# configuration is then validated with `retirement-consumer check`. Without it those tests
+# are skipped (and this script says so).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${TUTOR_TEST_VENV:-$ROOT/.venv-tutor}"
+PYTHON="${PYTHON:-python3}"
+
+"$PYTHON" - <<'PY' || { echo "test-tutor.sh: Python >= 3.11 is required" >&2; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    rm -rf "$VENV"
+    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
+        rm -rf "$VENV"
+        if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+            echo "test-tutor.sh: python3 -m venv failed; installing python3-venv" >&2
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+            "$PYTHON" -m venv "$VENV"
+        else
+            echo "test-tutor.sh: '$PYTHON -m venv' failed; install python3-venv" >&2
+            exit 1
+        fi
+    fi
+fi
+
+PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+"${PIP[@]}" --upgrade pip
+"${PIP[@]}" "tutor>=22.0,<23" "check-jsonschema==0.39.0" "jsonschema==4.26.0" \
+    "$ROOT/lms-plugin" "$ROOT/tutor-plugin[test]"
+echo "test-tutor.sh: $("$VENV/bin/tutor" --version)"
+
+if [ -n "${RETIREMENT_CONSUMER_BIN:-}" ]; then
+    if [ ! -x "$RETIREMENT_CONSUMER_BIN" ]; then
+        echo "test-tutor.sh: RETIREMENT_CONSUMER_BIN=$RETIREMENT_CONSUMER_BIN is not an executable file" >&2
+        exit 1
+    fi
+    echo "test-tutor.sh: the rendered consumer configuration is checked with $RETIREMENT_CONSUMER_BIN"
+else
+    echo "test-tutor.sh: RETIREMENT_CONSUMER_BIN not set; the 'retirement-consumer check' tests will be skipped"
+fi
+
+cd "$ROOT/tutor-plugin"
+set +e
+# Tutor refuses nothing as root but warns; TUTOR_ROOT and TUTOR_PLUGINS_ROOT are set per test.
+env -u TUTOR_ROOT -u TUTOR_PLUGINS_ROOT "$VENV/bin/python" -m pytest -p no:cacheprovider -ra tests "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+    echo "test-tutor.sh: no tests were collected" >&2
+    exit 1
+fi
+exit "$status"

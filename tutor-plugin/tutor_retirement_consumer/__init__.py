@@ -1,0 +1,1 @@
+"""Tutor plugin for retirement-consumer (see docs/tutor.md in the repository)."""
