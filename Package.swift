@@ -116,11 +116,13 @@ let package = Package(
             name: "retirement-bench",
             dependencies: [
                 "App", "ConfigFile", "Kafka", "Destinations",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         // `scripts/fuzz.sh`: seeded random fuzzing of the event decoder and the configuration loader.
         .executableTarget(

@@ -140,31 +140,13 @@ public enum Demo {
     }
 
     static func produceSamples(options: Options, topic: String, producer: KafkaProducer) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for user in 1...options.events {
-                group.addTask {
-                    let userID = 1000 + user
-                    let value = "{\"user_id\": \(userID), \"username\": \"learner\(userID)\", \"email\": \"learner\(userID)@example.org\", \"retired_username\": \"retired__user_\(userID)\", \"requested_at\": \"2026-11-01T00:00:00Z\"}"
-                    try await producer.send(
-                        topic: topic, key: Array(String(userID).utf8), value: Array(value.utf8),
-                        headers: sampleHeaders(id: "demo-\(userID)"))
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await SampleEvents.produce(1001...(1000 + options.events), to: topic, with: producer, source: "openedx/lms/demo.local")
         let bad: [[UInt8]] = [Array("{not json".utf8), Array(#"{"user_id": "7", "username": "x", "email": "y"}"#.utf8), [0xFF, 0xFE], Array(#"{"username": "x"}"#.utf8)]
         for index in 0..<options.badRecords {
-            try await producer.send(topic: topic, key: Array("7".utf8), value: bad[index % bad.count], headers: sampleHeaders(id: "demo-bad-\(index)"))
+            try await producer.send(
+                topic: topic, key: Array("7".utf8), value: bad[index % bad.count],
+                headers: SampleEvents.headers(userID: 7, eventID: "demo-bad-\(index)", source: "openedx/lms/demo.local"))
         }
-    }
-
-    static func sampleHeaders(id: String) -> [KafkaHeader] {
-        [
-            KafkaHeader(name: "ce_specversion", string: "1.0"),
-            KafkaHeader(name: "ce_type", string: "org.openedx.learning.user.retirement.requested.v1"),
-            KafkaHeader(name: "ce_id", string: id), KafkaHeader(name: "ce_source", string: "openedx/lms/demo.local"),
-            KafkaHeader(name: "content-type", string: "application/json"),
-        ]
     }
 
     /// A Braze-shaped API: `POST /users/delete` with a Bearer key and at most 50 `external_ids`.

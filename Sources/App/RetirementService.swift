@@ -76,11 +76,8 @@ public struct RetirementService: Sendable {
     }
 
     private func finish() async {
-        for destination in destinations { await destination.shutdown() }
-        await receipts?.shutdown(timeout: .seconds(2))
-        try? producer.flush(timeoutMs: 5000)
-        producer.shutdown()
-        await transport.shutdown()
+        await ErasureResources(destinations: destinations, producer: producer, receipts: receipts, transport: transport)
+            .shutDown(receiptTimeout: .seconds(2))
     }
 }
 

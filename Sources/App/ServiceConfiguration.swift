@@ -234,10 +234,10 @@ public struct ServiceConfiguration: Sendable {
             "session.timeout.ms": String(Int64(kafka.sessionTimeout.seconds * 1000)),
             "statistics.interval.ms": "5000",
             "queued.max.messages.kbytes": "16384",
-            // librdkafka's default. At 10000, librdkafka 2.0.2 stopped fetching a partition whose
-            // queue had reached it and looked again only at its broker thread's next wakeup (up to
-            // 1 s): consumption ran at ~30k records/s instead of ~300k (docs/performance.md).
-            // Memory stays bounded by queued.max.messages.kbytes and the engine's pausing.
+            // librdkafka's default. Lower, librdkafka 2.0.2 stops fetching a partition whose queue
+            // reached it until its broker thread's next wakeup (up to 1 s), a tenth of the
+            // throughput (docs/performance.md). Memory stays bounded by queued.max.messages.kbytes
+            // and the engine's pausing.
             "queued.min.messages": "100000",
             "fetch.wait.max.ms": "100",
             "log_level": "4",

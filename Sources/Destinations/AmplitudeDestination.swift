@@ -82,17 +82,11 @@ public struct AmplitudeDestination: Destination {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd"
         let today = formatter.string(from: Date())
-        let url = "\(baseURL)/api/2/deletions/users?start_day=\(today)&end_day=\(today)"
-        switch await VendorHTTP.send(transport, .GET, url, headers: [("Authorization", authorization)]) {
-        case .failure:
-            return ["destination \(name): cannot reach \(baseURL)"]
-        case .success(let response):
-            if (200..<300).contains(response.status) { return [] }
-            if response.status == 401 || response.status == 403 {
-                return ["destination \(name): Amplitude refused api_key/secret_key (HTTP \(response.status))"]
-            }
-            return ["destination \(name): deletion job listing answered HTTP \(response.status)"]
-        }
+        return await VendorHTTP.check(
+            transport, destination: name, baseURL: baseURL, path: "/api/2/deletions/users?start_day=\(today)&end_day=\(today)",
+            headers: [("Authorization", authorization)],
+            refused: { "Amplitude refused api_key/secret_key (HTTP \($0))" },
+            unexpected: { "deletion job listing answered HTTP \($0)" })
     }
 
     /// `type: amplitude`: `api_key`, `secret_key` (required), `region: us|eu` (default us),

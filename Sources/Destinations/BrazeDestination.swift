@@ -56,15 +56,9 @@ public struct BrazeDestination: Destination {
     /// Braze documents no harmless call that proves a key holding only `users.delete`; `check`
     /// proves the instance host answers HTTPS and reports a refused key if it says so.
     public func check() async -> [String] {
-        switch await VendorHTTP.send(transport, .GET, "\(baseURL)/", headers: [("Authorization", "Bearer \(apiKey)")]) {
-        case .failure:
-            return ["destination \(name): cannot reach \(baseURL)"]
-        case .success(let response):
-            if response.status == 401 || response.status == 403 {
-                return ["destination \(name): \(baseURL) refused the API key (HTTP \(response.status))"]
-            }
-            return []
-        }
+        await VendorHTTP.check(
+            transport, destination: name, baseURL: baseURL, path: "/", headers: [("Authorization", "Bearer \(apiKey)")],
+            refused: { "\(baseURL) refused the API key (HTTP \($0))" })
     }
 
     /// `type: braze`: `api_key` (required), `base_url` (required: the instance REST endpoint).

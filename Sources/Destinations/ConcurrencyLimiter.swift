@@ -2,8 +2,8 @@ import Synchronization
 
 /// An async semaphore: at most `limit` holders at once, waiters served in order.
 ///
-/// A lock, not an actor: a permit under the limit is taken without suspending, so a call costs
-/// no executor hops (the actor took three per call: acquire, back from the body, release).
+/// A lock, not an actor: a permit under the limit is taken without suspending, so a call under
+/// the limit costs no executor hop (an actor would cost one to acquire and one to release).
 final class ConcurrencyLimiter: Sendable {
     private struct State {
         var holders = 0

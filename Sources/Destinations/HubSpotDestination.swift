@@ -65,16 +65,11 @@ public struct HubSpotDestination: SingleEventDestination {
     /// Reads one contact id (`GET /crm/v3/objects/contacts?limit=1&properties=hs_object_id`):
     /// proves the token and its contacts scope without changing anything.
     public func check() async -> [String] {
-        let url = "\(baseURL)/crm/v3/objects/contacts?limit=1&properties=hs_object_id"
-        switch await VendorHTTP.send(transport, .GET, url, headers: [("Authorization", "Bearer \(token)")]) {
-        case .failure:
-            return ["destination \(name): cannot reach \(baseURL)"]
-        case .success(let response):
-            if (200..<300).contains(response.status) { return [] }
-            if response.status == 401 { return ["destination \(name): HubSpot refused the token (HTTP 401)"] }
-            if response.status == 403 { return ["destination \(name): the token lacks the contacts scopes (HTTP 403)"] }
-            return ["destination \(name): contacts read answered HTTP \(response.status)"]
-        }
+        await VendorHTTP.check(
+            transport, destination: name, baseURL: baseURL, path: "/crm/v3/objects/contacts?limit=1&properties=hs_object_id",
+            headers: [("Authorization", "Bearer \(token)")],
+            refused: { $0 == 401 ? "HubSpot refused the token (HTTP 401)" : "the token lacks the contacts scopes (HTTP 403)" },
+            unexpected: { "contacts read answered HTTP \($0)" })
     }
 
     /// `type: hubspot`: `token` (required; a private-app access token), `base_url`.

@@ -66,14 +66,11 @@ public struct MailchimpDestination: SingleEventDestination {
     /// `GET /3.0/ping` proves the key; `GET /3.0/lists/{id}?fields=id` proves each audience id.
     public func check() async -> [String] {
         let headers = [("Authorization", authorization)]
-        switch await VendorHTTP.send(transport, .GET, "\(baseURL)/3.0/ping", headers: headers) {
-        case .failure:
-            return ["destination \(name): cannot reach \(baseURL)"]
-        case .success(let response) where !(200..<300).contains(response.status):
-            return ["destination \(name): Mailchimp ping answered HTTP \(response.status) (check api_key and its data center)"]
-        default:
-            break
-        }
+        let pingFailed = { (status: Int) in "Mailchimp ping answered HTTP \(status) (check api_key and its data center)" }
+        let ping = await VendorHTTP.check(
+            transport, destination: name, baseURL: baseURL, path: "/3.0/ping", headers: headers, refused: pingFailed,
+            unexpected: pingFailed)
+        guard ping.isEmpty else { return ping }
         var problems: [String] = []
         for audience in audienceIDs {
             let url = "\(baseURL)/3.0/lists/\(VendorHTTP.encode(audience))?fields=id"

@@ -88,17 +88,11 @@ public struct SegmentDestination: Destination {
 
     /// `GET {base_url}/` (Get Workspace: the workspace of the token): read-only, proves the token.
     public func check() async -> [String] {
-        let headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
-        switch await VendorHTTP.send(transport, .GET, "\(baseURL)/", headers: headers) {
-        case .failure:
-            return ["destination \(name): cannot reach \(baseURL)"]
-        case .success(let response):
-            if (200..<300).contains(response.status) { return [] }
-            if response.status == 401 || response.status == 403 {
-                return ["destination \(name): Segment refused the Public API token (HTTP \(response.status))"]
-            }
-            return ["destination \(name): Get Workspace answered HTTP \(response.status)"]
-        }
+        await VendorHTTP.check(
+            transport, destination: name, baseURL: baseURL, path: "/",
+            headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")],
+            refused: { "Segment refused the Public API token (HTTP \($0))" },
+            unexpected: { "Get Workspace answered HTTP \($0)" })
     }
 
     static let regulationTypes = ["SUPPRESS_WITH_DELETE", "DELETE_ONLY", "SUPPRESS_WITH_DELETE_INTERNAL", "DELETE_INTERNAL"]

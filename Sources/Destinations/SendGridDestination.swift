@@ -97,15 +97,10 @@ public struct SendGridDestination: Destination {
 
     /// `GET /v3/scopes` (the key's own scopes): read-only, proves the key.
     public func check() async -> [String] {
-        switch await VendorHTTP.send(transport, .GET, "\(baseURL)/v3/scopes", headers: [("Authorization", "Bearer \(apiKey)")]) {
-        case .failure:
-            return ["destination \(name): cannot reach \(baseURL)"]
-        case .success(let response):
-            guard (200..<300).contains(response.status) else {
-                return ["destination \(name): SendGrid refused the API key (HTTP \(response.status))"]
-            }
-            return []
-        }
+        let refused = { (status: Int) in "SendGrid refused the API key (HTTP \(status))" }
+        return await VendorHTTP.check(
+            transport, destination: name, baseURL: baseURL, path: "/v3/scopes", headers: [("Authorization", "Bearer \(apiKey)")],
+            refused: refused, unexpected: refused)
     }
 
     /// `type: sendgrid`: `api_key` (required), `base_url` (e.g. `https://api.eu.sendgrid.com`).

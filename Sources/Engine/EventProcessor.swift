@@ -121,7 +121,7 @@ public struct EventProcessor: Sendable {
     }
 
     /// The logger of one event (and destination), with its metadata. Built only when a line is
-    /// written: building it for every event cost several allocations on the hot path.
+    /// written: building it costs allocations, and most events write no line.
     private func eventLogger(_ event: RetirementEvent, destination: String? = nil) -> Logger {
         var log = logger
         log[metadataKey: "user_id"] = "\(event.userID)"

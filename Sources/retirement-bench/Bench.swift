@@ -21,9 +21,8 @@ struct Row {
     var note: String = ""
 }
 
-/// `retirement-bench`: measured runs of `retirement-consumer run` against the mock cluster and local
-/// HTTP servers, printed side by side (see docs/performance.md). Not a test: nothing asserts.
-@main
+/// Measured runs of `retirement-consumer run` against the mock cluster and local HTTP servers,
+/// printed side by side (see docs/performance.md). Not a test: nothing asserts.
 struct Bench {
     struct Options {
         var rawEvents = 500_000
@@ -37,35 +36,7 @@ struct Bench {
         var kafkaProperties: [(String, String)] = []
     }
 
-    static func parse() -> Options {
-        var options = Options()
-        var args = CommandLine.arguments.dropFirst().makeIterator()
-        while let arg = args.next() {
-            switch arg {
-            case "--raw-events": options.rawEvents = Int(args.next() ?? "") ?? options.rawEvents
-            case "--memory-events": options.memoryEvents = Int(args.next() ?? "") ?? options.memoryEvents
-            case "--memory-seconds": options.memorySeconds = Double(args.next() ?? "") ?? options.memorySeconds
-            case "--only": options.only = Set((args.next() ?? "").split(separator: ",").map(String.init))
-            case "--keep": options.keep = true
-            case "--latency-partitions": options.latencyPartitions = (args.next() ?? "").split(separator: ",").compactMap { Int32($0) }
-            case "--latency-in-flight": options.latencyInFlight = (args.next() ?? "").split(separator: ",").compactMap { Int($0) }
-            case "--kafka-property":
-                let pair = (args.next() ?? "").split(separator: "=", maxSplits: 1).map(String.init)
-                if pair.count == 2 { options.kafkaProperties.append((pair[0], pair[1])) }
-            default:
-                print("""
-                    usage: retirement-bench [--only raw,latency,batch,memory,rebalance] [--raw-events N] [--memory-events N]
-                      [--memory-seconds S] [--latency-partitions 1,12] [--latency-in-flight 64,256,1024]
-                      [--kafka-property KEY=VALUE ...] [--keep]
-                    """)
-                exit(2)
-            }
-        }
-        return options
-    }
-
-    static func main() async throws {
-        let options = parse()
+    static func run(_ options: Options) async throws {
         let bench = try await Bench(options: options)
         defer { bench.finish() }
         let sections: [(String, () async throws -> [Row])] = [

@@ -15,30 +15,6 @@ func quietLogger(_ label: String) -> Logger {
     return logger
 }
 
-/// Retirement records as the LMS plugin publishes them (docs/contract.md#event), as in Tests/TestSupport.
-enum Events {
-    static let type = "org.openedx.learning.user.retirement.requested.v1"
-
-    static func headers(userID: Int) -> [KafkaHeader] {
-        [
-            KafkaHeader(name: "ce_specversion", string: "1.0"),
-            KafkaHeader(name: "ce_type", string: type),
-            KafkaHeader(name: "ce_id", string: String(format: "00000000-0000-4000-8000-%012d", userID)),
-            KafkaHeader(name: "ce_source", string: "openedx/lms/lms.bench"),
-            KafkaHeader(name: "ce_time", string: "2026-11-01T00:00:00Z"),
-            KafkaHeader(name: "content-type", string: "application/json"),
-        ]
-    }
-
-    static func value(userID: Int) -> [UInt8] {
-        Array("""
-            {"user_id": \(userID), "username": "learner\(userID)", "email": "learner\(userID)@example.org", \
-            "retired_username": "retired__user_\(userID)", "retired_email": "retired__user_\(userID)@retired.invalid", \
-            "requested_at": "2026-11-01T00:00:00Z"}
-            """.utf8)
-    }
-}
-
 struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ text: String) { description = text }
@@ -49,7 +25,7 @@ final class BenchCluster: @unchecked Sendable {
     let cluster: MockCluster
     let producer: KafkaProducer
     let logger = quietLogger("bench-cluster")
-    private var inspectors: [String: KafkaConsumer] = [:]
+    private var inspectors: [String: GroupInspector] = [:]
     private let lock = NSLock()
 
     init() throws {
@@ -89,39 +65,34 @@ final class BenchCluster: @unchecked Sendable {
     func produce(_ topic: String, users: Range<Int>) throws {
         for user in users {
             let key = Array(String(user).utf8)
-            let value = Events.value(userID: user)
-            let headers = Events.headers(userID: user)
+            let value = SampleEvents.value(userID: user)
+            let headers = SampleEvents.headers(userID: user, source: "openedx/lms/lms.bench")
             while try !producer.enqueue(topic: topic, key: key, value: value, headers: headers) {
                 usleep(2000)
             }
         }
     }
 
-    func inspector(_ group: String) throws -> KafkaConsumer {
+    /// One inspector per group and topic, kept: the benchmark asks for progress often.
+    func inspector(_ group: String, topic: String) throws -> GroupInspector {
         lock.lock()
         defer { lock.unlock() }
-        if let existing = inspectors[group] { return existing }
-        let consumer = try KafkaConsumer(
-            properties: KafkaProperties([
-                "bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": "false", "log_level": "3",
-            ]), logger: logger)
-        inspectors[group] = consumer
-        return consumer
+        if let existing = inspectors["\(group)/\(topic)"] { return existing }
+        let inspector = try GroupInspector(bootstrapServers: brokers, groupID: group, topic: topic, logger: logger)
+        inspectors["\(group)/\(topic)"] = inspector
+        return inspector
     }
 
     func watermarks(_ topic: String, partitions: Int32) throws -> [(low: Int64, high: Int64)] {
-        let consumer = try inspector("bench-inspector")
-        return try (0..<partitions).map { try consumer.queryWatermarks(TopicPartition(topic: topic, partition: $0), timeoutMs: 10_000) }
+        try inspector("bench-inspector", topic: topic).status().map { ($0.low, $0.high) }
     }
 
     /// The group's committed offset per partition (0 when none yet).
     func committed(group: String, topic: String, partitions: Int32) -> [Int64] {
-        guard let consumer = try? inspector(group),
-            let rows = try? consumer.committed((0..<partitions).map { TopicPartition(topic: topic, partition: $0) }, timeoutMs: 5000)
-        else { return Array(repeating: 0, count: Int(partitions)) }
-        var result = Array(repeating: Int64(0), count: Int(partitions))
-        for row in rows where row.offset > 0 { result[Int(row.topicPartition.partition)] = row.offset }
-        return result
+        guard let status = try? inspector(group, topic: topic).status(timeoutMs: 5000), status.count == Int(partitions) else {
+            return Array(repeating: 0, count: Int(partitions))
+        }
+        return status.map { max($0.committed ?? 0, 0) }
     }
 }
 

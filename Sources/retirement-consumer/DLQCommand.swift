@@ -65,11 +65,7 @@ struct DLQCommand: AsyncParsableCommand {
             }
             let summary = try await DeadLetterRedrive.run(
                 config, only: Set(destination), dryRun: dryRun, destinations: selected, processor: processor?.value, logger: logger)
-            for pipeline in all { await pipeline.shutdown() }
-            await receipts?.shutdown(timeout: .seconds(5))
-            try? producer?.flush(timeoutMs: 5000)
-            producer?.shutdown()
-            await transport.shutdown()
+            await ErasureResources(destinations: all, producer: producer, receipts: receipts, transport: transport).shutDown()
             print("read \(summary.read) dead-letter records from \(config.kafka.deadLetterTopic)\(dryRun ? " (dry run)" : "")")
             for (name, count) in summary.owedByDestination.sorted(by: { $0.key < $1.key }) { print("  owed by \(name): \(count)") }
             if dryRun { return }

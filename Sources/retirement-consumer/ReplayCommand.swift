@@ -46,11 +46,7 @@ struct ReplayCommand: AsyncParsableCommand {
             configuration: config, destinations: selected, producer: producer, receipts: receipts, logger: logger)
         let summary = try await Replay.run(
             config, plans: plans, fromMs: from.milliseconds, toMs: toMs, destinations: selected, processor: processor, logger: logger)
-        for pipeline in all { await pipeline.shutdown() }
-        await receipts?.shutdown(timeout: .seconds(5))
-        try? producer.flush(timeoutMs: 5000)
-        producer.shutdown()
-        await transport.shutdown()
+        await ErasureResources(destinations: all, producer: producer, receipts: receipts, transport: transport).shutDown()
         print("applied \(summary.applied) to \(selected.map(\.name).joined(separator: ", ")); dead-lettered \(summary.deadLettered); skipped bad input \(summary.skippedBadInput)")
         if summary.abandoned > 0 { throw ExitCode(1) }
     }

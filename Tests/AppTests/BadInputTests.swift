@@ -15,14 +15,14 @@ extension ProcessTests {
 
         @Test func everyKindOfBadInputIsDeadLetteredAndProcessingGoesOn() async throws {
             let harness = try await ProcessHarness(partitions: 2)
-            let headers = TestEvents.headers(userID: 500)
+            let headers = SampleEvents.headers(userID: 500)
             let good = #"{"user_id": 500, "username": "u", "email": "e@example.org"}"#
             let nearLimit = "{\"user_id\": 500, \"username\": \"u\", \"email\": \"e\", \"pad\": \"" + String(repeating: "x", count: 900_000) + "\"}"
             let bad: [Bad] = [
                 Bad(key: "500", value: Array("{not json".utf8), headers: headers, reason: "invalid_json"),
                 Bad(key: "500", value: Array(#"{"username": "u", "email": "e"}"#.utf8), headers: headers, reason: "missing_field:user_id"),
                 Bad(key: "500", value: Array(#"{"user_id": "500", "username": "u", "email": "e"}"#.utf8), headers: headers, reason: "wrong_type:user_id"),
-                Bad(key: "500", value: Array(good.utf8), headers: TestEvents.headers(userID: 500, type: "org.openedx.other.v1"), reason: "unsupported_type"),
+                Bad(key: "500", value: Array(good.utf8), headers: SampleEvents.headers(userID: 500, type: "org.openedx.other.v1"), reason: "unsupported_type"),
                 Bad(key: "500", value: [0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D], headers: headers, reason: "not_utf8"),
                 Bad(key: "500", value: nil, headers: headers, reason: "empty_value"),
                 Bad(key: "500", value: [], headers: headers, reason: "empty_value"),

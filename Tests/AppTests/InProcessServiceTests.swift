@@ -47,7 +47,7 @@ import Testing
         let service = try RetirementService.build(
             configuration: configuration(cluster, webhook, groupID: "in-process"), registry: nil, logger: Self.logger)
         let running = Task { try await service.run(signals: []) }
-        try await TestEvents.produce(1...20, to: cluster.topic, with: cluster.producer)
+        try await SampleEvents.produce(1...20, to: cluster.topic, with: cluster.producer)
         #expect(await eventually(timeout: .seconds(30)) {
             webhook.erasedUserIDs.isSuperset(of: Set(1...20)) && cluster.isFullyCommitted(groupID: "in-process")
         })
@@ -66,7 +66,7 @@ import Testing
         let service = try RetirementService.build(
             configuration: configuration(cluster, webhook, groupID: "in-process-fatal"), registry: nil, logger: Self.logger)
         let running = Task { try await service.run(signals: []) }
-        try await TestEvents.produce(1...10, to: cluster.topic, with: cluster.producer)
+        try await SampleEvents.produce(1...10, to: cluster.topic, with: cluster.producer)
         #expect(await eventually(timeout: .seconds(30)) { webhook.erasedUserIDs.isSuperset(of: Set(1...10)) })
         service.producer.raiseFatalErrorForTesting()
         #expect(await eventually(timeout: .seconds(10)) {

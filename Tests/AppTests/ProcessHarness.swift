@@ -56,7 +56,7 @@ final class ProcessHarness: @unchecked Sendable {
 
     @discardableResult
     func produce(_ userIDs: ClosedRange<Int>) async throws -> [Int: TopicPartitionOffset] {
-        try await TestEvents.produce(userIDs, to: cluster.topic, with: cluster.producer)
+        try await SampleEvents.produce(userIDs, to: cluster.topic, with: cluster.producer)
     }
 
     /// Waits until the webhook erased every user in `userIDs` and the group committed everything.

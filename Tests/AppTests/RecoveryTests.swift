@@ -30,7 +30,7 @@ extension ProcessTests {
                 """
             harness.processing = "  max_in_flight: 20"
             for (band, users) in [(0, 1...30), (1, 31...60), (2, 61...90)] {
-                try await TestEvents.produce(users, to: harness.cluster.topic, with: harness.cluster.producer, timestamp: Self.t0 + Int64(band) * Self.day)
+                try await SampleEvents.produce(users, to: harness.cluster.topic, with: harness.cluster.producer, timestamp: Self.t0 + Int64(band) * Self.day)
             }
             try harness.startConsumer()
             #expect(await harness.waitUntilDone(Set(1...90), timeout: .seconds(60)), "\(harness.logs)")

@@ -32,8 +32,8 @@ extension ProcessTests {
                 #expect(record.header("x-original-partition") == placed[user].map { String($0.topicPartition.partition) })
                 #expect(record.header("x-original-offset") == placed[user].map { String($0.offset) })
                 #expect(record.header("x-attempts") == "1")
-                #expect(record.header("ce_id") == TestEvents.eventID(user))
-                #expect(record.value == TestEvents.value(userID: user))
+                #expect(record.header("ce_id") == SampleEvents.eventID(user))
+                #expect(record.value == SampleEvents.value(userID: user))
             }
             // 503s were retried; 429s waited for Retry-After before the next attempt.
             let requests = harness.webhook.requests

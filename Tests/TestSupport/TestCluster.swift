@@ -1,3 +1,4 @@
+import App
 import Foundation
 import Kafka
 import Logging
@@ -26,24 +27,10 @@ public final class TestCluster: @unchecked Sendable {
 
     public var bootstrapServers: String { cluster.bootstrapServers }
 
-    /// A consumer that does not join any group, for reading committed offsets and watermarks.
-    public func inspector(groupID: String) throws -> KafkaConsumer {
-        try KafkaConsumer(
-            properties: KafkaProperties([
-                "bootstrap.servers": bootstrapServers, "group.id": groupID, "enable.auto.commit": "false", "log_level": "3",
-            ]), logger: logger)
-    }
-
     /// Committed offset (or -1) and high watermark per partition.
     public func progress(groupID: String, topic: String? = nil) throws -> [(partition: Int32, committed: Int64, high: Int64)] {
-        let topic = topic ?? self.topic
-        let consumer = try inspector(groupID: groupID)
-        let count = try consumer.partitionCount(topic: topic, timeoutMs: 5000)
-        let committed = try consumer.committed((0..<count).map { TopicPartition(topic: topic, partition: $0) }, timeoutMs: 5000)
-        return try committed.map {
-            let marks = try consumer.queryWatermarks($0.topicPartition, timeoutMs: 5000)
-            return ($0.topicPartition.partition, $0.offset, marks.high)
-        }
+        let inspector = try GroupInspector(bootstrapServers: bootstrapServers, groupID: groupID, topic: topic ?? self.topic, logger: logger)
+        return try inspector.status(timeoutMs: 5000).map { ($0.partition, $0.committed ?? -1, $0.high) }
     }
 
     /// Whether the group's committed offsets equal the high watermarks on every partition.
@@ -54,32 +41,10 @@ public final class TestCluster: @unchecked Sendable {
 
     /// Reads every record of a topic (up to the high watermarks at call time).
     public func readAll(topic: String) throws -> [KafkaMessage] {
-        let consumer = try KafkaConsumer(
-            properties: KafkaProperties([
-                "bootstrap.servers": bootstrapServers, "group.id": "reader-\(UUID().uuidString)", "enable.auto.commit": "false",
-                "log_level": "3",
-            ]), logger: logger)
-        let count = try consumer.partitionCount(topic: topic, timeoutMs: 5000)
-        var ends: [Int32: Int64] = [:]
-        var starts: [TopicPartitionOffset] = []
-        for partition in 0..<count {
-            let tp = TopicPartition(topic: topic, partition: partition)
-            let marks = try consumer.queryWatermarks(tp, timeoutMs: 5000)
-            if marks.high > marks.low {
-                ends[partition] = marks.high
-                starts.append(TopicPartitionOffset(tp, offset: marks.low))
-            }
-        }
-        guard !starts.isEmpty else { return [] }
-        try consumer.assign(starts)
+        let reader = try TopicReader(bootstrapServers: bootstrapServers, topic: topic, groupID: "reader-\(UUID().uuidString)", logger: logger)
         var messages: [KafkaMessage] = []
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !ends.isEmpty, ContinuousClock.now < deadline {
-            guard let message = try consumer.poll(timeoutMs: 100) else { continue }
-            messages.append(message)
-            if let end = ends[message.topicPartition.partition], message.offset + 1 >= end {
-                ends.removeValue(forKey: message.topicPartition.partition)
-            }
+        try reader.read(ranges: reader.watermarks(timeoutMs: 5000).mapValues { ($0.low, $0.high) }, stallTimeout: .seconds(30)) {
+            messages.append($0)
         }
         return messages
     }

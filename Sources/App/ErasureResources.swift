@@ -1,0 +1,31 @@
+import Destinations
+import Kafka
+
+/// What `run`, `replay` and `dlq redrive` open to apply erasures, closed in one order: the
+/// destinations, then the receipts still queued, then the producer (its last deliveries), then
+/// the HTTP client.
+public struct ErasureResources: Sendable {
+    public let destinations: [DestinationPipeline]
+    /// The dead-letter and receipts producer (`nil` for a dry run).
+    public let producer: KafkaProducer?
+    public let receipts: ErasureReceiptWriter?
+    public let transport: HTTPTransport
+
+    public init(
+        destinations: [DestinationPipeline], producer: KafkaProducer?, receipts: ErasureReceiptWriter?, transport: HTTPTransport
+    ) {
+        self.destinations = destinations
+        self.producer = producer
+        self.receipts = receipts
+        self.transport = transport
+    }
+
+    /// Closes everything; waits at most `receiptTimeout` for queued receipts and 5 s for the producer.
+    public func shutDown(receiptTimeout: Duration = .seconds(5)) async {
+        for destination in destinations { await destination.shutdown() }
+        await receipts?.shutdown(timeout: receiptTimeout)
+        try? producer?.flush(timeoutMs: 5000)
+        producer?.shutdown()
+        await transport.shutdown()
+    }
+}
