@@ -44,6 +44,9 @@ let package = Package(
         // The retirement event of contract §1: decoding, validation, bad-input reasons.
         .target(
             name: "RetirementEvent",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto")
+            ],
             swiftSettings: strict
         ),
         // Offsets, key-ordered dispatch, retries, dead-lettering. No librdkafka types.
@@ -128,7 +131,9 @@ let package = Package(
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "RetirementEventTests", dependencies: ["RetirementEvent", "TestSupport"], swiftSettings: strict),
+            name: "RetirementEventTests",
+            dependencies: ["RetirementEvent", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "DestinationsTests",
@@ -141,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "AppTests",
             dependencies: [
-                "App", "Kafka", "Engine", "TestSupport",
+                "App", "Kafka", "Engine", "RetirementEvent", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

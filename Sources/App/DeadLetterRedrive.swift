@@ -22,6 +22,9 @@ public enum DeadLetterRedrive {
         public var skippedOtherDestinations = 0
         /// Per destination: how many records owe it (what a dry run would redrive).
         public var owedByDestination: [String: Int] = [:]
+        /// Records dead-lettered as `key_unavailable` that the current keyring still cannot decrypt
+        /// (left in the topic; with the key deployed, a redrive applies them to every destination).
+        public var keyUnavailable = 0
     }
 
     /// Headers this service adds when dead-lettering; stripped before a record is applied again.
@@ -61,13 +64,18 @@ public enum DeadLetterRedrive {
                 result[item.key] = (start, item.value.end)
             }
         let byName = Dictionary(uniqueKeysWithValues: destinations.map { ($0.name, $0) })
+        // A `key_unavailable` record owes every configured destination: it was never applied.
+        let configuredNames = configuration.destinations.compactMap { map -> String? in
+            if case .string(let name)? = map["name"] { return name }
+            return nil
+        }
         let state = RedriveState()
 
         if dryRun {
             try reader.read(ranges: ranges) { message in
                 state.update { summary in
                     summary.read += 1
-                    let owed = owedDestinations(message, only: only)
+                    let owed = owedDestinations(message, only: only, keyUnavailableOwes: configuredNames)
                     if owed.isEmpty { summary.skippedBadInput += (message.header("x-retirement-destinations") ?? "").isEmpty ? 1 : 0 }
                     for name in owed { summary.owedByDestination[name, default: 0] += 1 }
                 }
@@ -82,20 +90,34 @@ public enum DeadLetterRedrive {
         let runner = FiniteConsumption(consumer: consumer, topic: topic, maxInFlight: configuration.processing.maxInFlight, logger: logger)
         _ = try await runner.run(ranges: ranges) { message in
             state.update { $0.read += 1 }
-            let allOwed = (message.header("x-retirement-destinations") ?? "").split(separator: ",").map(String.init)
+            var allOwed = (message.header("x-retirement-destinations") ?? "").split(separator: ",").map(String.init)
+            let retryingKey = allOwed.isEmpty && isKeyUnavailable(message)
+            if retryingKey { allOwed = configuredNames }
             if allOwed.isEmpty {
                 state.update { $0.skippedBadInput += 1 }
                 return true
             }
-            let owed = owedDestinations(message, only: only)
+            let owed = owedDestinations(message, only: only, keyUnavailableOwes: configuredNames)
             if owed.isEmpty {
                 state.update { $0.skippedOtherDestinations += 1 }
                 return true
             }
             let original = originalRecord(message)
-            guard case .success(let event) = processor.decoder.decode(key: original.key, value: original.value, header: { original.header($0) })
-            else {
-                state.update { $0.skippedBadInput += 1 }
+            let event: RetirementEvent
+            switch processor.decoder.decode(key: original.key, value: original.value, header: { original.header($0) }) {
+            case .success(let decoded):
+                event = decoded
+            case .failure(let bad):
+                if retryingKey {
+                    state.update { $0.keyUnavailable += 1 }
+                    return true
+                }
+                // It decoded when it was dead-lettered: this keyring lacks its key (removed: shredded).
+                logger.warning(
+                    "cannot decode a dead-lettered event; dead-lettering it as bad input",
+                    metadata: ["partition": "\(original.partition)", "offset": "\(original.offset)", "reason": "\(bad.code)"])
+                guard await deadLetterBadInput(processor, original, bad) else { return false }
+                state.update { $0.deadLetteredAgain += 1 }
                 return true
             }
             for name in owed { state.update { $0.owedByDestination[name, default: 0] += 1 } }
@@ -122,10 +144,32 @@ public enum DeadLetterRedrive {
         return state.summary
     }
 
-    /// The destinations a record owes, limited to `only` when given.
-    static func owedDestinations(_ message: KafkaMessage, only: Set<String>) -> [String] {
-        let owed = (message.header("x-retirement-destinations") ?? "").split(separator: ",").map(String.init)
+    /// The destinations a record owes, limited to `only` when given. A `key_unavailable` record
+    /// owes `keyUnavailableOwes` (every configured destination).
+    static func owedDestinations(_ message: KafkaMessage, only: Set<String>, keyUnavailableOwes: [String] = []) -> [String] {
+        var owed = (message.header("x-retirement-destinations") ?? "").split(separator: ",").map(String.init)
+        if owed.isEmpty, isKeyUnavailable(message) { owed = keyUnavailableOwes }
         return only.isEmpty ? owed : owed.filter { only.contains($0) }
+    }
+
+    /// Dead-lettered because its key was not in the keyring (docs/encryption.md).
+    static func isKeyUnavailable(_ message: KafkaMessage) -> Bool {
+        DeadLetterSummary.reasonCode(message.header("x-retirement-error") ?? "") == "key_unavailable"
+    }
+
+    /// Dead-letters a record that cannot be decoded (as bad input: it owes no destination), with
+    /// its reason; acknowledged before it returns `true`.
+    static func deadLetterBadInput(_ processor: EventProcessor, _ record: InboundRecord, _ bad: BadInput) async -> Bool {
+        for attempt in 1...20 {
+            do {
+                try await processor.deadLetters.deadLetter(record, reason: bad.description, owedDestinations: [], attempts: 0)
+                processor.metrics.deadLettered(reasonCode: bad.code)
+                return true
+            } catch {
+                try? await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+        return false
     }
 
     /// Writes the record back for destinations this redrive did not handle; acknowledged before it returns `true`.

@@ -10,7 +10,7 @@ public enum DeadLetterSummary {
         let code = head.hasSuffix(":") ? String(head.dropLast()) : head
         let knownPrefixes = [
             "empty_value", "not_utf8", "invalid_json", "not_an_object", "missing_field", "wrong_type", "invalid_value",
-            "missing_header", "unsupported_type", "key_mismatch", "too_large",
+            "missing_header", "unsupported_type", "key_mismatch", "too_large", "key_unavailable", "decryption_failed",
         ]
         return knownPrefixes.contains(where: { code.hasPrefix($0) }) ? code : "destination_failed"
     }

@@ -91,8 +91,21 @@ public enum Replay {
             guard inWindow(message.timestamp, fromMs: fromMs, toMs: toMs) else { return true }
             let record = InboundRecord(message)
             switch decoder.decode(key: record.key, value: record.value, header: { record.header($0) }) {
-            case .failure:
-                counter.add(\.skippedBadInput)
+            case .failure(let bad):
+                // Other bad input was dead-lettered when the service first read it. A missing key is
+                // this keyring's doing (a removed key shreds): dead-letter it with its reason.
+                guard bad.code == "key_unavailable" else {
+                    counter.add(\.skippedBadInput)
+                    return true
+                }
+                logger.warning(
+                    "cannot decrypt the event; dead-lettering",
+                    metadata: ["partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(bad.code)"])
+                guard await DeadLetterRedrive.deadLetterBadInput(processor, record, bad) else {
+                    counter.add(\.abandoned)
+                    return false
+                }
+                counter.add(\.deadLettered)
                 return true
             case .success(let event):
                 let result = await processor.apply(event, record: record, to: destinations)

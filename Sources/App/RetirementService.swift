@@ -94,7 +94,8 @@ extension RetirementService {
             : nil
         return EventProcessor(
             destinations: destinations,
-            decoder: RetirementEventDecoder(maxValueBytes: configuration.processing.maxEventBytes),
+            decoder: RetirementEventDecoder(
+                maxValueBytes: configuration.processing.maxEventBytes, keyring: configuration.encryption.keyring),
             deadLetters: KafkaDeadLetterSink(producer: producer, topic: configuration.kafka.deadLetterTopic),
             retry: configuration.processing.retry,
             configurationErrorRetryInterval: configuration.processing.configurationErrorRetryInterval,

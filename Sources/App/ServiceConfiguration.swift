@@ -2,6 +2,7 @@ import Destinations
 import Engine
 import Foundation
 import Logging
+import RetirementEvent
 
 /// The whole service configuration (contract §4), validated.
 public struct ServiceConfiguration: Sendable {
@@ -56,11 +57,24 @@ public struct ServiceConfiguration: Sendable {
         public var format: String
     }
 
+    /// `encryption:`
+    public struct EncryptionSection: Sendable {
+        /// Decrypts encrypted events (`keyring`, `keyring_file` or `keyring_env`); `nil`: none configured.
+        public var keyring: Keyring?
+        /// The longest time an event can stay in the topics (the dead-letter topic's retention):
+        /// a key older than this is reported by `keys check` and at start-up.
+        public var longestRetention: Duration = .seconds(30 * 86_400)
+
+        public init() {}
+    }
+
     public var kafka: KafkaSection
     public var processing: ProcessingSection
     public var http: HTTPSection
     public var receipts: ReceiptsSection
     public var logging: LoggingSection
+    /// `encryption:` (docs/encryption.md).
+    public var encryption: EncryptionSection = EncryptionSection()
     /// Raw destination settings; built by ``DestinationRegistry``.
     public var destinations: [[String: ConfigValue]]
 
@@ -161,6 +175,8 @@ public struct ServiceConfiguration: Sendable {
         if !["json", "text"].contains(format) { problems.add("logging.format", "must be json or text") }
         l.finish()
 
+        let encryption = readEncryption(root.section("encryption"), problems: problems)
+
         var destinations: [[String: ConfigValue]] = []
         if root.has("destinations") {
             if case .list(let items)? = root.values["destinations"] {
@@ -179,7 +195,23 @@ public struct ServiceConfiguration: Sendable {
         }
         return ServiceConfiguration(
             kafka: kafka, processing: processing, http: HTTPSection(host: host, port: port, enabled: enabled),
-            receipts: receipts, logging: LoggingSection(level: level, format: format), destinations: destinations)
+            receipts: receipts, logging: LoggingSection(level: level, format: format), encryption: encryption,
+            destinations: destinations)
+    }
+
+    static func readEncryption(_ reader: SettingsReader?, problems: ConfigProblems) -> EncryptionSection {
+        var section = EncryptionSection()
+        guard let reader else { return section }
+        if let text = reader.string("keyring"), text != "<unresolved>" {
+            do {
+                section.keyring = try Keyring.parse(text)
+            } catch {
+                problems.add("encryption.keyring", error.description)
+            }
+        }
+        section.longestRetention = reader.duration("longest_retention", default: .seconds(30 * 86_400), minimum: .seconds(3600))
+        reader.finish()
+        return section
     }
 
     /// Builds the destinations; throws with every problem in their settings.

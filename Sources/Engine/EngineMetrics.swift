@@ -8,6 +8,8 @@ public final class EngineMetrics: Sendable {
     public let partitionsPaused = Gauge(label: "retirement_partitions_paused")
     public let partitionsAssigned = Gauge(label: "retirement_partitions_assigned")
     public let deadLetterWriteFailures = Counter(label: "retirement_dead_letter_write_failures_total")
+    /// Valid events whose personal fields arrived in clear, not encrypted (docs/encryption.md).
+    public let plaintextEvents = Counter(label: "retirement_events_plaintext_total")
     private let completed: [String: Counter]
     private let perDestination = Mutex<[String: DestinationMetrics]>([:])
     private let deadLetters = Mutex<[String: Counter]>([:])

@@ -61,6 +61,7 @@ public struct EventProcessor: Sendable {
             metrics.completed("bad_input")
             return .deadLettered
         case .success(let event):
+            if !event.wasEncrypted { metrics.plaintextEvents.increment() }
             return await apply(event, record: record, to: destinations)
         }
     }

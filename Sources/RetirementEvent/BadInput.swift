@@ -3,7 +3,8 @@
 public struct BadInput: Error, Sendable, Equatable, CustomStringConvertible {
     /// `empty_value`, `not_utf8`, `invalid_json`, `not_an_object`, `missing_field:<f>`,
     /// `wrong_type:<f>`, `invalid_value:<f>`, `missing_header:ce_type`, `unsupported_type`,
-    /// `missing_header:ce_id`, `key_mismatch`, `too_large`.
+    /// `missing_header:ce_id`, `key_mismatch`, `too_large`; for encrypted events (docs/encryption.md)
+    /// `key_unavailable`, `decryption_failed`, `invalid_value:encrypted`.
     public var code: String
     public var detail: String
 

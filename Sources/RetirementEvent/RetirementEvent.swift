@@ -24,11 +24,13 @@ public struct RetirementEvent: Sendable, Equatable {
     public var retirementID: Int64?
     /// When the learner asked for deletion (RFC 3339), as published.
     public var requestedAt: String?
+    /// Whether the personal fields arrived in an `encrypted` envelope (false: in clear).
+    public var wasEncrypted: Bool
 
     public init(
         eventID: String, source: String? = nil, time: String? = nil, userID: Int64, username: String, email: String,
         fullName: String? = nil, retiredUsername: String? = nil, retiredEmail: String? = nil,
-        retirementID: Int64? = nil, requestedAt: String? = nil
+        retirementID: Int64? = nil, requestedAt: String? = nil, wasEncrypted: Bool = false
     ) {
         self.eventID = eventID
         self.source = source
@@ -41,6 +43,7 @@ public struct RetirementEvent: Sendable, Equatable {
         self.retiredEmail = retiredEmail
         self.retirementID = retirementID
         self.requestedAt = requestedAt
+        self.wasEncrypted = wasEncrypted
     }
 }
 

@@ -63,6 +63,9 @@ struct DLQCommand: AsyncParsableCommand {
             for (name, count) in summary.owedByDestination.sorted(by: { $0.key < $1.key }) { print("  owed by \(name): \(count)") }
             if !dryRun {
                 print("redriven \(summary.redriven); dead-lettered again \(summary.deadLetteredAgain); bad input skipped \(summary.skippedBadInput); owing other destinations \(summary.skippedOtherDestinations)")
+                if summary.keyUnavailable > 0 {
+                    print("key still unavailable (left in the topic) \(summary.keyUnavailable)")
+                }
             }
         }
     }

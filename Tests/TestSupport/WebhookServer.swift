@@ -18,6 +18,9 @@ public final class WebhookServer: Sendable {
         public var status: Int
         /// Seconds since the epoch when the request arrived.
         public var time: Double
+        /// The personal fields as received (tests check that encrypted events arrive decrypted).
+        public var email: String = ""
+        public var username: String = ""
     }
 
     /// How to answer: status, extra headers, delay before answering.
@@ -73,7 +76,7 @@ public final class WebhookServer: Sendable {
         let expected = "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
             let userID = object["user_id"] as? Int, let eventID = object["event_id"] as? String,
-            object["username"] is String, object["email"] is String
+            let username = object["username"] as? String, let email = object["email"] as? String
         else {
             violations.withLock { $0.append("malformed body") }
             return Response(status: .badRequest)
@@ -86,7 +89,8 @@ public final class WebhookServer: Sendable {
         let answer = policy.withLock { $0 }(userID, attempt)
         if answer.delay > .zero { try? await Task.sleep(for: answer.delay) }
         state.withLock {
-            $0.append(Request(userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status, time: arrived))
+            $0.append(Request(userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status, time: arrived,
+                email: email, username: username))
         }
         var fields = HTTPFields()
         for (name, value) in answer.headers { fields[HTTPField.Name(name)!] = value }
