@@ -28,3 +28,4 @@ RETIREMENT_CONSUMER_BIN="$(swift build --show-bin-path)/retirement-consumer" scr
 
 echo "== deploy/ checks"
 scripts/check-deploy.sh
+scripts/test-encryption.sh
