@@ -5,6 +5,7 @@ import Kafka
 import Logging
 import NIOCore
 import Prometheus
+import RetirementEvent
 import Synchronization
 
 /// `demo`: the main job on the embedded default. An in-process Kafka cluster, sample retirement
@@ -65,8 +66,13 @@ public enum Demo {
         print("  some learners, and a Braze-shaped API (POST /users/delete, up to 50 external ids per call), on 127.0.0.1:\(port)")
 
         let producer = try KafkaProducer(properties: KafkaProperties(["bootstrap.servers": cluster.bootstrapServers, "log_level": "2"]), logger: quiet)
-        try await produceSamples(options: options, topic: topic, producer: producer)
+        // Half the events carry their personal fields encrypted, as the LMS plugin publishes them
+        // with a keyring (docs/encryption.md); the consumer gets the same keyring.
+        let key = try Keyring.Key.generate(id: "demo-key", created: KeyringAudit.nowRFC3339())
+        let keyring = try Keyring(current: key.id, keys: [key])
+        try await produceSamples(options: options, topic: topic, producer: producer, encryptingWith: key)
         print("  published \(options.events) retirement events and \(options.badRecords) malformed records to \(topic) (\(options.partitions) partitions)")
+        print("  every other event has its email, username and name encrypted (AES-256-GCM); the consumer holds the keyring")
 
         let metricsPort = try freeLocalPort()
         let yaml = """
@@ -82,12 +88,14 @@ public enum Demo {
             http:
               listen: "127.0.0.1:\(metricsPort)"
             logging: {level: critical, format: text}
+            encryption:
+              keyring_env: DEMO_KEYRING
             destinations:
               - {name: crm, type: webhook, url: "http://127.0.0.1:\(port)/crm", secret: demo-secret}
               - {name: email-platform, type: webhook, url: "http://127.0.0.1:\(port)/email-platform"}
               - {name: braze, type: braze, base_url: "http://127.0.0.1:\(port)/braze", api_key: demo-key, batch_linger: 100ms}
             """
-        let configuration = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: [:]))
+        let configuration = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: ["DEMO_KEYRING": keyring.json]))
         let service = try RetirementService.build(configuration: configuration, registry: registry, logger: quiet)
         print("  consumer group 'demo' starting; metrics at http://127.0.0.1:\(metricsPort)/metrics\n")
         let runner = Task { try await service.run(signals: [.sigint, .sigterm]) }
@@ -137,12 +145,17 @@ public enum Demo {
         return caughtUp
     }
 
-    static func produceSamples(options: Options, topic: String, producer: KafkaProducer) async throws {
+    static func produceSamples(options: Options, topic: String, producer: KafkaProducer, encryptingWith key: Keyring.Key) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for user in 1...options.events {
                 group.addTask {
                     let userID = 1000 + user
-                    let value = "{\"user_id\": \(userID), \"username\": \"learner\(userID)\", \"email\": \"learner\(userID)@example.org\", \"retired_username\": \"retired__user_\(userID)\", \"requested_at\": \"2026-11-01T00:00:00Z\"}"
+                    var value = "{\"user_id\": \(userID), \"username\": \"learner\(userID)\", \"email\": \"learner\(userID)@example.org\", \"retired_username\": \"retired__user_\(userID)\", \"requested_at\": \"2026-11-01T00:00:00Z\"}"
+                    if userID % 2 == 0 {
+                        let fields = "{\"username\":\"learner\(userID)\",\"email\":\"learner\(userID)@example.org\",\"retired_username\":\"retired__user_\(userID)\"}"
+                        let envelope = try FieldEnvelope.seal(plaintext: Array(fields.utf8), key: key, eventID: "demo-\(userID)", userID: Int64(userID))
+                        value = "{\"user_id\": \(userID), \"requested_at\": \"2026-11-01T00:00:00Z\", \"encrypted\": \(envelope)}"
+                    }
                     try await producer.send(
                         topic: topic, key: Array(String(userID).utf8), value: Array(value.utf8),
                         headers: sampleHeaders(id: "demo-\(userID)"))
