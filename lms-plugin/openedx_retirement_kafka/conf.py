@@ -67,7 +67,7 @@ class RetirementKafkaConfig:
     backfill_max_attempts: int = 5
     backfill_initial_backoff_seconds: float = 1.0
     # Encrypts the personal fields of every event under its current key (None: in clear).
-    keyring: Optional[Keyring] = field(default=None, repr=False)
+    keyring: Keyring | None = field(default=None, repr=False)
 
     def producer_config(self) -> dict:
         """The confluent-kafka Producer configuration."""

@@ -192,7 +192,7 @@ def build_event(
     record: RetirementRecord,
     lms_host: str,
     now: Optional[datetime] = None,
-    keyring: Optional[encryption.Keyring] = None,
+    keyring: encryption.Keyring | None = None,
 ) -> RetirementEvent:
     """The Kafka record for one retirement. ``now`` becomes ``ce_time`` (publishing time).
 
@@ -285,7 +285,7 @@ def _check_envelope(obj: Mapping[str, Any]) -> encryption.Sealed:
     return sealed
 
 
-def parse_value(value: Optional[bytes]) -> dict:
+def parse_value(value: bytes | None) -> dict:
     """Check the value of a record; return the JSON object or raise InvalidRetirementEvent.
 
     An encrypted value is checked as far as it can be without headers and keys: ``user_id``,
@@ -360,7 +360,7 @@ def parse_record(
     key: Optional[bytes],
     headers: Optional[Iterable[Header]],
     value: Optional[bytes],
-    keyring: Optional[encryption.Keyring] = None,
+    keyring: encryption.Keyring | None = None,
 ) -> dict:
     """Check a whole record (value, then headers, then key); return the value object.
 
