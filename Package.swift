@@ -51,6 +51,9 @@ let package = Package(
         // The retirement event (docs/contract.md#event): decoding, validation, bad-input reasons.
         .target(
             name: "RetirementEvent",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto")
+            ],
             swiftSettings: strict
         ),
         // Offsets, key-ordered dispatch, retries, dead-lettering. No librdkafka types.
@@ -150,7 +153,9 @@ let package = Package(
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "RetirementEventTests", dependencies: ["RetirementEvent", "TestSupport"], swiftSettings: strict),
+            name: "RetirementEventTests",
+            dependencies: ["RetirementEvent", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["ConfigFile", "Engine", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "DestinationsTests",
@@ -163,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "AppTests",
             dependencies: [
-                "App", "ConfigFile", "Kafka", "Engine", "TestSupport",
+                "App", "ConfigFile", "Kafka", "Engine", "RetirementEvent", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -67,7 +67,7 @@ for index, vector in enumerate(vectors):
         # First byte: key "42" and the usual headers (see Fuzz/DecoderFuzzTarget.swift).
         (out / f"vector-{index}").write_bytes(b"\x10" + value.encode("utf-8", "surrogatepass"))
 PY
-swiftc -sanitize=fuzzer,address -parse-as-library -module-name RetirementEvent -Onone \
+swiftc -sanitize=fuzzer,address -parse-as-library -module-name RetirementEvent -package-name retirement_consumer -Onone \
     Sources/RetirementEvent/*.swift Fuzz/DecoderFuzzTarget.swift -o "$WORK/decoder-fuzzer" 2>&1 \
     | grep -v "Cannot export local symbol" || true
 test -x "$WORK/decoder-fuzzer"

@@ -10,9 +10,9 @@ import Synchronization
 /// The consumer-group member: one thread owns the librdkafka consumer, hands records to the
 /// ``DispatchEngine``, applies its offset stores, pauses and resumes, and serves rebalances.
 /// On graceful shutdown it stops intake, drains within the grace period, commits and leaves the group.
-public final class ConsumerService: Service, @unchecked Sendable {
-    public let configuration: ServiceConfiguration
-    public let engine: DispatchEngine
+package final class ConsumerService: Service, @unchecked Sendable {
+    package let configuration: ServiceConfiguration
+    package let engine: DispatchEngine
     let health: HealthState
     let logger: Logger
     private let stopRequested = Atomic<Bool>(false)
@@ -29,7 +29,7 @@ public final class ConsumerService: Service, @unchecked Sendable {
     /// Asked every poll turn: a fatal error of the dead-letter producer stops the service.
     private let producerFailure: @Sendable () -> KafkaError?
 
-    public init(
+    package init(
         configuration: ServiceConfiguration, engine: DispatchEngine, health: HealthState, logger: Logger,
         producerFailure: @escaping @Sendable () -> KafkaError? = { nil }
     ) {
@@ -47,11 +47,11 @@ public final class ConsumerService: Service, @unchecked Sendable {
     }
 
     /// Asks the poll loop to stop (as SIGTERM does).
-    public func requestStop() {
+    package func requestStop() {
         stopRequested.store(true, ordering: .releasing)
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let box = ConsumerBox()
         let consumer = try KafkaConsumer(
             properties: KafkaProperties(configuration.consumerProperties()), logger: logger,

@@ -12,27 +12,30 @@ import RetirementEvent
 /// now, or written to the dead-letter topic again (acknowledged) naming exactly what it still owes
 /// — the destinations that failed again, those not configured any more, those not selected with
 /// `--destination` — with its original key, value and headers.
-public enum DeadLetterRedrive {
-    public struct Summary: Sendable, Equatable {
+package enum DeadLetterRedrive {
+    package struct Summary: Sendable, Equatable {
         /// Records read from the dead-letter topic.
-        public var read = 0
+        package var read = 0
         /// Records whose owed destinations were all erased now.
-        public var redriven = 0
+        package var redriven = 0
         /// Records written to the dead-letter topic again because something is still owed.
-        public var deadLetteredAgain = 0
+        package var deadLetteredAgain = 0
         /// Bad input: nothing owed, nothing to redrive (it stays in the topic for `dlq list`).
-        public var skippedBadInput = 0
+        package var skippedBadInput = 0
         /// Per destination: records that owe it (what a dry run would redrive, or what this run tried).
-        public var owedByDestination: [String: Int] = [:]
+        package var owedByDestination: [String: Int] = [:]
         /// Per destination: records that still owe it after this run although it was to be
         /// redriven (failed again, not configured, or the original could not be decoded).
-        public var unsettledByDestination: [String: Int] = [:]
+        package var unsettledByDestination: [String: Int] = [:]
         /// Per destination: records that owe it and were carried forward untried because it was
         /// not selected with `--destination`.
-        public var carriedForwardByDestination: [String: Int] = [:]
+        package var carriedForwardByDestination: [String: Int] = [:]
+        /// Records dead-lettered as `key_unavailable` that the current keyring still cannot decrypt
+        /// (left in the topic; with the key deployed, a redrive applies them to every destination).
+        package var keyUnavailable = 0
 
         /// Whether everything this run was asked to settle is settled (the exit status is 0).
-        public var settledEverything: Bool { unsettledByDestination.isEmpty }
+        package var settledEverything: Bool { unsettledByDestination.isEmpty && keyUnavailable == 0 }
     }
 
     /// Rebuilds the original record from a dead-letter record: original headers, topic, partition and offset.
@@ -64,7 +67,7 @@ public enum DeadLetterRedrive {
     /// - Parameters:
     ///   - only: destination names given with `--destination` (empty: every destination owed).
     ///   - dryRun: count only; nothing is applied or committed.
-    public static func run(
+    package static func run(
         _ configuration: ServiceConfiguration, only: Set<String>, dryRun: Bool, destinations: [DestinationPipeline],
         processor: EventProcessor?, logger: Logger
     ) async throws -> Summary {
@@ -75,13 +78,16 @@ public enum DeadLetterRedrive {
             groupID: groupID, logger: logger)
         let ranges = try ranges(reader)
         let byName = Dictionary(uniqueKeysWithValues: destinations.map { ($0.name, $0) })
+        // A `key_unavailable` record owes every configured destination: it was never applied.
+        let configuredNames = configuration.destinations.map(\.name)
         let state = RedriveState()
 
         if dryRun {
             try reader.read(ranges: ranges) { message in
                 state.update { summary in
                     summary.read += 1
-                    let owed = owedDestinations(message)
+                    var owed = owedDestinations(message)
+                    if owed.isEmpty, isKeyUnavailable(message) { owed = configuredNames }
                     if owed.isEmpty { summary.skippedBadInput += 1 }
                     for name in owed where only.isEmpty || only.contains(name) { summary.owedByDestination[name, default: 0] += 1 }
                 }
@@ -94,18 +100,26 @@ public enum DeadLetterRedrive {
         let consumer = try KafkaConsumer(properties: KafkaProperties(properties), logger: logger)
         let runner = FiniteConsumption(consumer: consumer, topic: topic, maxInFlight: configuration.processing.maxInFlight, logger: logger)
         _ = try await runner.run(ranges: ranges) { message in
-            await redrive(message, only: only, byName: byName, processor: processor, state: state, logger: logger)
+            await redrive(
+                message, only: only, byName: byName, configuredNames: configuredNames, processor: processor, state: state,
+                logger: logger)
         }
         return state.summary
     }
 
     /// Settles one dead-letter record; `true` when it may be committed past.
+    ///
+    /// A `key_unavailable` record was never applied anywhere: it owes every configured
+    /// destination, and is tried again with the current keyring. Still undecryptable, it is
+    /// written again as it was (and counted), so a later redrive with the key deployed finds it.
     static func redrive(
-        _ message: KafkaMessage, only: Set<String>, byName: [String: DestinationPipeline], processor: EventProcessor,
-        state: RedriveState, logger: Logger
+        _ message: KafkaMessage, only: Set<String>, byName: [String: DestinationPipeline], configuredNames: [String],
+        processor: EventProcessor, state: RedriveState, logger: Logger
     ) async -> Bool {
         state.update { $0.read += 1 }
-        let allOwed = owedDestinations(message)
+        var allOwed = owedDestinations(message)
+        let retryingKey = allOwed.isEmpty && isKeyUnavailable(message)
+        if retryingKey { allOwed = configuredNames }
         if allOwed.isEmpty {
             state.update { $0.skippedBadInput += 1 }
             return true
@@ -123,17 +137,31 @@ public enum DeadLetterRedrive {
         var unsettled = notConfigured
 
         switch processor.decoder.decode(key: original.key, value: original.value, header: { original.header($0) }) {
+        case .failure(let bad) where retryingKey:
+            logger.warning(
+                "dead-lettered event still cannot be decrypted; kept dead-lettered",
+                metadata: ["partition": "\(original.partition)", "offset": "\(original.offset)", "reason": "\(bad.code)"])
+            guard await writeAgain(processor, original, reason: message.header(DeadLetterContract.Header.error) ?? bad.description, owed: [])
+            else { return false }
+            state.update { summary in
+                summary.deadLetteredAgain += 1
+                summary.keyUnavailable += 1
+            }
+            return true
         case .failure(let bad):
             // Owed, but the original cannot be applied from here (its value was omitted, or it no
-            // longer decodes): keep it dead-lettered for every destination it owes.
-            let why = message.header(DeadLetterContract.Header.valueOmitted) != nil
+            // longer decodes, e.g. its key was removed): keep it dead-lettered for every
+            // destination it owes.
+            let why =
+                message.header(DeadLetterContract.Header.valueOmitted) != nil
                 ? "original value omitted; read it from \(original.partition) offset \(original.offset) while retained"
                 : "original not decodable (\(bad.code))"
             logger.error(
                 "dead-letter record owes destinations but cannot be applied; kept dead-lettered",
                 metadata: ["partition": "\(original.partition)", "offset": "\(original.offset)", "reason": "\(why)"])
             let owed = allOwed.map { OwedDestination(name: $0, reason: why, attempts: 0) }
-            guard await writeAgain(processor, original, owed: owed) else { return false }
+            guard await writeAgain(processor, original, reason: owed.map { "\($0.name): \($0.reason)" }.joined(separator: "; "), owed: owed.map(\.name))
+            else { return false }
             state.update { summary in
                 summary.deadLetteredAgain += 1
                 for name in selected { summary.unsettledByDestination[name, default: 0] += 1 }
@@ -161,15 +189,19 @@ public enum DeadLetterRedrive {
         }
     }
 
-    /// Writes an undecodable record back as it is, naming what it owes; `false` when cancelled first.
-    static func writeAgain(_ processor: EventProcessor, _ record: InboundRecord, owed: [OwedDestination]) async -> Bool {
+    /// Dead-lettered because its key was not in the keyring (docs/encryption.md).
+    static func isKeyUnavailable(_ message: KafkaMessage) -> Bool {
+        DeadLetterContract.reasonLabel(ofError: message.header(DeadLetterContract.Header.error) ?? "") == "key_unavailable"
+    }
+
+    /// Writes a record to the dead-letter topic as it is, with `reason` and the `owed` names;
+    /// retried until acknowledged, `false` only when cancelled first.
+    static func writeAgain(_ processor: EventProcessor, _ record: InboundRecord, reason: String, owed: [String]) async -> Bool {
         var attempt = 0
         while !Task.isCancelled {
             attempt += 1
             do {
-                try await processor.deadLetters.deadLetter(
-                    record, reason: owed.map { "\($0.name): \($0.reason)" }.joined(separator: "; "),
-                    owedDestinations: owed.map(\.name).sorted(), attempts: 0)
+                try await processor.deadLetters.deadLetter(record, reason: reason, owedDestinations: owed, attempts: 0)
                 return true
             } catch {
                 try? await Task.sleep(for: .milliseconds(min(200 * attempt, 5000)))

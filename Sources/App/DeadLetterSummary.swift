@@ -3,26 +3,26 @@ import Kafka
 import Logging
 
 /// `dlq list`: dead-lettered events counted by reason and destination, without personal data.
-public enum DeadLetterSummary {
-    public struct Row: Sendable, Equatable {
-        public var reason: String
-        public var destination: String
-        public var count: Int
+package enum DeadLetterSummary {
+    package struct Row: Sendable, Equatable {
+        package var reason: String
+        package var destination: String
+        package var count: Int
     }
 
     /// What `dlq list` shows: what is still owed beyond the redrive group's position, and how
     /// many records lie behind that position (already redriven or written again further on).
-    public struct Report: Sendable, Equatable {
-        public var rows: [Row]
+    package struct Report: Sendable, Equatable {
+        package var rows: [Row]
         /// Records from the low watermark up to the redrive group's position, per topic.
-        public var behindRedrivePosition: Int
+        package var behindRedrivePosition: Int
         /// Records beyond the position (the rows count these).
-        public var beyondRedrivePosition: Int
+        package var beyondRedrivePosition: Int
     }
 
     /// Counts the dead-letter records beyond `<group_id>.dlq-redrive`'s committed position (all of
     /// them when the group never committed), by reason and owed destination.
-    public static func count(_ configuration: ServiceConfiguration, logger: Logger) throws -> Report {
+    package static func count(_ configuration: ServiceConfiguration, logger: Logger) throws -> Report {
         let reader = try TopicReader(
             bootstrapServers: configuration.kafka.bootstrapServers, topic: configuration.kafka.deadLetterTopic,
             properties: configuration.kafka.properties, groupID: "\(configuration.kafka.groupID).dlq-redrive", logger: logger)

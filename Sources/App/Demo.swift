@@ -7,17 +7,18 @@ import Kafka
 import Logging
 import NIOCore
 import Prometheus
+import RetirementEvent
 import Synchronization
 
 /// `demo`: the main job on the embedded default. An in-process Kafka cluster, sample retirement
 /// events (a few of them malformed), two local destinations that misbehave now and then, the real
 /// service wired as `run` wires it, progress on the terminal and a summary with proof.
-public enum Demo {
-    public struct Options: Sendable {
-        public var events: Int = 300
-        public var partitions: Int32 = 6
-        public var badRecords: Int = 4
-        public init() {}
+package enum Demo {
+    package struct Options: Sendable {
+        package var events: Int = 300
+        package var partitions: Int32 = 6
+        package var badRecords: Int = 4
+        package init() {}
     }
 
     /// What the demo's local destinations saw.
@@ -48,7 +49,7 @@ public enum Demo {
         let attempts = Mutex<[Int: Int]>([:])
     }
 
-    public static func run(options: Options, registry: PrometheusCollectorRegistry, print: @escaping @Sendable (String) -> Void) async throws -> Bool {
+    package static func run(options: Options, registry: PrometheusCollectorRegistry, print: @escaping @Sendable (String) -> Void) async throws -> Bool {
         var quiet = Logger(label: "demo")
         quiet.logLevel = .critical
         let started = ContinuousClock.now
@@ -67,8 +68,13 @@ public enum Demo {
         print("  some learners, and a Braze-shaped API (POST /users/delete, up to 50 external ids per call), on 127.0.0.1:\(port)")
 
         let producer = try KafkaProducer(properties: KafkaProperties(["bootstrap.servers": cluster.bootstrapServers, "log_level": "2"]), logger: quiet)
-        try await produceSamples(options: options, topic: topic, producer: producer)
+        // Half the events carry their personal fields encrypted, as the LMS plugin publishes them
+        // with a keyring (docs/encryption.md); the consumer gets the same keyring.
+        let key = try Keyring.Key.generate(id: "demo-key", created: KeyringAudit.nowRFC3339())
+        let keyring = try Keyring(current: key.id, keys: [key])
+        try await produceSamples(options: options, topic: topic, producer: producer, encryptingWith: key)
         print("  published \(options.events) retirement events and \(options.badRecords) malformed records to \(topic) (\(options.partitions) partitions)")
+        print("  every other event has its email, username and name encrypted (AES-256-GCM); the consumer holds the keyring")
 
         let metricsPort = try freeLocalPort()
         let yaml = """
@@ -84,12 +90,14 @@ public enum Demo {
             http:
               listen: "127.0.0.1:\(metricsPort)"
             logging: {level: critical, format: text}
+            encryption:
+              keyring_env: DEMO_KEYRING
             destinations:
               - {name: crm, type: webhook, url: "http://127.0.0.1:\(port)/crm", secret: demo-secret}
               - {name: email-platform, type: webhook, url: "http://127.0.0.1:\(port)/email-platform"}
               - {name: braze, type: braze, base_url: "http://127.0.0.1:\(port)/braze", api_key: demo-key, batch_linger: 100ms}
             """
-        let configuration = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: [:]))
+        let configuration = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: ["DEMO_KEYRING": keyring.json]))
         let service = try RetirementService.build(configuration: configuration, registry: registry, logger: quiet)
         print("  consumer group 'demo' starting; metrics at http://127.0.0.1:\(metricsPort)/metrics\n")
         let runner = Task { try await service.run(signals: [.sigint, .sigterm]) }
@@ -139,8 +147,25 @@ public enum Demo {
         return caughtUp
     }
 
-    static func produceSamples(options: Options, topic: String, producer: KafkaProducer) async throws {
-        try await SampleEvents.produce(1001...(1000 + options.events), to: topic, with: producer, source: "openedx/lms/demo.local")
+    static func produceSamples(options: Options, topic: String, producer: KafkaProducer, encryptingWith key: Keyring.Key) async throws {
+        // Every other learner's personal fields are encrypted, as the LMS plugin does with a keyring.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for userID in 1001...(1000 + options.events) {
+                group.addTask {
+                    var value = SampleEvents.value(userID: userID)
+                    if userID % 2 == 0 {
+                        let fields = "{\"username\":\"learner\(userID)\",\"email\":\"learner\(userID)@example.org\",\"retired_username\":\"retired__user_\(userID)\"}"
+                        let envelope = try FieldEnvelope.seal(
+                            plaintext: Array(fields.utf8), key: key, eventID: "demo-\(userID)", userID: Int64(userID))
+                        value = Array("{\"user_id\": \(userID), \"requested_at\": \"2026-11-01T00:00:00Z\", \"encrypted\": \(envelope)}".utf8)
+                    }
+                    try await producer.send(
+                        topic: topic, key: Array(String(userID).utf8), value: value,
+                        headers: SampleEvents.headers(userID: userID, eventID: "demo-\(userID)", source: "openedx/lms/demo.local"))
+                }
+            }
+            try await group.waitForAll()
+        }
         let bad: [[UInt8]] = [Array("{not json".utf8), Array(#"{"user_id": "7", "username": "x", "email": "y"}"#.utf8), [0xFF, 0xFE], Array(#"{"username": "x"}"#.utf8)]
         for index in 0..<options.badRecords {
             try await producer.send(

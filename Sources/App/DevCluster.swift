@@ -5,19 +5,19 @@ import Logging
 import ServiceLifecycle
 
 /// `dev-cluster`: hosts librdkafka's mock cluster for development and tests.
-public enum DevCluster {
-    public struct TopicSpec: Sendable {
-        public var name: String
-        public var partitions: Int32
+package enum DevCluster {
+    package struct TopicSpec: Sendable {
+        package var name: String
+        package var partitions: Int32
 
-        public init(name: String, partitions: Int32) {
+        package init(name: String, partitions: Int32) {
             self.name = name
             self.partitions = partitions
         }
     }
 
     /// Prints `BROKERS=<host:port,...>` first on stdout, then runs until SIGTERM, SIGINT or end of stdin.
-    public static func run(brokers: Int32, topics: [TopicSpec], watchStdin: Bool, logger: Logger) async throws {
+    package static func run(brokers: Int32, topics: [TopicSpec], watchStdin: Bool, logger: Logger) async throws {
         let cluster = try MockCluster(brokers: brokers, logger: logger)
         for topic in topics {
             try cluster.createTopic(topic.name, partitions: topic.partitions)

@@ -4,14 +4,14 @@ import Kafka
 /// What `run`, `replay` and `dlq redrive` open to apply erasures, closed in one order: the
 /// destinations, then the receipts still queued, then the producer (its last deliveries), then
 /// the HTTP client.
-public struct ErasureResources: Sendable {
-    public let destinations: [DestinationPipeline]
+package struct ErasureResources: Sendable {
+    package let destinations: [DestinationPipeline]
     /// The dead-letter and receipts producer (`nil` for a dry run).
-    public let producer: KafkaProducer?
-    public let receipts: ErasureReceiptWriter?
-    public let transport: HTTPTransport
+    package let producer: KafkaProducer?
+    package let receipts: ErasureReceiptWriter?
+    package let transport: HTTPTransport
 
-    public init(
+    package init(
         destinations: [DestinationPipeline], producer: KafkaProducer?, receipts: ErasureReceiptWriter?, transport: HTTPTransport
     ) {
         self.destinations = destinations
@@ -21,7 +21,7 @@ public struct ErasureResources: Sendable {
     }
 
     /// Closes everything; waits at most `receiptTimeout` for queued receipts and 5 s for the producer.
-    public func shutDown(receiptTimeout: Duration = .seconds(5)) async {
+    package func shutDown(receiptTimeout: Duration = .seconds(5)) async {
         for destination in destinations { await destination.shutdown() }
         await receipts?.shutdown(timeout: receiptTimeout)
         try? producer?.flush(timeoutMs: 5000)

@@ -1,12 +1,12 @@
 import Foundation
 
 /// Unbuffered writes to the standard streams (Swift 6 forbids naming C's `stdout`).
-public enum FileHandleWriter {
-    public static func writeStderr(_ text: String) {
+package enum FileHandleWriter {
+    package static func writeStderr(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
-    public static func writeStdout(_ text: String) {
+    package static func writeStdout(_ text: String) {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 }

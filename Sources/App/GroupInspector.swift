@@ -2,23 +2,23 @@ import Kafka
 import Logging
 
 /// Per-partition committed offset, high watermark and lag of a consumer group.
-public struct PartitionStatus: Sendable, Equatable {
-    public var partition: Int32
+package struct PartitionStatus: Sendable, Equatable {
+    package var partition: Int32
     /// `nil` when the group has committed nothing for the partition.
-    public var committed: Int64?
-    public var low: Int64
-    public var high: Int64
+    package var committed: Int64?
+    package var low: Int64
+    package var high: Int64
 
     /// Events not yet committed (from the low watermark when nothing is committed).
-    public var lag: Int64 { high - max(committed ?? low, low) }
+    package var lag: Int64 { high - max(committed ?? low, low) }
 }
 
 /// Reads a group's committed offsets and the topic's watermarks without joining the group.
-public struct GroupInspector {
+package struct GroupInspector {
     let consumer: KafkaConsumer
-    public let topic: String
+    package let topic: String
 
-    public init(bootstrapServers: String, groupID: String, topic: String, properties: [String: String] = [:], logger: Logger) throws {
+    package init(bootstrapServers: String, groupID: String, topic: String, properties: [String: String] = [:], logger: Logger) throws {
         var values = properties
         values["bootstrap.servers"] = bootstrapServers
         values["group.id"] = groupID
@@ -28,7 +28,7 @@ public struct GroupInspector {
         self.topic = topic
     }
 
-    public func status(timeoutMs: Int32 = 10_000) throws -> [PartitionStatus] {
+    package func status(timeoutMs: Int32 = 10_000) throws -> [PartitionStatus] {
         let count = try consumer.partitionCount(topic: topic, timeoutMs: timeoutMs)
         let partitions = (0..<count).map { TopicPartition(topic: topic, partition: $0) }
         let committed = try consumer.committed(partitions, timeoutMs: timeoutMs)
@@ -43,7 +43,7 @@ public struct GroupInspector {
     }
 
     /// Whether every partition's committed offset reached its high watermark.
-    public func isCaughtUp(timeoutMs: Int32 = 10_000) throws -> Bool {
+    package func isCaughtUp(timeoutMs: Int32 = 10_000) throws -> Bool {
         try status(timeoutMs: timeoutMs).allSatisfy { $0.high == 0 || ($0.committed ?? -1) >= $0.high }
     }
 }

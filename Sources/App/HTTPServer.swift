@@ -5,8 +5,8 @@ import NIOCore
 import Prometheus
 
 /// `GET /healthz`, `/readyz` and `/metrics` (Prometheus text format).
-public enum HTTPServer {
-    public static func make(
+package enum HTTPServer {
+    package static func make(
         host: String, port: Int, health: HealthState, registry: PrometheusCollectorRegistry?, logger: Logger
     ) -> some Service {
         let router = Router()

@@ -4,7 +4,7 @@ import Synchronization
 
 /// What `/healthz` and `/readyz` answer from: the poll loop's heartbeat, group membership and
 /// the destinations' configuration state.
-public final class HealthState: Sendable {
+package final class HealthState: Sendable {
     private struct Inner {
         var lastPoll = ContinuousClock.now
         var member = false
@@ -13,11 +13,11 @@ public final class HealthState: Sendable {
     }
 
     private let inner = Mutex(Inner())
-    public let destinations: DestinationHealth
+    package let destinations: DestinationHealth
     /// The poll loop counts as stuck after this long without a turn.
-    public let pollStallLimit: Duration
+    package let pollStallLimit: Duration
 
-    public init(destinations: DestinationHealth, pollStallLimit: Duration) {
+    package init(destinations: DestinationHealth, pollStallLimit: Duration) {
         self.destinations = destinations
         self.pollStallLimit = pollStallLimit
     }
@@ -41,13 +41,13 @@ public final class HealthState: Sendable {
     }
 
     /// Alive: the poll loop turned recently.
-    public var isAlive: Bool {
+    package var isAlive: Bool {
         inner.withLock { ContinuousClock.now - $0.lastPoll < pollStallLimit }
     }
 
     /// Ready: a group member, not stopping, and no destination in configuration error.
     /// Returns the reasons it is not, empty when ready.
-    public var notReadyReasons: [String] {
+    package var notReadyReasons: [String] {
         var reasons: [String] = []
         let state = inner.withLock { $0 }
         if let failure = state.failure { reasons.append("failed: \(failure)") }

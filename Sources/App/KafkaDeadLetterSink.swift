@@ -3,16 +3,16 @@ import Kafka
 import Logging
 
 /// Writes dead-letter records to Kafka (docs/contract.md#dead-letter) and returns once the broker acknowledged them.
-public struct KafkaDeadLetterSink: DeadLetterSink {
-    public let producer: KafkaProducer
-    public let topic: String
+package struct KafkaDeadLetterSink: DeadLetterSink {
+    package let producer: KafkaProducer
+    package let topic: String
 
-    public init(producer: KafkaProducer, topic: String) {
+    package init(producer: KafkaProducer, topic: String) {
         self.producer = producer
         self.topic = topic
     }
 
-    public func deadLetter(_ record: InboundRecord, reason: String, owedDestinations: [String], attempts: Int) async throws {
+    package func deadLetter(_ record: InboundRecord, reason: String, owedDestinations: [String], attempts: Int) async throws {
         var headers = (record.headers ?? []).map { KafkaHeader(name: $0.name, value: $0.value) }
         headers.append(KafkaHeader(name: DeadLetterContract.Header.error, string: reason))
         headers.append(KafkaHeader(name: DeadLetterContract.Header.destinations, string: DeadLetterContract.owedList(owedDestinations)))

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Loopback TCP helpers for the local servers of `demo`, the benchmark and the tests.
-public enum LocalPort {
+package enum LocalPort {
     /// A port that was free on 127.0.0.1 a moment ago (bound to port 0 and released).
-    public static func free() -> Int? {
+    package static func free() -> Int? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = loopback(port: 0)
@@ -15,7 +15,7 @@ public enum LocalPort {
     }
 
     /// Whether something accepts connections on 127.0.0.1:`port`.
-    public static func accepts(_ port: Int) -> Bool {
+    package static func accepts(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = loopback(port: port)
@@ -25,7 +25,7 @@ public enum LocalPort {
     }
 
     /// Waits until something accepts connections on `port`, up to `timeout`.
-    public static func waitUntilAccepting(_ port: Int, timeout: Duration) async -> Bool {
+    package static func waitUntilAccepting(_ port: Int, timeout: Duration) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if accepts(port) { return true }

@@ -1,8 +1,8 @@
 import Logging
 
 /// Chooses the process's log format and level; called once by each subcommand.
-public enum LogSetup {
-    public static func bootstrap(format: LogFormat, level logLevel: Logger.Level) {
+package enum LogSetup {
+    package static func bootstrap(format: LogFormat, level logLevel: Logger.Level) {
         LoggingSystem.bootstrap { label in
             if format == .text {
                 var handler = StreamLogHandler.standardError(label: label)

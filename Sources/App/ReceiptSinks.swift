@@ -13,7 +13,7 @@ import Synchronization
 /// broker's acknowledgement), retrying a failed write a few times; a write that still fails
 /// is counted and logged with ids, and a full queue drops new receipts (counted), so a missing
 /// receipts topic or a broker outage never delays an event's completion.
-public final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
+package final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
     private struct Queue {
         var items: [ErasureReceipt] = []
         var head = 0
@@ -45,7 +45,7 @@ public final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
     ///   - logger: receipts are also written as log lines when set.
     ///   - capacity: receipts waiting to be written before new ones are dropped.
     ///   - errorLogger: where write failures are logged.
-    public init(
+    package init(
         producer: KafkaProducer?, topic: String?, logger: Logger?, capacity: Int = 10_000, errorLogger: Logger,
         retryDelays: [Duration] = [.milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(2)]
     ) {
@@ -61,7 +61,7 @@ public final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
         }
     }
 
-    public static func json(_ receipt: ErasureReceipt) -> [UInt8] {
+    package static func json(_ receipt: ErasureReceipt) -> [UInt8] {
         var object: [String: Any] = [
             "event_id": receipt.eventID, "user_id": receipt.userID, "destination": receipt.destination,
             "outcome": receipt.outcome.rawValue, "attempts": receipt.attempts,
@@ -71,7 +71,7 @@ public final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
         return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }
 
-    public func record(_ receipt: ErasureReceipt) {
+    package func record(_ receipt: ErasureReceipt) {
         logger?.info(
             "erasure receipt",
             metadata: [
@@ -98,10 +98,10 @@ public final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
     }
 
     /// Receipts waiting to be written.
-    public var pendingCount: Int { queue.withLock { $0.count } }
+    package var pendingCount: Int { queue.withLock { $0.count } }
 
     /// Stops taking receipts and waits up to `timeout` for the queued ones to be written.
-    public func shutdown(timeout: Duration) async {
+    package func shutdown(timeout: Duration) async {
         queue.withLock { $0.closed = true }
         let deadline = ContinuousClock.now + timeout
         while pendingCount > 0, ContinuousClock.now < deadline {

@@ -8,30 +8,30 @@ import RetirementEvent
 /// `replay`: re-applies the events whose Kafka timestamps fall in `[from, to)` to the named
 /// destinations, under its own consumer group (`<group_id>.replay`), leaving the service group's
 /// offsets where they are.
-public enum Replay {
+package enum Replay {
     /// One partition's part of the window.
-    public struct PartitionPlan: Sendable, Equatable {
-        public var partition: Int32
+    package struct PartitionPlan: Sendable, Equatable {
+        package var partition: Int32
         /// First offset to read.
-        public var start: Int64
+        package var start: Int64
         /// One past the last offset to read (the high watermark when the replay started).
-        public var end: Int64
+        package var end: Int64
         /// Records in `[start, end)` whose timestamp is in the window (filled by the scan).
-        public var inWindow: Int
+        package var inWindow: Int
     }
 
-    public struct Summary: Sendable {
-        public var plans: [PartitionPlan]
-        public var applied = 0
-        public var deadLettered = 0
-        public var skippedBadInput = 0
-        public var abandoned = 0
+    package struct Summary: Sendable {
+        package var plans: [PartitionPlan]
+        package var applied = 0
+        package var deadLettered = 0
+        package var skippedBadInput = 0
+        package var abandoned = 0
     }
 
     /// Finds where the window starts in each partition. `offsets_for_times` is asked first and then
     /// checked against the records around its answer: where it cannot be trusted (as on a broker
     /// without a time index, such as librdkafka's mock) the scan starts at the low watermark.
-    public static func plan(
+    package static func plan(
         _ configuration: ServiceConfiguration, fromMs: Int64, toMs: Int64?, logger: Logger
     ) throws -> [PartitionPlan] {
         let reader = try TopicReader(
@@ -76,7 +76,7 @@ public enum Replay {
     }
 
     /// Applies the window. `destinations` must already be filtered to the named ones.
-    public static func run(
+    package static func run(
         _ configuration: ServiceConfiguration, plans: [PartitionPlan], fromMs: Int64, toMs: Int64?,
         destinations: [DestinationPipeline], processor: EventProcessor, logger: Logger
     ) async throws -> Summary {
@@ -91,8 +91,22 @@ public enum Replay {
             guard inWindow(message.timestamp, fromMs: fromMs, toMs: toMs) else { return true }
             let record = InboundRecord(message)
             switch decoder.decode(key: record.key, value: record.value, header: { record.header($0) }) {
-            case .failure:
-                counter.add(\.skippedBadInput)
+            case .failure(let bad):
+                // Other bad input was dead-lettered when the service first read it. A missing key is
+                // this keyring's doing (a removed key shreds): dead-letter it with its reason.
+                guard bad.code == "key_unavailable" else {
+                    counter.add(\.skippedBadInput)
+                    return true
+                }
+                logger.warning(
+                    "cannot decrypt the event; dead-lettering",
+                    metadata: ["partition": "\(record.partition)", "offset": "\(record.offset)", "reason": "\(bad.code)"])
+                guard await DeadLetterRedrive.writeAgain(processor, record, reason: bad.description, owed: []) else {
+                    counter.add(\.abandoned)
+                    return false
+                }
+                processor.metrics.deadLettered(reasonCode: bad.code)
+                counter.add(\.deadLettered)
                 return true
             case .success(let event):
                 let result = await processor.apply(event, record: record, to: destinations)

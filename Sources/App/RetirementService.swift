@@ -9,20 +9,20 @@ import ServiceLifecycle
 import UnixSignals
 
 /// Everything `run` starts, built from a configuration. Tests build it the same way.
-public struct RetirementService: Sendable {
-    public let configuration: ServiceConfiguration
-    public let consumer: ConsumerService
-    public let health: HealthState
-    public let destinations: [DestinationPipeline]
-    public let producer: KafkaProducer
-    public let transport: HTTPTransport
+package struct RetirementService: Sendable {
+    package let configuration: ServiceConfiguration
+    package let consumer: ConsumerService
+    package let health: HealthState
+    package let destinations: [DestinationPipeline]
+    package let producer: KafkaProducer
+    package let transport: HTTPTransport
     let receipts: ErasureReceiptWriter?
     let http: (any Service)?
     let logger: Logger
 
     /// Builds the service. Throws ``ConfigLoader/Failure`` for bad destination settings and
     /// ``KafkaError`` for bad Kafka properties.
-    public static func build(
+    package static func build(
         configuration: ServiceConfiguration, registry: PrometheusCollectorRegistry?, logger: Logger,
         transport: HTTPTransport = HTTPTransport()
     ) throws -> RetirementService {
@@ -60,7 +60,7 @@ public struct RetirementService: Sendable {
 
     /// Runs until SIGTERM/SIGINT (or a fatal error): the HTTP server, then the consumer; on shutdown
     /// the consumer drains and commits first, then the HTTP server stops.
-    public func run(signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
+    package func run(signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let http { services.append(.init(service: http)) }
         services.append(.init(service: consumer, successTerminationBehavior: .gracefullyShutdownGroup))
@@ -84,7 +84,7 @@ public struct RetirementService: Sendable {
 extension RetirementService {
     /// The event processor of `run`, `replay` and `dlq redrive`: the configured retries, the
     /// dead-letter topic and the receipts.
-    public static func makeProcessor(
+    package static func makeProcessor(
         configuration: ServiceConfiguration, destinations: [DestinationPipeline], producer: KafkaProducer,
         receipts: ErasureReceiptWriter?, health: DestinationHealth = DestinationHealth(), logger: Logger
     ) -> EventProcessor {
@@ -92,7 +92,8 @@ extension RetirementService {
         for destination in destinations { metrics.register(destination: destination.name) }
         return EventProcessor(
             destinations: destinations,
-            decoder: RetirementEventDecoder(maxValueBytes: configuration.processing.maxEventBytes),
+            decoder: RetirementEventDecoder(
+                maxValueBytes: configuration.processing.maxEventBytes, keyring: configuration.encryption.keyring),
             deadLetters: KafkaDeadLetterSink(producer: producer, topic: configuration.kafka.deadLetterTopic),
             retry: configuration.processing.retry,
             configurationErrorRetryInterval: configuration.processing.configurationErrorRetryInterval,
@@ -103,7 +104,7 @@ extension RetirementService {
 extension RetirementService {
     /// The receipt writer of the configuration (`nil` when receipts are off). Call its
     /// `shutdown(timeout:)` when done, so queued receipts get their chance to be written.
-    public static func makeReceiptWriter(configuration: ServiceConfiguration, producer: KafkaProducer, logger: Logger)
+    package static func makeReceiptWriter(configuration: ServiceConfiguration, producer: KafkaProducer, logger: Logger)
         -> ErasureReceiptWriter?
     {
         guard configuration.receipts.topic != nil || configuration.receipts.log else { return nil }

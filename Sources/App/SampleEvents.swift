@@ -4,16 +4,16 @@ import RetirementEvent
 
 /// Retirement records shaped as the LMS plugin publishes them (docs/contract.md#event), with
 /// made-up learners: for the demo, the benchmarks and the tests.
-public enum SampleEvents {
-    public static let type = RetirementEvent.eventType
+package enum SampleEvents {
+    package static let type = RetirementEvent.eventType
 
     /// A deterministic UUID-shaped `ce_id` per user id.
-    public static func eventID(_ userID: Int) -> String {
+    package static func eventID(_ userID: Int) -> String {
         String(format: "00000000-0000-4000-8000-%012d", userID)
     }
 
     /// The CloudEvents headers of one record.
-    public static func headers(
+    package static func headers(
         userID: Int, eventID: String? = nil, type: String = SampleEvents.type, source: String = "openedx/lms/lms.test"
     ) -> [KafkaHeader] {
         [
@@ -27,7 +27,7 @@ public enum SampleEvents {
     }
 
     /// The JSON value of one record: a made-up learner `learner<id>@example.org`.
-    public static func value(userID: Int) -> [UInt8] {
+    package static func value(userID: Int) -> [UInt8] {
         Array(
             """
             {"user_id": \(userID), "username": "learner\(userID)", "email": "learner\(userID)@example.org", \
@@ -38,7 +38,7 @@ public enum SampleEvents {
 
     /// Produces one valid record per user id, acknowledged; returns where each landed.
     @discardableResult
-    public static func produce(
+    package static func produce(
         _ userIDs: some Sequence<Int>, to topic: String, with producer: KafkaProducer, timestamp: Int64? = nil,
         source: String = "openedx/lms/lms.test"
     ) async throws -> [Int: TopicPartitionOffset] {

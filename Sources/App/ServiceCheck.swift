@@ -4,9 +4,9 @@ import Kafka
 import Logging
 
 /// `check`: reaches Kafka (topic, dead-letter topic, the group coordinator) and every destination.
-public enum ServiceCheck {
+package enum ServiceCheck {
     /// Returns one message per problem; empty when everything answered.
-    public static func run(_ configuration: ServiceConfiguration, logger: Logger) async -> [String] {
+    package static func run(_ configuration: ServiceConfiguration, logger: Logger) async -> [String] {
         var problems: [String] = []
         do {
             let consumer = try KafkaConsumer(

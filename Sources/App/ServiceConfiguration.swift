@@ -3,84 +3,98 @@ import Destinations
 import Engine
 import Foundation
 import Logging
+import RetirementEvent
 
 /// The whole service configuration (docs/contract.md#config), validated.
-public struct ServiceConfiguration: Sendable {
+package struct ServiceConfiguration: Sendable {
     /// `kafka:`
-    public struct KafkaSection: Sendable {
-        public var bootstrapServers: String
+    package struct KafkaSection: Sendable {
+        package var bootstrapServers: String
         /// The topic name with the optional prefix applied (`{prefix}-{topic}`).
-        public var topic: String
-        public var groupID: String
-        public var deadLetterTopic: String
+        package var topic: String
+        package var groupID: String
+        package var deadLetterTopic: String
         /// librdkafka's `partition.assignment.strategy`.
-        public var assignmentStrategy: AssignmentStrategy
+        package var assignmentStrategy: AssignmentStrategy
         /// Passed to librdkafka as is, over the service's defaults.
-        public var properties: [String: String]
+        package var properties: [String: String]
         /// Session timeout for the group (`session.timeout.ms`).
-        public var sessionTimeout: Duration
+        package var sessionTimeout: Duration
     }
 
     /// `processing:`
-    public struct ProcessingSection: Sendable {
-        public var maxInFlight: Int
-        public var maxBufferedPerPartition: Int
-        public var retry: RetryPolicy
-        public var shutdownGrace: Duration
+    package struct ProcessingSection: Sendable {
+        package var maxInFlight: Int
+        package var maxBufferedPerPartition: Int
+        package var retry: RetryPolicy
+        package var shutdownGrace: Duration
         /// How long a revoked partition's in-flight work may finish before it is abandoned.
-        public var revokeGrace: Duration
+        package var revokeGrace: Duration
         /// How often a destination in configuration error is retried.
-        public var configurationErrorRetryInterval: Duration
+        package var configurationErrorRetryInterval: Duration
         /// Values larger than this are bad input (`too_large`).
-        public var maxEventBytes: Int
+        package var maxEventBytes: Int
         /// The deadline of every destination call (`call_timeout`).
-        public var callTimeout: Duration
+        package var callTimeout: Duration
         /// Offsets taken but not committable, per partition, before the partition is paused.
-        public var maxUncommittedPerPartition: Int
+        package var maxUncommittedPerPartition: Int
         /// An event unfinished for longer is logged at WARNING (once per event).
-        public var stuckEventWarning: Duration
+        package var stuckEventWarning: Duration
         /// How long an offset commit in a revoke or at shutdown may wait for the broker.
-        public var commitTimeout: Duration
+        package var commitTimeout: Duration
         /// Receipts waiting to be written before new ones are dropped (and counted).
-        public var receiptQueueSize: Int
+        package var receiptQueueSize: Int
     }
 
     /// `http:`
-    public struct HTTPSection: Sendable {
-        public var host: String
-        public var port: Int
-        public var enabled: Bool
+    package struct HTTPSection: Sendable {
+        package var host: String
+        package var port: Int
+        package var enabled: Bool
         /// `/healthz` fails when the poll loop has not turned for this long.
-        public var livenessTimeout: Duration
+        package var livenessTimeout: Duration
     }
 
     /// `receipts:`
-    public struct ReceiptsSection: Sendable {
+    package struct ReceiptsSection: Sendable {
         /// Kafka topic for receipts (`nil`: none).
-        public var topic: String?
+        package var topic: String?
         /// Also write each receipt as a log line.
-        public var log: Bool
+        package var log: Bool
     }
 
     /// `logging:`
-    public struct LoggingSection: Sendable {
-        public var level: Logger.Level
-        public var format: LogFormat
+    package struct LoggingSection: Sendable {
+        package var level: Logger.Level
+        package var format: LogFormat
     }
 
-    public var kafka: KafkaSection
-    public var processing: ProcessingSection
-    public var http: HTTPSection
-    public var receipts: ReceiptsSection
-    public var logging: LoggingSection
+    /// `encryption:`
+    package struct EncryptionSection: Sendable {
+        /// Decrypts encrypted events (`keyring`, `keyring_file` or `keyring_env`); `nil`: none configured.
+        package var keyring: Keyring?
+        /// The longest time an event can stay in the topics (the dead-letter topic's retention):
+        /// a key older than this is reported by `keys check` and at start-up.
+        package var longestRetention: Duration = .seconds(30 * 86_400)
+
+        package init() {}
+    }
+
+    package var kafka: KafkaSection
+    package var processing: ProcessingSection
+    package var http: HTTPSection
+    package var receipts: ReceiptsSection
+    package var logging: LoggingSection
+    /// `encryption:` (docs/encryption.md).
+    package var encryption: EncryptionSection = EncryptionSection()
     /// The destinations, read and validated; ``buildDestinations(context:)`` builds them.
-    public var destinations: [DestinationBlueprint]
+    package var destinations: [DestinationBlueprint]
 
     /// Validates a resolved configuration; throws ``ConfigLoader/Failure`` with every problem
     /// found (indirection problems included), one message each, naming the key.
     /// - Parameter requireDestinations: `false` for subcommands that never call a destination
     ///   (`status`, `dlq list`): `destinations` is then neither read nor required.
-    public static func parse(_ document: ConfigDocument, requireDestinations: Bool = true) throws -> ServiceConfiguration {
+    package static func parse(_ document: ConfigDocument, requireDestinations: Bool = true) throws -> ServiceConfiguration {
         let problems = ConfigProblems(document.problems.messages)
         let reader = SettingsReader(path: "", values: document.values, problems: problems)
         let config = read(reader, requireDestinations: requireDestinations)
@@ -90,7 +104,7 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// Loads, resolves and validates a config file.
-    public static func load(path: String, requireDestinations: Bool = true) throws -> ServiceConfiguration {
+    package static func load(path: String, requireDestinations: Bool = true) throws -> ServiceConfiguration {
         try parse(ConfigLoader.load(path: path, skipDestinations: !requireDestinations), requireDestinations: requireDestinations)
     }
 
@@ -173,6 +187,8 @@ public struct ServiceConfiguration: Sendable {
         let logging = LoggingSection(level: l.choice("level", default: Logger.Level.info), format: l.choice("format", default: LogFormat.json))
         l.finish()
 
+        let encryption = readEncryption(root.section("encryption"), problems: problems)
+
         var destinations: [DestinationBlueprint] = []
         if requireDestinations {
             let readers = root.sections("destinations")
@@ -187,7 +203,22 @@ public struct ServiceConfiguration: Sendable {
         return ServiceConfiguration(
             kafka: kafka, processing: processing,
             http: HTTPSection(host: host, port: port, enabled: enabled, livenessTimeout: livenessTimeout),
-            receipts: receipts, logging: logging, destinations: destinations)
+            receipts: receipts, logging: logging, encryption: encryption, destinations: destinations)
+    }
+
+    static func readEncryption(_ reader: SettingsReader?, problems: ConfigProblems) -> EncryptionSection {
+        var section = EncryptionSection()
+        guard let reader else { return section }
+        if let text = reader.string("keyring"), text != "<unresolved>" {
+            do {
+                section.keyring = try Keyring.parse(text)
+            } catch {
+                problems.add("encryption.keyring", error.description)
+            }
+        }
+        section.longestRetention = reader.duration("longest_retention", default: .seconds(30 * 86_400), minimum: .seconds(3600))
+        reader.finish()
+        return section
     }
 
     /// librdkafka properties that would change who commits what, refused in `kafka.properties`:
@@ -213,14 +244,14 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// Builds the destinations read at validation, each once.
-    public func buildDestinations(context: DestinationContext) -> [DestinationPipeline] {
+    package func buildDestinations(context: DestinationContext) -> [DestinationPipeline] {
         destinations.map { $0.build(context) }
     }
 
     /// librdkafka consumer properties: the service's defaults, then `kafka.properties`. With a
     /// `groupID` (replay, dlq redrive, benchmarks) the consumer is a tool, never a member of the
     /// service's group: no static membership (`group.instance.id`) and no automatic commits.
-    public func consumerProperties(groupID: String? = nil) -> [String: String] {
+    package func consumerProperties(groupID: String? = nil) -> [String: String] {
         var values: [String: String] = [
             "bootstrap.servers": kafka.bootstrapServers,
             "group.id": groupID ?? kafka.groupID,
@@ -254,7 +285,7 @@ public struct ServiceConfiguration: Sendable {
     }
 
     /// librdkafka producer properties for the dead-letter and receipt topics.
-    public func producerProperties() -> [String: String] {
+    package func producerProperties() -> [String: String] {
         var values: [String: String] = [
             "bootstrap.servers": kafka.bootstrapServers,
             "client.id": "retirement-consumer-dlq",
@@ -273,7 +304,7 @@ public struct ServiceConfiguration: Sendable {
 }
 
 /// `kafka.assignment_strategy`: how partitions are spread over the group's members.
-public enum AssignmentStrategy: String, CaseIterable, Sendable {
+package enum AssignmentStrategy: String, CaseIterable, Sendable {
     /// Eager; the default (librdkafka 2.0.2's cooperative-sticky has known bugs).
     case range
     case roundrobin
@@ -281,7 +312,7 @@ public enum AssignmentStrategy: String, CaseIterable, Sendable {
 }
 
 /// `logging.format`.
-public enum LogFormat: String, CaseIterable, Sendable {
+package enum LogFormat: String, CaseIterable, Sendable {
     /// One JSON object per line.
     case json
     /// swift-log's plain text.

@@ -3,11 +3,11 @@ import Logging
 
 /// Reads a topic's records between given offsets without joining a group (manual assignment):
 /// the basis of `dlq list`, `replay --dry-run` and the demo's summary.
-public struct TopicReader {
+package struct TopicReader {
     let consumer: KafkaConsumer
-    public let topic: String
+    package let topic: String
 
-    public init(bootstrapServers: String, topic: String, properties: [String: String] = [:], groupID: String, logger: Logger) throws {
+    package init(bootstrapServers: String, topic: String, properties: [String: String] = [:], groupID: String, logger: Logger) throws {
         var values = properties
         values["bootstrap.servers"] = bootstrapServers
         values["group.id"] = groupID
@@ -22,7 +22,7 @@ public struct TopicReader {
     }
 
     /// Low and high watermarks of every partition.
-    public func watermarks(timeoutMs: Int32 = 10_000) throws -> [Int32: (low: Int64, high: Int64)] {
+    package func watermarks(timeoutMs: Int32 = 10_000) throws -> [Int32: (low: Int64, high: Int64)] {
         let count = try consumer.partitionCount(topic: topic, timeoutMs: timeoutMs)
         var result: [Int32: (Int64, Int64)] = [:]
         for partition in 0..<count {
@@ -32,7 +32,7 @@ public struct TopicReader {
     }
 
     /// Committed offsets of a group (nil when none), for the given partitions.
-    public func committed(_ partitions: [Int32], timeoutMs: Int32 = 10_000) throws -> [Int32: Int64] {
+    package func committed(_ partitions: [Int32], timeoutMs: Int32 = 10_000) throws -> [Int32: Int64] {
         let rows = try consumer.committed(partitions.map { TopicPartition(topic: topic, partition: $0) }, timeoutMs: timeoutMs)
         var result: [Int32: Int64] = [:]
         for row in rows where row.offset >= 0 { result[row.topicPartition.partition] = row.offset }
@@ -41,7 +41,7 @@ public struct TopicReader {
 
     /// Calls `body` for every record in `[start, end)` per partition, in offset order per partition.
     /// Returns when every range was read. Throws if no progress is made for `stallTimeout`.
-    public func read(
+    package func read(
         ranges: [Int32: (start: Int64, end: Int64)], stallTimeout: Duration = .seconds(60), _ body: (KafkaMessage) throws -> Void
     ) throws {
         var remaining = ranges.filter { $0.value.end > $0.value.start }

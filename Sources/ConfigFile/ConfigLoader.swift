@@ -3,12 +3,12 @@ import Yams
 
 /// Reads the YAML config file into ``ConfigValue``s and resolves `KEY_env: VAR` and
 /// `KEY_file: PATH` indirections (docs/contract.md#config-indirection), so secrets never need to sit in the YAML.
-public enum ConfigLoader {
-    public struct Failure: Error, CustomStringConvertible {
-        public var problems: [String]
-        public var description: String { problems.joined(separator: "\n") }
+package enum ConfigLoader {
+    package struct Failure: Error, CustomStringConvertible {
+        package var problems: [String]
+        package var description: String { problems.joined(separator: "\n") }
 
-        public init(problems: [String]) {
+        package init(problems: [String]) {
             self.problems = problems
         }
     }
@@ -18,7 +18,7 @@ public enum ConfigLoader {
     /// the document, to be reported with every other problem.
     /// - Parameter skipDestinations: leave `destinations` out (for subcommands that do not call them,
     ///   so their secrets need not be present).
-    public static func load(
+    package static func load(
         path: String, environment: [String: String] = ProcessInfo.processInfo.environment, skipDestinations: Bool = false
     ) throws -> ConfigDocument {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -30,7 +30,7 @@ public enum ConfigLoader {
         return try parse(yaml: text, environment: environment, skipDestinations: skipDestinations)
     }
 
-    public static func parse(
+    package static func parse(
         yaml: String, environment: [String: String] = ProcessInfo.processInfo.environment, skipDestinations: Bool = false
     ) throws -> ConfigDocument {
         let node: Node?

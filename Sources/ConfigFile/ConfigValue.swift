@@ -1,6 +1,6 @@
 /// A configuration value as read from YAML (after `_env` / `_file` indirection), independent of
 /// the YAML library.
-public indirect enum ConfigValue: Sendable, Equatable {
+package indirect enum ConfigValue: Sendable, Equatable {
     case null
     case string(String)
     case int(Int)
@@ -10,7 +10,7 @@ public indirect enum ConfigValue: Sendable, Equatable {
     case map([String: ConfigValue])
 
     /// The value's kind, for error messages.
-    public var kind: String {
+    package var kind: String {
         switch self {
         case .null: "null"
         case .string: "a string"
@@ -23,7 +23,7 @@ public indirect enum ConfigValue: Sendable, Equatable {
     }
 
     /// Scalars as text (numbers and booleans too), for string-typed settings like properties.
-    public var scalarText: String? {
+    package var scalarText: String? {
         switch self {
         case .string(let text): text
         case .int(let value): String(value)

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Durations in the configuration: `500ms`, `30s`, `5m`, `2h`, `7d`.
-public enum DurationText {
-    public static func parse(_ text: String) -> Duration? {
+package enum DurationText {
+    package static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
@@ -17,7 +17,7 @@ public enum DurationText {
 
 extension Duration {
     /// This duration in (fractional) seconds.
-    public var seconds: Double {
+    package var seconds: Double {
         let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }

@@ -1,18 +1,18 @@
 /// Reads one mapping of the configuration with typed accessors; every problem goes to
 /// ``ConfigProblems`` with the full key path, and keys nobody asked for are reported by ``finish()``.
-public final class SettingsReader: @unchecked Sendable {
-    public let path: String
-    public let values: [String: ConfigValue]
-    public let problems: ConfigProblems
+package final class SettingsReader: @unchecked Sendable {
+    package let path: String
+    package let values: [String: ConfigValue]
+    package let problems: ConfigProblems
     private var used: Set<String> = []
 
-    public init(path: String, values: [String: ConfigValue], problems: ConfigProblems) {
+    package init(path: String, values: [String: ConfigValue], problems: ConfigProblems) {
         self.path = path
         self.values = values
         self.problems = problems
     }
 
-    public func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    package func keyPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     private func take(_ key: String) -> ConfigValue? {
         used.insert(key)
@@ -21,16 +21,16 @@ public final class SettingsReader: @unchecked Sendable {
     }
 
     /// Marks keys as known without reading them.
-    public func allow(_ keys: String...) {
+    package func allow(_ keys: String...) {
         used.formUnion(keys)
     }
 
-    public func has(_ key: String) -> Bool {
+    package func has(_ key: String) -> Bool {
         if let value = values[key] { return value != .null }
         return false
     }
 
-    public func string(_ key: String, default defaultValue: String? = nil, required: Bool = false) -> String? {
+    package func string(_ key: String, default defaultValue: String? = nil, required: Bool = false) -> String? {
         guard let value = take(key) else {
             if required, defaultValue == nil { problems.add(keyPath(key), "required") }
             return defaultValue
@@ -44,7 +44,7 @@ public final class SettingsReader: @unchecked Sendable {
         return text
     }
 
-    public func int(_ key: String, default defaultValue: Int, range: ClosedRange<Int> = Int.min...Int.max) -> Int {
+    package func int(_ key: String, default defaultValue: Int, range: ClosedRange<Int> = Int.min...Int.max) -> Int {
         guard let value = take(key) else { return defaultValue }
         guard case .int(let number) = value else {
             problems.add(keyPath(key), "must be an integer, got \(value.kind)")
@@ -57,7 +57,7 @@ public final class SettingsReader: @unchecked Sendable {
         return number
     }
 
-    public func double(_ key: String, default defaultValue: Double?, range: ClosedRange<Double> = 0...Double.greatestFiniteMagnitude) -> Double? {
+    package func double(_ key: String, default defaultValue: Double?, range: ClosedRange<Double> = 0...Double.greatestFiniteMagnitude) -> Double? {
         guard let value = take(key) else { return defaultValue }
         let number: Double
         switch value {
@@ -74,7 +74,7 @@ public final class SettingsReader: @unchecked Sendable {
         return number
     }
 
-    public func bool(_ key: String, default defaultValue: Bool) -> Bool {
+    package func bool(_ key: String, default defaultValue: Bool) -> Bool {
         guard let value = take(key) else { return defaultValue }
         guard case .bool(let flag) = value else {
             problems.add(keyPath(key), "must be true or false, got \(value.kind)")
@@ -84,7 +84,7 @@ public final class SettingsReader: @unchecked Sendable {
     }
 
     /// A duration string (`500ms`, `30s`, `5m`, `2h`, `1d`).
-    public func duration(_ key: String, default defaultValue: Duration, minimum: Duration = .zero) -> Duration {
+    package func duration(_ key: String, default defaultValue: Duration, minimum: Duration = .zero) -> Duration {
         guard let value = take(key) else { return defaultValue }
         guard case .string(let text) = value, let duration = DurationText.parse(text) else {
             problems.add(keyPath(key), "must be a duration like \"500ms\", \"30s\", \"5m\", got \(value.scalarText.map { "\"\($0)\"" } ?? value.kind)")
@@ -97,7 +97,7 @@ public final class SettingsReader: @unchecked Sendable {
         return duration
     }
 
-    public func stringList(_ key: String, default defaultValue: [String] = [], required: Bool = false) -> [String] {
+    package func stringList(_ key: String, default defaultValue: [String] = [], required: Bool = false) -> [String] {
         guard let value = take(key) else {
             if required { problems.add(keyPath(key), "required") }
             return defaultValue
@@ -119,7 +119,7 @@ public final class SettingsReader: @unchecked Sendable {
     }
 
     /// A mapping of scalars, as strings (e.g. `kafka.properties`).
-    public func stringMap(_ key: String) -> [String: String] {
+    package func stringMap(_ key: String) -> [String: String] {
         guard let value = take(key) else { return [:] }
         guard case .map(let map) = value else {
             problems.add(keyPath(key), "must be a mapping, got \(value.kind)")
@@ -137,12 +137,12 @@ public final class SettingsReader: @unchecked Sendable {
     }
 
     /// A string with a default: the default is written once, at the call.
-    public func string(_ key: String, or defaultValue: String) -> String {
+    package func string(_ key: String, or defaultValue: String) -> String {
         string(key, default: defaultValue) ?? defaultValue
     }
 
     /// One of an enumeration's raw values; problems name every allowed value.
-    public func choice<E: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: E) -> E where E.RawValue == String {
+    package func choice<E: RawRepresentable & CaseIterable>(_ key: String, default defaultValue: E) -> E where E.RawValue == String {
         let name = string(key, or: defaultValue.rawValue)
         if let value = E(rawValue: name) { return value }
         let names = E.allCases.map(\.rawValue)
@@ -152,7 +152,7 @@ public final class SettingsReader: @unchecked Sendable {
     }
 
     /// One of a fixed set of names, mapped to its value (e.g. a region to its host).
-    public func choice<T>(_ key: String, default defaultName: String, _ options: KeyValuePairs<String, T>) -> T {
+    package func choice<T>(_ key: String, default defaultName: String, _ options: KeyValuePairs<String, T>) -> T {
         let name = string(key, or: defaultName)
         if let match = options.first(where: { $0.key == name }) { return match.value }
         problems.add(keyPath(key), "must be \(options.map(\.key).joined(separator: " or ")), got \"\(name)\"")
@@ -160,7 +160,7 @@ public final class SettingsReader: @unchecked Sendable {
     }
 
     /// A nested mapping; `nil` when absent.
-    public func section(_ key: String) -> SettingsReader? {
+    package func section(_ key: String) -> SettingsReader? {
         guard let value = take(key) else { return nil }
         guard case .map(let map) = value else {
             problems.add(keyPath(key), "must be a mapping, got \(value.kind)")
@@ -170,7 +170,7 @@ public final class SettingsReader: @unchecked Sendable {
     }
 
     /// A list of mappings.
-    public func sections(_ key: String) -> [SettingsReader] {
+    package func sections(_ key: String) -> [SettingsReader] {
         guard let value = take(key) else { return [] }
         guard case .list(let items) = value else {
             problems.add(keyPath(key), "must be a list, got \(value.kind)")
@@ -188,7 +188,7 @@ public final class SettingsReader: @unchecked Sendable {
     }
 
     /// Reports every key that no accessor read: typos must not pass silently.
-    public func finish() {
+    package func finish() {
         for key in values.keys.sorted() where !used.contains(key) {
             problems.add(keyPath(key), "unknown key")
         }

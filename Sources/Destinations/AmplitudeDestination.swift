@@ -9,20 +9,20 @@ import RetirementEvent
 /// Amplitude schedules a deletion job (run within 30 days); the outcome keeps its day and the
 /// learner's Amplitude id as `jobID` (`<day>/<amplitude_id>`). Ids listed in `invalid_ids` are
 /// unknown to the project: already gone.
-public struct AmplitudeDestination: Destination {
-    public static let usHost = "https://amplitude.com"
-    public static let euHost = "https://analytics.eu.amplitude.com"
+package struct AmplitudeDestination: Destination {
+    package static let usHost = "https://amplitude.com"
+    package static let euHost = "https://analytics.eu.amplitude.com"
 
-    public let name: String
-    public let baseURL: String
-    public let requester: String
+    package let name: String
+    package let baseURL: String
+    package let requester: String
     let authorization: String
     let transport: HTTPTransport
 
     /// Amplitude takes up to 100 user ids per call.
-    public var maxBatchSize: Int { 100 }
+    package var maxBatchSize: Int { 100 }
 
-    public init(name: String, baseURL: String, apiKey: String, secretKey: String, requester: String, transport: HTTPTransport) {
+    package init(name: String, baseURL: String, apiKey: String, secretKey: String, requester: String, transport: HTTPTransport) {
         self.name = name
         self.baseURL = baseURL
         self.requester = requester
@@ -30,7 +30,7 @@ public struct AmplitudeDestination: Destination {
         self.transport = transport
     }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+    package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         let ids = events.map { String($0.userID) }
         let body = VendorHTTP.json(["user_ids": ids, "requester": requester, "ignore_invalid_id": "true"])
         let headers = [("Authorization", authorization), ("Content-Type", "application/json")]
@@ -76,7 +76,7 @@ public struct AmplitudeDestination: Destination {
     }
 
     /// Lists today's deletion jobs (`GET /api/2/deletions/users?start_day=…&end_day=…`): read-only, proves the keys.
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

@@ -8,24 +8,24 @@ import RetirementEvent
 ///
 /// Braze queues the deletion (done within minutes) and returns no job id.
 /// 404 means an unknown REST API key on that instance, not an unknown user: a configuration error.
-public struct BrazeDestination: Destination {
-    public let name: String
+package struct BrazeDestination: Destination {
+    package let name: String
     /// The instance's REST endpoint, e.g. `https://rest.iad-01.braze.com`.
-    public let baseURL: String
+    package let baseURL: String
     let apiKey: String
     let transport: HTTPTransport
 
     /// Braze takes up to 50 external ids per call.
-    public var maxBatchSize: Int { 50 }
+    package var maxBatchSize: Int { 50 }
 
-    public init(name: String, baseURL: String, apiKey: String, transport: HTTPTransport) {
+    package init(name: String, baseURL: String, apiKey: String, transport: HTTPTransport) {
         self.name = name
         self.baseURL = baseURL
         self.apiKey = apiKey
         self.transport = transport
     }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+    package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         let body = VendorHTTP.json(["external_ids": events.map { String($0.userID) }])
         let headers = [("Authorization", "Bearer \(apiKey)"), ("Content-Type", "application/json")]
         switch await VendorHTTP.send(transport, .POST, "\(baseURL)/users/delete", headers: headers, body: body) {
@@ -55,7 +55,7 @@ public struct BrazeDestination: Destination {
 
     /// Braze documents no harmless call that proves a key holding only `users.delete`; `check`
     /// proves the instance host answers HTTPS and reports a refused key if it says so.
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         await VendorHTTP.check(
             transport, destination: name, baseURL: baseURL, path: "/", headers: [("Authorization", "Bearer \(apiKey)")],
             refused: { "\(baseURL) refused the API key (HTTP \($0))" })

@@ -5,8 +5,8 @@ import Synchronization
 /// Closed: calls go. After `threshold` consecutive failing calls: open, calls are refused for
 /// `openDuration` (doubling up to 16× while probes fail). Then half-open: one probe goes; its
 /// success closes the circuit.
-public final class CircuitBreaker: Sendable {
-    public enum State: Int, Sendable {
+package final class CircuitBreaker: Sendable {
+    package enum State: Int, Sendable {
         case closed = 0
         case halfOpen = 1
         case open = 2
@@ -25,16 +25,16 @@ public final class CircuitBreaker: Sendable {
     private let openDuration: Duration
     private let onChange: (@Sendable (State) -> Void)?
 
-    public init(threshold: Int, openDuration: Duration, onChange: (@Sendable (State) -> Void)? = nil) {
+    package init(threshold: Int, openDuration: Duration, onChange: (@Sendable (State) -> Void)? = nil) {
         self.threshold = max(1, threshold)
         self.openDuration = openDuration
         self.onChange = onChange
     }
 
-    public var state: State { inner.withLock { $0.state } }
+    package var state: State { inner.withLock { $0.state } }
 
     /// `nil` when a call may go, else how long until the next probe.
-    public func permit() -> Duration? {
+    package func permit() -> Duration? {
         var changed: State?
         let wait: Duration? = inner.withLock { s in
             switch s.state {
@@ -59,14 +59,14 @@ public final class CircuitBreaker: Sendable {
 
     /// Gives back a permit whose call never went (its caller was cancelled first), so a half-open
     /// circuit lets the next probe go instead of waiting for an answer that will never come.
-    public func withdrawPermit() {
+    package func withdrawPermit() {
         inner.withLock { s in
             if s.state == .halfOpen { s.probing = false }
         }
     }
 
     /// Records the result of a permitted call.
-    public func record(success: Bool) {
+    package func record(success: Bool) {
         var changed: State?
         inner.withLock { s in
             if success {

@@ -3,7 +3,7 @@ import RetirementEvent
 
 /// An external system a learner is erased from. A new system is one type implementing this
 /// protocol plus one line in ``DestinationRegistry``.
-public protocol Destination: Sendable {
+package protocol Destination: Sendable {
     /// The configured name.
     var name: String { get }
     /// The most events one ``erase(_:)`` call takes; 1 when the API takes one learner per call.
@@ -19,20 +19,20 @@ public protocol Destination: Sendable {
 }
 
 extension Destination {
-    public var maxBatchSize: Int { 1 }
-    public func shutdown() async {}
+    package var maxBatchSize: Int { 1 }
+    package func shutdown() async {}
 }
 
 /// A destination whose API takes one learner per call: implement ``erase(_:)`` for one event.
-public protocol SingleEventDestination: Destination {
+package protocol SingleEventDestination: Destination {
     /// Erases one learner; the reason must not contain personal data.
     func erase(_ event: RetirementEvent) async -> ErasureOutcome
 }
 
 extension SingleEventDestination {
-    public var maxBatchSize: Int { 1 }
+    package var maxBatchSize: Int { 1 }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+    package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         var outcomes: [ErasureOutcome] = []
         for event in events { outcomes.append(await erase(event)) }
         return outcomes

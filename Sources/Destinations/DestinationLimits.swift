@@ -1,27 +1,27 @@
 
 /// Per-destination limits: how many calls at once, how many per second, how long a batch waits to fill.
-public struct DestinationLimits: Sendable, Equatable {
+package struct DestinationLimits: Sendable, Equatable {
     /// Calls in flight at once.
-    public var concurrency: Int
+    package var concurrency: Int
     /// Sustained calls per second (`nil`: unlimited).
-    public var requestsPerSecond: Double?
+    package var requestsPerSecond: Double?
     /// Calls that may go at once after a quiet time.
-    public var burst: Int
+    package var burst: Int
     /// How long a batch waits for more events before it is sent.
-    public var linger: Duration
+    package var linger: Duration
     /// Consecutive failing calls that open the circuit.
-    public var circuitFailureThreshold: Int
+    package var circuitFailureThreshold: Int
     /// How long an open circuit waits before a probe.
-    public var circuitOpenDuration: Duration
+    package var circuitOpenDuration: Duration
     /// The deadline of one call (`processing.call_timeout`, or the destination's `call_timeout`):
     /// past it the call's events count as a transient failure, though the call keeps its
     /// concurrency slot until it really ends.
-    public var callTimeout: Duration
+    package var callTimeout: Duration
     /// The longest a vendor's wait signal (`Retry-After`, reset headers) may hold the destination
     /// (`processing.retry.max_retry_after`); longer ones are cut to it and logged.
-    public var maxVendorWait: Duration
+    package var maxVendorWait: Duration
 
-    public init(
+    package init(
         concurrency: Int = 16, requestsPerSecond: Double? = nil, burst: Int = 1, linger: Duration = .milliseconds(50),
         circuitFailureThreshold: Int = 20, circuitOpenDuration: Duration = .seconds(10), callTimeout: Duration = .seconds(30),
         maxVendorWait: Duration = .seconds(3600)

@@ -7,10 +7,10 @@ import Synchronization
 
 /// Puts a ``Destination`` behind batching, a concurrency limit, a rate limiter, the vendor's own
 /// wait signals and a circuit breaker; the engine sees it as an ``ErasureApplier``.
-public final class DestinationPipeline: ErasureApplier {
-    public var name: String { destination.name }
-    public let destination: any Destination
-    public let limits: DestinationLimits
+package final class DestinationPipeline: ErasureApplier {
+    package var name: String { destination.name }
+    package let destination: any Destination
+    package let limits: DestinationLimits
     let breaker: CircuitBreaker
     private let concurrency: ConcurrencyLimiter
     private let rateLimiter: RateLimiter?
@@ -19,7 +19,7 @@ public final class DestinationPipeline: ErasureApplier {
     private let logger: Logger
     private let calls: Counter
 
-    public init(destination: any Destination, limits: DestinationLimits, logger: Logger) {
+    package init(destination: any Destination, limits: DestinationLimits, logger: Logger) {
         self.destination = destination
         self.limits = limits
         self.logger = logger
@@ -40,7 +40,7 @@ public final class DestinationPipeline: ErasureApplier {
         }
     }
 
-    public func apply(_ event: RetirementEvent) async -> ErasureOutcome {
+    package func apply(_ event: RetirementEvent) async -> ErasureOutcome {
         guard let batcher else { return await send([event])[0] }
         return await batcher.submit(event) { batch in await self.send(batch) }
     }
@@ -144,11 +144,11 @@ public final class DestinationPipeline: ErasureApplier {
         }
     }
 
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         await destination.check()
     }
 
-    public func shutdown() async {
+    package func shutdown() async {
         await destination.shutdown()
     }
 }

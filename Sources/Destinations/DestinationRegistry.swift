@@ -2,24 +2,24 @@ import ConfigFile
 import Logging
 
 /// What building a destination needs at run time: the shared HTTP client and the logger.
-public struct DestinationContext: Sendable {
-    public var transport: HTTPTransport
-    public var logger: Logger
+package struct DestinationContext: Sendable {
+    package var transport: HTTPTransport
+    package var logger: Logger
 
-    public init(transport: HTTPTransport, logger: Logger) {
+    package init(transport: HTTPTransport, logger: Logger) {
         self.transport = transport
         self.logger = logger
     }
 }
 
 /// Settings every destination shares, from `processing:`; factories read their defaults from them.
-public struct DestinationDefaults: Sendable {
+package struct DestinationDefaults: Sendable {
     /// `processing.call_timeout`: the default deadline of every destination call.
-    public var callTimeout: Duration
+    package var callTimeout: Duration
     /// `processing.retry.max_retry_after`: the longest a vendor's wait signal may hold a destination.
-    public var maxVendorWait: Duration
+    package var maxVendorWait: Duration
 
-    public init(callTimeout: Duration = .seconds(30), maxVendorWait: Duration = .seconds(3600)) {
+    package init(callTimeout: Duration = .seconds(30), maxVendorWait: Duration = .seconds(3600)) {
         self.callTimeout = callTimeout
         self.maxVendorWait = maxVendorWait
     }
@@ -27,29 +27,29 @@ public struct DestinationDefaults: Sendable {
 
 /// Reads one destination's settings (every key it knows; problems go to the reader) and returns
 /// how to build it and its default limits, or `nil` when the settings cannot make one.
-public typealias DestinationFactory =
+package typealias DestinationFactory =
     @Sendable (SettingsReader, DestinationDefaults) -> (
         make: @Sendable (DestinationContext) -> any Destination, limits: DestinationLimits
     )?
 
 /// One configured destination, read and validated, not built yet: validation reads settings
 /// once and builds nothing; the service builds each destination once, when it starts.
-public struct DestinationBlueprint: Sendable {
-    public let name: String
+package struct DestinationBlueprint: Sendable {
+    package let name: String
     /// The `type:` it was configured with.
-    public let type: String
-    public let limits: DestinationLimits
+    package let type: String
+    package let limits: DestinationLimits
     let make: @Sendable (DestinationContext) -> any Destination
 
     /// The destination behind its pipeline (batching, limits, deadline, circuit breaker).
-    public func build(_ context: DestinationContext) -> DestinationPipeline {
+    package func build(_ context: DestinationContext) -> DestinationPipeline {
         DestinationPipeline(destination: make(context), limits: limits, logger: context.logger)
     }
 }
 
 /// The destination types by `type:` name. A new type is one line here.
-public enum DestinationRegistry {
-    public static let factories: [String: DestinationFactory] = [
+package enum DestinationRegistry {
+    package static let factories: [String: DestinationFactory] = [
         "webhook": WebhookDestination.make,
         "braze": BrazeDestination.make,
         "amplitude": AmplitudeDestination.make,
@@ -65,7 +65,7 @@ public enum DestinationRegistry {
     /// Reads every configured destination with its limits (common keys: `concurrency`,
     /// `rate_limit_per_second`, `burst`, `batch_linger`, `circuit_failure_threshold`,
     /// `circuit_open_duration`, `call_timeout`); problems go to the readers' ``ConfigProblems``.
-    public static func read(_ readers: [SettingsReader], defaults: DestinationDefaults) -> [DestinationBlueprint] {
+    package static func read(_ readers: [SettingsReader], defaults: DestinationDefaults) -> [DestinationBlueprint] {
         var blueprints: [DestinationBlueprint] = []
         var names: Set<String> = []
         for reader in readers {
@@ -101,7 +101,7 @@ public enum DestinationRegistry {
     }
 
     /// Reads and builds in one step (tools and tests that have settings in hand).
-    public static func build(
+    package static func build(
         _ readers: [SettingsReader], defaults: DestinationDefaults = DestinationDefaults(), context: DestinationContext
     ) -> [DestinationPipeline] {
         read(readers, defaults: defaults).map { $0.build(context) }

@@ -2,16 +2,16 @@ import Engine
 import Foundation
 
 /// The common reading of HTTP answers (docs/contract.md#webhook-responses); vendors refine it where their docs differ.
-public enum HTTPOutcome {
+package enum HTTPOutcome {
     /// 2xx erased; 404/410 already gone; 408/425/429/5xx transient (Retry-After honoured);
     /// 401/403 configuration error; other 4xx permanent.
-    public static func classify(_ response: HTTPTransport.Response, now: Date = Date()) -> ErasureOutcome {
+    package static func classify(_ response: HTTPTransport.Response, now: Date = Date()) -> ErasureOutcome {
         classify(response, refused: "credentials or signature refused", waitSignal: waitSignal(response, now: now))
     }
 
     /// The same reading with a vendor's own words for a refused credential and its own wait signal.
     /// Reasons keep the status only: error bodies may echo an address.
-    public static func classify(_ response: HTTPTransport.Response, refused: String, waitSignal: Duration?) -> ErasureOutcome {
+    package static func classify(_ response: HTTPTransport.Response, refused: String, waitSignal: Duration?) -> ErasureOutcome {
         let status = response.status
         switch status {
         case 200..<300:
@@ -28,12 +28,12 @@ public enum HTTPOutcome {
     }
 
     /// `Retry-After` if present.
-    public static func waitSignal(_ response: HTTPTransport.Response, now: Date = Date()) -> Duration? {
+    package static func waitSignal(_ response: HTTPTransport.Response, now: Date = Date()) -> Duration? {
         response.header("Retry-After").flatMap { HTTPWaitSignal.retryAfter($0, now: now) }
     }
 
     /// A connection error or timeout: transient, with the error's type only (no URL, no body).
-    public static func transportFailure(_ error: any Error) -> ErasureOutcome {
+    package static func transportFailure(_ error: any Error) -> ErasureOutcome {
         .transient(reason: "connection failed: \(String(describing: type(of: error))) \(shortDescription(error))", retryAfter: nil)
     }
 

@@ -7,13 +7,13 @@ import Synchronization
 
 /// One shared AsyncHTTPClient for all HTTP destinations, with connect and read timeouts.
 /// The client is created on first use, so validating a configuration opens nothing.
-public final class HTTPTransport: Sendable {
+package final class HTTPTransport: Sendable {
     private let configuration: HTTPClient.Configuration
     private let state = Mutex<HTTPClient?>(nil)
-    public let requestTimeout: Duration
+    package let requestTimeout: Duration
 
     /// - Parameter maxConnectionsPerHost: HTTP/1.1 connections kept per host; requests beyond it queue.
-    public init(connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 1024) {
+    package init(connectTimeout: Duration = .seconds(5), requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 1024) {
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(
             connect: .milliseconds(Int64(connectTimeout.seconds * 1000)),
@@ -25,7 +25,7 @@ public final class HTTPTransport: Sendable {
     }
 
     /// The underlying client (created on first use).
-    public var client: HTTPClient {
+    package var client: HTTPClient {
         state.withLock { client in
             if let client { return client }
             let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -40,16 +40,16 @@ public final class HTTPTransport: Sendable {
     }
 
     /// A response read to the end (bodies of these APIs are small; capped at 1 MiB).
-    public struct Response: Sendable {
-        public var status: Int
-        public var headers: HTTPHeaders
-        public var body: [UInt8]
+    package struct Response: Sendable {
+        package var status: Int
+        package var headers: HTTPHeaders
+        package var body: [UInt8]
 
-        public func header(_ name: String) -> String? { headers.first(name: name) }
+        package func header(_ name: String) -> String? { headers.first(name: name) }
     }
 
     /// Sends a request. Throws on connection errors and timeouts (callers classify them as transient).
-    public func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)], body: [UInt8]? = nil) async throws
+    package func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)], body: [UInt8]? = nil) async throws
         -> Response
     {
         var request = HTTPClientRequest(url: url)
@@ -63,7 +63,7 @@ public final class HTTPTransport: Sendable {
         return Response(status: Int(response.status.code), headers: response.headers, body: bytes)
     }
 
-    public func shutdown() async {
+    package func shutdown() async {
         let client = state.withLock { client in
             defer { client = nil }
             return client

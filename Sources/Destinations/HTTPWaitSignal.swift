@@ -4,15 +4,15 @@ import Foundation
 /// Parses the wait signals vendors send: `Retry-After` (delay-seconds or HTTP-date, RFC 9110
 /// §10.2.3), and reset headers in epoch seconds, epoch milliseconds, seconds from now or HTTP-date.
 /// Every result lies in `0...ceiling`: no header value can trap or overflow.
-public enum HTTPWaitSignal {
+package enum HTTPWaitSignal {
     /// The longest wait a header can express here (a year). Longer or absurd values are cut to
     /// it, so no arithmetic on them can overflow; the destination caps them further at
     /// `processing.retry.max_retry_after`.
-    public static let ceiling: Duration = .seconds(366 * 86_400)
+    package static let ceiling: Duration = .seconds(366 * 86_400)
 
     /// `Retry-After: 120` or `Retry-After: Fri, 31 Dec 1999 23:59:59 GMT`, relative to `now`.
     /// Dates in the past mean "now" (zero). Unparseable values give `nil`.
-    public static func retryAfter(_ value: String, now: Date = Date()) -> Duration? {
+    package static func retryAfter(_ value: String, now: Date = Date()) -> Duration? {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         if !trimmed.isEmpty, trimmed.allSatisfy(\.isASCIIDigit) {
             // Digits only: delay-seconds, however many digits.
@@ -25,7 +25,7 @@ public enum HTTPWaitSignal {
     /// A reset header (`X-RateLimit-Reset`): vendors send it in one of three units, told apart
     /// by size. At least 10^12: Unix epoch milliseconds; at least 10^9: Unix epoch seconds; smaller:
     /// seconds from now. An HTTP-date is accepted too. Relative to `now`; the past means zero.
-    public static func resetAt(_ value: String, now: Date = Date()) -> Duration? {
+    package static func resetAt(_ value: String, now: Date = Date()) -> Duration? {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         if let number = Double(trimmed), number.isFinite, number >= 0 {
             if number >= 1e12 { return clampedSeconds(number / 1000 - now.timeIntervalSince1970) }
@@ -50,7 +50,7 @@ public enum HTTPWaitSignal {
     ]
 
     /// An HTTP-date in any of the three forms RFC 9110 §5.6.7 lets a recipient accept.
-    public static func httpDate(_ text: String) -> Date? {
+    package static func httpDate(_ text: String) -> Date? {
         for format in formats {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -8,15 +8,15 @@ import RetirementEvent
 /// One contact per call. HubSpot answers 204 even for an unknown address (and blocklists it);
 /// 404 counts as already gone. A 429 names its policy: `TEN_SECONDLY_ROLLING` waits 10 s,
 /// `DAILY` waits an hour before probing again (the reset time is midnight in the account's zone).
-public struct HubSpotDestination: SingleEventDestination {
-    public static let defaultHost = "https://api.hubapi.com"
+package struct HubSpotDestination: SingleEventDestination {
+    package static let defaultHost = "https://api.hubapi.com"
 
-    public let name: String
-    public let baseURL: String
+    package let name: String
+    package let baseURL: String
     let token: String
     let transport: HTTPTransport
 
-    public init(name: String, baseURL: String, token: String, transport: HTTPTransport) {
+    package init(name: String, baseURL: String, token: String, transport: HTTPTransport) {
         self.name = name
         self.baseURL = baseURL
         self.token = token
@@ -24,7 +24,7 @@ public struct HubSpotDestination: SingleEventDestination {
     }
 
 
-    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let body = VendorHTTP.json(["objectId": event.email, "idProperty": "email"])
         let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
         let url = "\(baseURL)/crm/v3/objects/contacts/gdpr-delete"
@@ -64,7 +64,7 @@ public struct HubSpotDestination: SingleEventDestination {
 
     /// Reads one contact id (`GET /crm/v3/objects/contacts?limit=1&properties=hs_object_id`):
     /// proves the token and its contacts scope without changing anything.
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         await VendorHTTP.check(
             transport, destination: name, baseURL: baseURL, path: "/crm/v3/objects/contacts?limit=1&properties=hs_object_id",
             headers: [("Authorization", "Bearer \(token)")],

@@ -11,14 +11,14 @@ import RetirementEvent
 /// unless `base_url` is set. 204 erased; 404 already gone in that audience (a wrong audience id
 /// also answers 404, which is why `check` verifies each audience). The event's outcome is the
 /// worst of its audiences' outcomes; all 404 → already gone.
-public struct MailchimpDestination: SingleEventDestination {
-    public let name: String
-    public let baseURL: String
-    public let audienceIDs: [String]
+package struct MailchimpDestination: SingleEventDestination {
+    package let name: String
+    package let baseURL: String
+    package let audienceIDs: [String]
     let authorization: String
     let transport: HTTPTransport
 
-    public init(name: String, baseURL: String, apiKey: String, audienceIDs: [String], transport: HTTPTransport) {
+    package init(name: String, baseURL: String, apiKey: String, audienceIDs: [String], transport: HTTPTransport) {
         self.name = name
         self.baseURL = baseURL
         self.audienceIDs = audienceIDs
@@ -27,12 +27,12 @@ public struct MailchimpDestination: SingleEventDestination {
     }
 
     /// MD5 hex of the lowercased address (Mailchimp's subscriber hash).
-    public static func subscriberHash(_ email: String) -> String {
+    package static func subscriberHash(_ email: String) -> String {
         Insecure.MD5.hash(data: Array(email.lowercased().utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// `us6` from `…-us6`; `nil` without a suffix.
-    public static func dataCenter(_ apiKey: String) -> String? {
+    package static func dataCenter(_ apiKey: String) -> String? {
         guard let dash = apiKey.lastIndex(of: "-") else { return nil }
         let suffix = apiKey[apiKey.index(after: dash)...]
         guard !suffix.isEmpty, suffix.allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
@@ -40,7 +40,7 @@ public struct MailchimpDestination: SingleEventDestination {
     }
 
 
-    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let hash = MailchimpDestination.subscriberHash(event.email)
         var result: ErasureOutcome = .alreadyGone
         for audience in audienceIDs {
@@ -64,7 +64,7 @@ public struct MailchimpDestination: SingleEventDestination {
     }
 
     /// `GET /3.0/ping` proves the key; `GET /3.0/lists/{id}?fields=id` proves each audience id.
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         let headers = [("Authorization", authorization)]
         let pingFailed = { (status: Int) in "Mailchimp ping answered HTTP \(status) (check api_key and its data center)" }
         let ping = await VendorHTTP.check(

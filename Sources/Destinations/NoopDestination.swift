@@ -4,20 +4,20 @@ import RetirementEvent
 /// `type: noop`: erases nothing and answers "erased" for every event at once. For benchmarks and
 /// trials of the pipeline (Kafka, decoding, dispatch, offsets) without an external system.
 /// Never use it in production: the events it takes are committed as done.
-public struct NoopDestination: Destination {
-    public let name: String
-    public let maxBatchSize: Int
+package struct NoopDestination: Destination {
+    package let name: String
+    package let maxBatchSize: Int
 
-    public init(name: String, maxBatchSize: Int = 1) {
+    package init(name: String, maxBatchSize: Int = 1) {
         self.name = name
         self.maxBatchSize = max(1, maxBatchSize)
     }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+    package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         Array(repeating: .erased(jobID: nil), count: events.count)
     }
 
-    public func check() async -> [String] { [] }
+    package func check() async -> [String] { [] }
 
     /// `type: noop`: `batch_size` (optional, default 1: one event per call).
     /// Default limits: concurrency 1024, no rate limit.

@@ -24,18 +24,18 @@ import Synchronization
 /// Every transaction sets `statement_timeout` and `lock_timeout` (`SET LOCAL`), so a statement
 /// blocked on a row lock or running long is ended by the server (SQLSTATE 55P03 / 57014,
 /// transient) before the call's deadline, and the connection and its slot are freed.
-public final class SQLDestination: SingleEventDestination {
+package final class SQLDestination: SingleEventDestination {
     /// The parameters an event provides.
-    public static let parameterNames = ["user_id", "email", "username", "retired_username", "retired_email", "event_id"]
+    package static let parameterNames = ["user_id", "email", "username", "retired_username", "retired_email", "event_id"]
 
     /// A statement with `$n` placeholders and the parameter name of each `$n`.
-    public struct Statement: Sendable, Equatable {
-        public var sql: String
-        public var parameters: [String]
+    package struct Statement: Sendable, Equatable {
+        package var sql: String
+        package var parameters: [String]
     }
 
-    public let name: String
-    public let statements: [Statement]
+    package let name: String
+    package let statements: [Statement]
     let configuration: PostgresConnection.Configuration
     /// `SET LOCAL statement_timeout` of every transaction.
     let statementTimeout: Duration
@@ -66,7 +66,7 @@ public final class SQLDestination: SingleEventDestination {
 
     /// Replaces `:name` placeholders outside string literals, quoted identifiers and comments by
     /// `$n` (the same name reuses its number); `::` casts are left alone. Throws the unknown name.
-    public static func translate(_ text: String) throws(UnknownParameter) -> Statement {
+    package static func translate(_ text: String) throws(UnknownParameter) -> Statement {
         let chars = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
         var names: [String] = []
@@ -120,8 +120,8 @@ public final class SQLDestination: SingleEventDestination {
         return Statement(sql: String(out), parameters: names)
     }
 
-    public struct UnknownParameter: Error, Equatable {
-        public var name: String
+    package struct UnknownParameter: Error, Equatable {
+        package var name: String
     }
 
     /// The binds of a statement for one event (absent optional fields bind NULL).
@@ -142,7 +142,7 @@ public final class SQLDestination: SingleEventDestination {
     }
 
 
-    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: connectionIDs.next(), logger: logger)
@@ -226,7 +226,7 @@ public final class SQLDestination: SingleEventDestination {
     /// Connects, runs `SELECT 1`, then parses each statement on the server (PREPARE … then
     /// DEALLOCATE, inside a rolled-back transaction): syntax, tables and columns are checked,
     /// nothing is executed.
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: connectionIDs.next(), logger: logger)

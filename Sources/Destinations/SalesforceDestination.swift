@@ -11,39 +11,39 @@ import RetirementEvent
 /// OAuth 2.0 token by the client-credentials flow (default) or the username-password flow; the
 /// token is fetched on first use and fetched again once on 401 (`INVALID_SESSION_ID`).
 /// 404 `NOT_FOUND` / `ENTITY_IS_DELETED` on delete count as already gone.
-public final class SalesforceDestination: SingleEventDestination {
-    public enum Mode: String, Sendable { case delete, task }
-    public enum Flow: String, Sendable { case clientCredentials = "client_credentials", password }
+package final class SalesforceDestination: SingleEventDestination {
+    package enum Mode: String, Sendable { case delete, task }
+    package enum Flow: String, Sendable { case clientCredentials = "client_credentials", password }
 
-    public struct Settings: Sendable {
-        public var loginURL: String
-        public var baseURL: String?
-        public var flow: Flow
-        public var clientID: String
-        public var clientSecret: String
-        public var username: String?
-        public var password: String?
-        public var securityToken: String?
-        public var apiVersion: String
-        public var objects: [String]
-        public var mode: Mode
-        public var hardDelete: Bool
-        public var taskOwnerID: String?
+    package struct Settings: Sendable {
+        package var loginURL: String
+        package var baseURL: String?
+        package var flow: Flow
+        package var clientID: String
+        package var clientSecret: String
+        package var username: String?
+        package var password: String?
+        package var securityToken: String?
+        package var apiVersion: String
+        package var objects: [String]
+        package var mode: Mode
+        package var hardDelete: Bool
+        package var taskOwnerID: String?
     }
 
-    public let name: String
-    public let settings: Settings
+    package let name: String
+    package let settings: Settings
     let transport: HTTPTransport
     private let session = SalesforceSession()
 
-    public init(name: String, settings: Settings, transport: HTTPTransport) {
+    package init(name: String, settings: Settings, transport: HTTPTransport) {
         self.name = name
         self.settings = settings
         self.transport = transport
     }
 
 
-    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         switch settings.mode {
         case .delete: return await deleteRecords(event)
         case .task: return await createTask(event)
@@ -116,7 +116,7 @@ public final class SalesforceDestination: SingleEventDestination {
     }
 
     /// SOQL string-literal escaping: backslash, quotes and control characters.
-    public static func soqlEscape(_ text: String) -> String {
+    package static func soqlEscape(_ text: String) -> String {
         var out = ""
         for character in text {
             switch character {
@@ -298,7 +298,7 @@ public final class SalesforceDestination: SingleEventDestination {
     }
 
     /// Logs in, then reads `GET …/limits` (read-only): proves the credentials and the API version.
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         switch await call(.GET, "/limits") {
         case .failure(let failure):
             switch failure.outcome {

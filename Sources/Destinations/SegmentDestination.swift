@@ -10,22 +10,22 @@ import RetirementEvent
 /// username (Segment user ids may be either). Segment takes up to 5,000 ids per call, so a
 /// batch holds up to 2,500 learners. The regulation id is kept as `jobID` (Segment finishes
 /// within 30 days). On 429 the body's `msBeforeNext` is honoured, else `X-RateLimit-Reset`.
-public struct SegmentDestination: Destination {
-    public static let usHost = "https://api.segmentapis.com"
-    public static let euHost = "https://eu1.api.segmentapis.com"
+package struct SegmentDestination: Destination {
+    package static let usHost = "https://api.segmentapis.com"
+    package static let euHost = "https://eu1.api.segmentapis.com"
     /// Segment's documented maximum of subject ids per regulation.
-    public static let maxSubjectIDs = 5000
+    package static let maxSubjectIDs = 5000
 
-    public let name: String
-    public let baseURL: String
-    public let regulationType: String
-    public let includeUsername: Bool
+    package let name: String
+    package let baseURL: String
+    package let regulationType: String
+    package let includeUsername: Bool
     let token: String
     let transport: HTTPTransport
 
-    public var maxBatchSize: Int { includeUsername ? Self.maxSubjectIDs / 2 : Self.maxSubjectIDs }
+    package var maxBatchSize: Int { includeUsername ? Self.maxSubjectIDs / 2 : Self.maxSubjectIDs }
 
-    public init(name: String, baseURL: String, token: String, regulationType: String, includeUsername: Bool, transport: HTTPTransport) {
+    package init(name: String, baseURL: String, token: String, regulationType: String, includeUsername: Bool, transport: HTTPTransport) {
         self.name = name
         self.baseURL = baseURL
         self.token = token
@@ -46,7 +46,7 @@ public struct SegmentDestination: Destination {
         return ids
     }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+    package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         let body = VendorHTTP.json([
             "regulationType": regulationType, "subjectType": "USER_ID", "subjectIds": subjectIDs(events),
         ])
@@ -87,7 +87,7 @@ public struct SegmentDestination: Destination {
     }
 
     /// `GET {base_url}/` (Get Workspace: the workspace of the token): read-only, proves the token.
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         await VendorHTTP.check(
             transport, destination: name, baseURL: baseURL, path: "/",
             headers: [("Authorization", "Bearer \(token)"), ("Accept", "application/json")],

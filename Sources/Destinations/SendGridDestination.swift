@@ -10,18 +10,18 @@ import RetirementEvent
 /// `"error": "contact not found"`: those learners are already gone. The deletion is an
 /// asynchronous job; its `job_id` is kept as `jobID`. A 400 on a batch search (one invalid
 /// address fails the whole call) is retried address by address, so only the bad one fails.
-public struct SendGridDestination: Destination {
-    public static let defaultHost = "https://api.sendgrid.com"
+package struct SendGridDestination: Destination {
+    package static let defaultHost = "https://api.sendgrid.com"
 
-    public let name: String
-    public let baseURL: String
+    package let name: String
+    package let baseURL: String
     let apiKey: String
     let transport: HTTPTransport
 
     /// The search takes up to 100 addresses.
-    public var maxBatchSize: Int { 100 }
+    package var maxBatchSize: Int { 100 }
 
-    public init(name: String, baseURL: String, apiKey: String, transport: HTTPTransport) {
+    package init(name: String, baseURL: String, apiKey: String, transport: HTTPTransport) {
         self.name = name
         self.baseURL = baseURL
         self.apiKey = apiKey
@@ -30,7 +30,7 @@ public struct SendGridDestination: Destination {
 
     var headers: [(String, String)] { [("Authorization", "Bearer \(apiKey)"), ("Content-Type", "application/json")] }
 
-    public func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+    package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         let emails = events.map(\.email)
         let found: [String: String]
         switch await search(emails) {
@@ -96,7 +96,7 @@ public struct SendGridDestination: Destination {
     }
 
     /// `GET /v3/scopes` (the key's own scopes): read-only, proves the key.
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         let refused = { (status: Int) in "SendGrid refused the API key (HTTP \(status))" }
         return await VendorHTTP.check(
             transport, destination: name, baseURL: baseURL, path: "/v3/scopes", headers: [("Authorization", "Bearer \(apiKey)")],

@@ -107,6 +107,23 @@ enum VendorHTTP {
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         return trimmed
     }
+
+    /// The usual `check()`: one harmless GET. Unreachable, refused (401, 403) and, when
+    /// `unexpected` is given, any other answer outside 2xx each make one problem, prefixed with
+    /// the destination's name.
+    static func check(
+        _ transport: HTTPTransport, destination name: String, baseURL: String, path: String, headers: [(String, String)],
+        refused: (Int) -> String, unexpected: ((Int) -> String)? = nil
+    ) async -> [String] {
+        switch await send(transport, .GET, baseURL + path, headers: headers) {
+        case .failure:
+            return ["destination \(name): cannot reach \(baseURL)"]
+        case .success(let response):
+            if (200..<300).contains(response.status) { return [] }
+            if response.status == 401 || response.status == 403 { return ["destination \(name): \(refused(response.status))"] }
+            return unexpected.map { ["destination \(name): \($0(response.status))"] } ?? []
+        }
+    }
 }
 
 /// The methods the vendors use (keeps NIOHTTP1 out of the destination files).
@@ -138,23 +155,6 @@ extension ErasureOutcome {
         case .transient: 2
         case .permanent: 3
         case .configurationError: 4
-        }
-    }
-
-    /// The usual `check()`: one harmless GET. Unreachable, refused (401, 403) and, when
-    /// `unexpected` is given, any other answer outside 2xx each make one problem, prefixed with
-    /// the destination's name.
-    static func check(
-        _ transport: HTTPTransport, destination name: String, baseURL: String, path: String, headers: [(String, String)],
-        refused: (Int) -> String, unexpected: ((Int) -> String)? = nil
-    ) async -> [String] {
-        switch await send(transport, .GET, baseURL + path, headers: headers) {
-        case .failure:
-            return ["destination \(name): cannot reach \(baseURL)"]
-        case .success(let response):
-            if (200..<300).contains(response.status) { return [] }
-            if response.status == 401 || response.status == 403 { return ["destination \(name): \(refused(response.status))"] }
-            return unexpected.map { ["destination \(name): \($0(response.status))"] } ?? []
         }
     }
 }

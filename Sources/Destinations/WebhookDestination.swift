@@ -4,13 +4,13 @@ import Foundation
 import RetirementEvent
 
 /// `type: webhook` (docs/contract.md#webhook): POSTs the event as JSON, signed with HMAC-SHA256 when a secret is set.
-public struct WebhookDestination: SingleEventDestination {
-    public let name: String
-    public let url: String
-    public let secret: [UInt8]?
+package struct WebhookDestination: SingleEventDestination {
+    package let name: String
+    package let url: String
+    package let secret: [UInt8]?
     let transport: HTTPTransport
 
-    public init(name: String, url: String, secret: String?, transport: HTTPTransport) {
+    package init(name: String, url: String, secret: String?, transport: HTTPTransport) {
         self.name = name
         self.url = url
         self.secret = secret.map { Array($0.utf8) }
@@ -18,7 +18,7 @@ public struct WebhookDestination: SingleEventDestination {
     }
 
 
-    public func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+    package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let body = WebhookDestination.body(for: event)
         var headers = [("Content-Type", "application/json"), ("Idempotency-Key", event.eventID)]
         if let signature = signature(body) { headers.append(("X-Retirement-Signature", signature)) }
@@ -31,14 +31,14 @@ public struct WebhookDestination: SingleEventDestination {
     }
 
     /// `sha256=<hex HMAC-SHA256 of the body>`, or `nil` without a secret.
-    public func signature(_ body: [UInt8]) -> String? {
+    package func signature(_ body: [UInt8]) -> String? {
         guard let secret else { return nil }
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret))
         return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
     }
 
     /// The body of docs/contract.md#webhook-body: optional fields only when the event has them.
-    public static func body(for event: RetirementEvent) -> [UInt8] {
+    package static func body(for event: RetirementEvent) -> [UInt8] {
         var object: [String: Any] = [
             "event_id": event.eventID, "user_id": event.userID, "username": event.username, "email": event.email,
         ]
@@ -50,7 +50,7 @@ public struct WebhookDestination: SingleEventDestination {
     }
 
     /// The webhook contract has no harmless probe; `check` only proves the host answers HTTP.
-    public func check() async -> [String] {
+    package func check() async -> [String] {
         do {
             let response = try await transport.send(.HEAD, url, headers: [])
             if response.status == 401 || response.status == 403 {

@@ -3,45 +3,45 @@ import RetirementEvent
 /// The dead-letter record as the contract defines it (docs/contract.md#dead-letter): the headers
 /// the service adds to the original record, the owed-destinations list, and the reason labels
 /// that `dlq list` and the `retirement_dead_letters_total` metric share.
-public enum DeadLetterContract {
+package enum DeadLetterContract {
     /// Header names the service adds; the original record's own headers are kept as they are.
-    public enum Header {
+    package enum Header {
         /// Why: a bad-input `code: detail`, or `name: reason; …` per owed destination.
-        public static let error = "x-retirement-error"
+        package static let error = "x-retirement-error"
         /// The destinations that still owe the erasure, comma-separated; empty for bad input.
-        public static let destinations = "x-retirement-destinations"
-        public static let originalTopic = "x-original-topic"
-        public static let originalPartition = "x-original-partition"
-        public static let originalOffset = "x-original-offset"
+        package static let destinations = "x-retirement-destinations"
+        package static let originalTopic = "x-original-topic"
+        package static let originalPartition = "x-original-partition"
+        package static let originalOffset = "x-original-offset"
         /// Attempts at the destination that failed most often.
-        public static let attempts = "x-attempts"
+        package static let attempts = "x-attempts"
         /// Present when the original value could not be copied (too large for the topic): the
         /// original is read from its coordinates while the source topic retains it.
-        public static let valueOmitted = "x-retirement-value-omitted"
+        package static let valueOmitted = "x-retirement-value-omitted"
 
         /// The headers that describe the dead-lettering itself, removed before a record is
         /// applied again (``valueOmitted`` stays: a record without its value keeps saying why).
-        public static let describingTheDeadLettering: Set<String> = [
+        package static let describingTheDeadLettering: Set<String> = [
             error, destinations, originalTopic, originalPartition, originalOffset, attempts,
         ]
     }
 
     /// The reason label of records dead-lettered because destinations still owe the erasure.
-    public static let destinationFailed = "destination_failed"
+    package static let destinationFailed = "destination_failed"
 
     /// `x-retirement-destinations` for these names: sorted, comma-separated.
-    public static func owedList(_ names: [String]) -> String {
+    package static func owedList(_ names: [String]) -> String {
         names.sorted().joined(separator: ",")
     }
 
     /// The names in an `x-retirement-destinations` value (none when absent or empty).
-    public static func owedNames(_ header: String?) -> [String] {
+    package static func owedNames(_ header: String?) -> [String] {
         (header ?? "").split(separator: ",").map(String.init)
     }
 
     /// The stable reason label of an `x-retirement-error` value: the bad-input code
     /// (`invalid_json`, `missing_field:email`, …), or ``destinationFailed``.
-    public static func reasonLabel(ofError error: String) -> String {
+    package static func reasonLabel(ofError error: String) -> String {
         let head = error.split(separator: " ", maxSplits: 1).first.map(String.init) ?? error
         let code = head.hasSuffix(":") ? String(head.dropLast()) : head
         return BadInput.isCode(code) ? code : destinationFailed

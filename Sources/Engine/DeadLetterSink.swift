@@ -1,5 +1,5 @@
 /// Writes dead-letter records (docs/contract.md#dead-letter) and returns only once the write is acknowledged.
-public protocol DeadLetterSink: Sendable {
+package protocol DeadLetterSink: Sendable {
     /// - Parameters:
     ///   - record: the original record (key, value and headers are kept as they are).
     ///   - reason: `x-retirement-error`; no personal data.

@@ -2,18 +2,18 @@ import Synchronization
 
 /// Which destinations are in configuration error (credentials refused, bad settings).
 /// Readiness is false while any is.
-public final class DestinationHealth: Sendable {
+package final class DestinationHealth: Sendable {
     private let errors = Mutex<[String: String]>([:])
     private let onChange: (@Sendable (String, Bool) -> Void)?
 
     /// `onChange(name, ready)` is called when a destination's readiness changes.
-    public init(onChange: (@Sendable (String, Bool) -> Void)? = nil) {
+    package init(onChange: (@Sendable (String, Bool) -> Void)? = nil) {
         self.onChange = onChange
     }
 
     /// Returns `true` when this call changed the state.
     @discardableResult
-    public func markConfigurationError(_ destination: String, reason: String) -> Bool {
+    package func markConfigurationError(_ destination: String, reason: String) -> Bool {
         let changed = errors.withLock { state in
             let was = state[destination] == nil
             state[destination] = reason
@@ -24,18 +24,18 @@ public final class DestinationHealth: Sendable {
     }
 
     @discardableResult
-    public func markHealthy(_ destination: String) -> Bool {
+    package func markHealthy(_ destination: String) -> Bool {
         let changed = errors.withLock { $0.removeValue(forKey: destination) != nil }
         if changed { onChange?(destination, true) }
         return changed
     }
 
     /// Destinations in configuration error, with the reason.
-    public var configurationErrors: [String: String] {
+    package var configurationErrors: [String: String] {
         errors.withLock { $0 }
     }
 
-    public var allReady: Bool {
+    package var allReady: Bool {
         errors.withLock { $0.isEmpty }
     }
 }

@@ -1,6 +1,6 @@
 /// How one destination ended for one event after its retries.
-public struct DestinationSettlement: Sendable, Equatable {
-    public enum State: Sendable, Equatable {
+package struct DestinationSettlement: Sendable, Equatable {
+    package enum State: Sendable, Equatable {
         /// Erased, or already gone.
         case settled
         /// Still owes the erasure: permanent failure or retries exhausted.
@@ -9,31 +9,31 @@ public struct DestinationSettlement: Sendable, Equatable {
         case abandoned
     }
 
-    public var name: String
-    public var state: State
-    public var attempts: Int
+    package var name: String
+    package var state: State
+    package var attempts: Int
 
-    public init(name: String, state: State, attempts: Int) {
+    package init(name: String, state: State, attempts: Int) {
         self.name = name
         self.state = state
         self.attempts = attempts
     }
 
     /// The destination as owed, when it still owes the erasure.
-    public var owed: OwedDestination? {
+    package var owed: OwedDestination? {
         guard case .owed(let reason) = state else { return nil }
         return OwedDestination(name: name, reason: reason, attempts: attempts)
     }
 }
 
 /// A destination that still owes an event's erasure, as named in a dead-letter record.
-public struct OwedDestination: Sendable, Equatable {
-    public var name: String
+package struct OwedDestination: Sendable, Equatable {
+    package var name: String
     /// Why, without personal data.
-    public var reason: String
-    public var attempts: Int
+    package var reason: String
+    package var attempts: Int
 
-    public init(name: String, reason: String, attempts: Int) {
+    package init(name: String, reason: String, attempts: Int) {
         self.name = name
         self.reason = reason
         self.attempts = attempts

@@ -15,18 +15,18 @@ import Metrics
 /// cancelled but still counted until its task has really ended: it keeps its slot of
 /// `maxInFlight`, and its key stays locked, so a partition assigned back to this member never
 /// runs the same user twice at once.
-public final class DispatchEngine: @unchecked Sendable {
-    public typealias Work = @Sendable (InboundRecord) async -> EventResult
+package final class DispatchEngine: @unchecked Sendable {
+    package typealias Work = @Sendable (InboundRecord) async -> EventResult
 
     /// The job a task runs, visible to the work through a task-local (see ``setStalled(_:_:)``).
-    public struct JobContext: Sendable {
+    package struct JobContext: Sendable {
         let id: UInt64
         let partition: PartitionID
         let epoch: UInt64
     }
 
     /// The job the current task runs for this engine, if any.
-    @TaskLocal public static var currentJob: JobContext?
+    @TaskLocal package static var currentJob: JobContext?
 
     private struct Job {
         var id: UInt64
@@ -88,12 +88,12 @@ public final class DispatchEngine: @unchecked Sendable {
     /// applies the resume now instead of after its current poll's timeout.
     private var wakeup: (@Sendable () -> Void)?
 
-    public let configuration: DispatchConfiguration
+    package let configuration: DispatchConfiguration
     private let work: Work
     private let metrics: EngineMetrics
     private let logger: Logger
 
-    public init(configuration: DispatchConfiguration, metrics: EngineMetrics, logger: Logger, work: @escaping Work) {
+    package init(configuration: DispatchConfiguration, metrics: EngineMetrics, logger: Logger, work: @escaping Work) {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
@@ -101,7 +101,7 @@ public final class DispatchEngine: @unchecked Sendable {
     }
 
     /// Sets the hook called when a partition becomes resumable (see ``takeActions()``).
-    public func setWakeup(_ wakeup: (@Sendable () -> Void)?) {
+    package func setWakeup(_ wakeup: (@Sendable () -> Void)?) {
         condition.lock()
         defer { condition.unlock() }
         self.wakeup = wakeup
@@ -111,7 +111,7 @@ public final class DispatchEngine: @unchecked Sendable {
 
     /// Starts tracking newly assigned partitions. Keys still held by orphaned work of an earlier
     /// assignment of the same partition stay locked until that work ends.
-    public func assign(_ assigned: [PartitionID]) {
+    package func assign(_ assigned: [PartitionID]) {
         condition.lock()
         defer { condition.unlock() }
         for id in assigned where partitions[id] == nil {
@@ -125,7 +125,7 @@ public final class DispatchEngine: @unchecked Sendable {
 
     /// Stops dispatching the partitions, waits up to `grace` for their in-flight work, then drops
     /// them. Returns the committable offset of each (to store and commit before unassigning).
-    public func revoke(_ revoked: [PartitionID], grace: Duration) -> [PartitionID: Int64] {
+    package func revoke(_ revoked: [PartitionID], grace: Duration) -> [PartitionID: Int64] {
         condition.lock()
         defer { condition.unlock() }
         for id in revoked { partitions[id]?.revoking = true }
@@ -150,7 +150,7 @@ public final class DispatchEngine: @unchecked Sendable {
     }
 
     /// Drops lost partitions at once: the new owner redelivers their work.
-    public func lose(_ lost: [PartitionID]) {
+    package func lose(_ lost: [PartitionID]) {
         condition.lock()
         defer { condition.unlock() }
         for id in lost {
@@ -191,7 +191,7 @@ public final class DispatchEngine: @unchecked Sendable {
 
     /// Takes one record. Returns `false` when it is not taken (partition not assigned, or intake closed).
     @discardableResult
-    public func accept(_ record: InboundRecord) -> Bool {
+    package func accept(_ record: InboundRecord) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard intakeOpen, let partition = partitions[record.partition], !partition.revoking else { return false }
@@ -214,7 +214,7 @@ public final class DispatchEngine: @unchecked Sendable {
     }
 
     /// Pending stores, pauses and resumes for the poll loop; clears them.
-    public func takeActions() -> EngineActions {
+    package func takeActions() -> EngineActions {
         condition.lock()
         defer { condition.unlock() }
         let taken = actions
@@ -225,7 +225,7 @@ public final class DispatchEngine: @unchecked Sendable {
     /// Called by the work while a dead-letter write keeps failing (`true`) and once it recovered
     /// (`false`). The flag belongs to the calling job (found through ``currentJob``): a job of an
     /// earlier assignment, or one that already ended, changes nothing.
-    public func setStalled(_ id: PartitionID, _ stalled: Bool) {
+    package func setStalled(_ id: PartitionID, _ stalled: Bool) {
         guard let job = DispatchEngine.currentJob, job.partition == id else { return }
         condition.lock()
         defer { condition.unlock() }
@@ -372,7 +372,7 @@ public final class DispatchEngine: @unchecked Sendable {
     /// Updates each partition's oldest-unfinished-event age gauge and logs, once per event, an
     /// event unfinished for longer than ``DispatchConfiguration/stuckEventWarning``. The poll loop
     /// calls it about once a second.
-    public func inspect(now: ContinuousClock.Instant = .now) {
+    package func inspect(now: ContinuousClock.Instant = .now) {
         condition.lock()
         defer { condition.unlock() }
         for (id, partition) in partitions {
@@ -399,7 +399,7 @@ public final class DispatchEngine: @unchecked Sendable {
     /// Stops taking records and starting work (queued work and work waiting behind a key stay
     /// unstarted); waits up to `grace` for running work, cancels what is left (it stays
     /// uncommitted) and returns every partition's committable offset.
-    public func drain(grace: Duration) -> [PartitionID: Int64] {
+    package func drain(grace: Duration) -> [PartitionID: Int64] {
         condition.lock()
         defer { condition.unlock() }
         intakeOpen = false
@@ -425,21 +425,21 @@ public final class DispatchEngine: @unchecked Sendable {
 
     /// Events being applied right now, including cancelled work of dropped partitions that has
     /// not ended yet.
-    public var inFlightCount: Int {
+    package var inFlightCount: Int {
         condition.lock()
         defer { condition.unlock() }
         return inFlight
     }
 
     /// Assigned partitions, and whether each is paused.
-    public var assignedPartitions: [PartitionID: Bool] {
+    package var assignedPartitions: [PartitionID: Bool] {
         condition.lock()
         defer { condition.unlock() }
         return partitions.mapValues(\.paused)
     }
 
     /// Records ignored because their offset had already been taken in this assignment.
-    public var ignoredRedeliveries: Int {
+    package var ignoredRedeliveries: Int {
         condition.lock()
         defer { condition.unlock() }
         return duplicateCount

@@ -1,31 +1,31 @@
 
 /// What the poll loop must do for the engine on its next turn: store offsets, pause and resume
 /// partitions. The engine never touches the Kafka client itself.
-public struct EngineActions: Sendable, Equatable {
+package struct EngineActions: Sendable, Equatable {
     /// Committable offsets (next offset to consume) to store, per partition.
-    public var stores: [PartitionID: Int64] = [:]
-    public var pause: Set<PartitionID> = []
-    public var resume: Set<PartitionID> = []
+    package var stores: [PartitionID: Int64] = [:]
+    package var pause: Set<PartitionID> = []
+    package var resume: Set<PartitionID> = []
 
-    public init() {}
+    package init() {}
 
-    public var isEmpty: Bool { stores.isEmpty && pause.isEmpty && resume.isEmpty }
+    package var isEmpty: Bool { stores.isEmpty && pause.isEmpty && resume.isEmpty }
 }
 
 /// Settings of the dispatch engine.
-public struct DispatchConfiguration: Sendable {
+package struct DispatchConfiguration: Sendable {
     /// Events being applied at once, across partitions (`processing.max_in_flight`).
-    public var maxInFlight: Int
+    package var maxInFlight: Int
     /// Events accepted and not done, per partition, before the partition is paused.
-    public var maxBufferedPerPartition: Int
+    package var maxBufferedPerPartition: Int
     /// Offsets taken but not yet committable (from the oldest unfinished event to the newest
     /// taken), per partition, before the partition is paused: one stuck event must not let its
     /// partition run ahead without bound (`processing.max_uncommitted_per_partition`).
-    public var maxUncommittedPerPartition: Int
+    package var maxUncommittedPerPartition: Int
     /// An unfinished event older than this is logged once at WARNING (`processing.stuck_event_warning`).
-    public var stuckEventWarning: Duration
+    package var stuckEventWarning: Duration
 
-    public init(
+    package init(
         maxInFlight: Int = 1000, maxBufferedPerPartition: Int? = nil, maxUncommittedPerPartition: Int = 10_000,
         stuckEventWarning: Duration = .seconds(300)
     ) {

@@ -3,12 +3,14 @@ import Metrics
 import Synchronization
 
 /// The engine's metrics, created once and reused (swift-metrics; the backend is chosen by the executable).
-public final class EngineMetrics: Sendable {
-    public let consumed = Counter(label: "retirement_events_consumed_total")
-    public let inFlight = Gauge(label: "retirement_events_in_flight")
-    public let partitionsPaused = Gauge(label: "retirement_partitions_paused")
-    public let partitionsAssigned = Gauge(label: "retirement_partitions_assigned")
-    public let deadLetterWriteFailures = Counter(label: "retirement_dead_letter_write_failures_total")
+package final class EngineMetrics: Sendable {
+    package let consumed = Counter(label: "retirement_events_consumed_total")
+    package let inFlight = Gauge(label: "retirement_events_in_flight")
+    package let partitionsPaused = Gauge(label: "retirement_partitions_paused")
+    package let partitionsAssigned = Gauge(label: "retirement_partitions_assigned")
+    package let deadLetterWriteFailures = Counter(label: "retirement_dead_letter_write_failures_total")
+    /// Valid events whose personal fields arrived in clear, not encrypted (docs/encryption.md).
+    package let plaintextEvents = Counter(label: "retirement_events_plaintext_total")
     private let completed: [EventCompletion: Counter]
     private let perDestination = Mutex<[String: DestinationMetrics]>([:])
     private let deadLetters = Mutex<[String: Counter]>([:])
@@ -20,7 +22,7 @@ public final class EngineMetrics: Sendable {
         var ready: Gauge
     }
 
-    public init() {
+    package init() {
         var completed: [EventCompletion: Counter] = [:]
         for outcome in EventCompletion.allCases {
             completed[outcome] = Counter(label: "retirement_events_completed_total", dimensions: [("outcome", outcome.rawValue)])
@@ -28,11 +30,11 @@ public final class EngineMetrics: Sendable {
         self.completed = completed
     }
 
-    public func completed(_ outcome: EventCompletion) {
+    package func completed(_ outcome: EventCompletion) {
         completed[outcome]?.increment()
     }
 
-    public func deadLettered(reasonCode: String) {
+    package func deadLettered(reasonCode: String) {
         let counter = deadLetters.withLock { map in
             if let counter = map[reasonCode] { return counter }
             let counter = Counter(label: "retirement_dead_letters_total", dimensions: [("reason", reasonCode)])
@@ -62,27 +64,27 @@ public final class EngineMetrics: Sendable {
     }
 
     /// Registers a destination so its series exist from the start.
-    public func register(destination name: String) {
+    package func register(destination name: String) {
         _ = destination(name)
     }
 
-    public func outcome(_ outcome: ErasureOutcome, destination name: String, latency: Duration) {
+    package func outcome(_ outcome: ErasureOutcome, destination name: String, latency: Duration) {
         let metrics = destination(name)
         metrics.outcomes[outcome.label]?.increment()
         metrics.latency.recordNanoseconds(Int64(latency.seconds * 1e9))
     }
 
-    public func retry(destination name: String) {
+    package func retry(destination name: String) {
         destination(name).retries.increment()
     }
 
-    public func ready(destination name: String, _ ready: Bool) {
+    package func ready(destination name: String, _ ready: Bool) {
         destination(name).ready.record(ready ? 1 : 0)
     }
 }
 
 /// How an event left the engine, as the `outcome` label of `retirement_events_completed_total`.
-public enum EventCompletion: String, Sendable, CaseIterable {
+package enum EventCompletion: String, Sendable, CaseIterable {
     /// Every destination erased it (or never knew the learner).
     case erased
     /// Dead-lettered for the destinations that still owe it.

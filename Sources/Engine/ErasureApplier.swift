@@ -2,7 +2,7 @@ import RetirementEvent
 
 /// What the engine sees of one configured destination: apply one event, get an outcome.
 /// The Destinations module provides implementations with batching, rate limits and a circuit breaker.
-public protocol ErasureApplier: Sendable {
+package protocol ErasureApplier: Sendable {
     /// The destination's configured name (used in dead-letter headers, metrics and receipts).
     var name: String { get }
     /// Erases the learner of `event`. Must be idempotent: the same event may come again.

@@ -1,5 +1,5 @@
 /// How one destination answered for one event.
-public enum ErasureOutcome: Sendable, Equatable {
+package enum ErasureOutcome: Sendable, Equatable {
     /// The learner was erased (or the erasure was accepted); `jobID` is the vendor's job or
     /// request id when the vendor finishes later.
     case erased(jobID: String?)
@@ -14,7 +14,7 @@ public enum ErasureOutcome: Sendable, Equatable {
     case configurationError(reason: String)
 
     /// `erased` or `alreadyGone`.
-    public var isSettled: Bool {
+    package var isSettled: Bool {
         switch self {
         case .erased, .alreadyGone: true
         default: false
@@ -22,7 +22,7 @@ public enum ErasureOutcome: Sendable, Equatable {
     }
 
     /// A short label for metrics and receipts.
-    public var label: String {
+    package var label: String {
         switch self {
         case .erased: "erased"
         case .alreadyGone: "already_gone"

@@ -1,22 +1,22 @@
 /// Proof that one destination settled one event, without the learner's email or name.
-public struct ErasureReceipt: Sendable, Equatable {
+package struct ErasureReceipt: Sendable, Equatable {
     /// What the destination did, as the receipt's `outcome` field says it.
-    public enum Outcome: String, Sendable {
+    package enum Outcome: String, Sendable {
         case erased
         case alreadyGone = "already_gone"
         case deadLettered = "dead_lettered"
     }
 
-    public var eventID: String
-    public var userID: Int64
-    public var destination: String
-    public var outcome: Outcome
-    public var jobID: String?
+    package var eventID: String
+    package var userID: Int64
+    package var destination: String
+    package var outcome: Outcome
+    package var jobID: String?
     /// Seconds since the epoch.
-    public var time: Double
-    public var attempts: Int
+    package var time: Double
+    package var attempts: Int
 
-    public init(eventID: String, userID: Int64, destination: String, outcome: Outcome, jobID: String?, time: Double, attempts: Int) {
+    package init(eventID: String, userID: Int64, destination: String, outcome: Outcome, jobID: String?, time: Double, attempts: Int) {
         self.eventID = eventID
         self.userID = userID
         self.destination = destination
@@ -28,7 +28,7 @@ public struct ErasureReceipt: Sendable, Equatable {
 }
 
 /// Receives receipts; implementations write them to a Kafka topic and/or the log.
-public protocol ReceiptSink: Sendable {
+package protocol ReceiptSink: Sendable {
     /// Takes the receipt without waiting for it to be written: a receipt never holds an erasure back.
     func record(_ receipt: ErasureReceipt)
 }

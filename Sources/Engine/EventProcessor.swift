@@ -3,7 +3,7 @@ import Logging
 import RetirementEvent
 
 /// How the engine left an event.
-public enum EventResult: Sendable, Equatable {
+package enum EventResult: Sendable, Equatable {
     /// Every destination settled.
     case erased
     /// Written to the dead-letter topic (bad input, or destinations still owed).
@@ -13,23 +13,23 @@ public enum EventResult: Sendable, Equatable {
 }
 
 /// Applies one record: decode, erase at every destination with retries, dead-letter what is owed.
-public struct EventProcessor: Sendable {
-    public var destinations: [any ErasureApplier]
-    public var decoder: RetirementEventDecoder
-    public var deadLetters: any DeadLetterSink
-    public var retry: RetryPolicy
+package struct EventProcessor: Sendable {
+    package var destinations: [any ErasureApplier]
+    package var decoder: RetirementEventDecoder
+    package var deadLetters: any DeadLetterSink
+    package var retry: RetryPolicy
     /// How often a destination in configuration error is tried again for a waiting event.
-    public var configurationErrorRetryInterval: Duration
+    package var configurationErrorRetryInterval: Duration
     /// Backoff for dead-letter writes that fail (retried until they succeed or the work is abandoned).
-    public var deadLetterRetry: RetryPolicy
-    public var health: DestinationHealth
-    public var receipts: (any ReceiptSink)?
-    public var metrics: EngineMetrics
-    public var logger: Logger
+    package var deadLetterRetry: RetryPolicy
+    package var health: DestinationHealth
+    package var receipts: (any ReceiptSink)?
+    package var metrics: EngineMetrics
+    package var logger: Logger
     /// Told when a dead-letter write keeps failing for a partition (`true`) and when it recovers.
-    public var onDeadLetterStall: (@Sendable (PartitionID, Bool) -> Void)?
+    package var onDeadLetterStall: (@Sendable (PartitionID, Bool) -> Void)?
 
-    public init(
+    package init(
         destinations: [any ErasureApplier], decoder: RetirementEventDecoder = RetirementEventDecoder(),
         deadLetters: any DeadLetterSink, retry: RetryPolicy, configurationErrorRetryInterval: Duration = .seconds(30),
         deadLetterRetry: RetryPolicy = RetryPolicy(initialBackoff: .milliseconds(200), maxBackoff: .seconds(30), maxAttempts: .max),
@@ -48,7 +48,7 @@ public struct EventProcessor: Sendable {
     }
 
     /// Processes one record until it is done or the task is cancelled.
-    public func process(_ record: InboundRecord) async -> EventResult {
+    package func process(_ record: InboundRecord) async -> EventResult {
         metrics.consumed.increment()
         let decoded = decoder.decode(key: record.key, value: record.value, header: { record.header($0) })
         switch decoded {
@@ -62,13 +62,14 @@ public struct EventProcessor: Sendable {
             metrics.completed(.badInput)
             return .deadLettered
         case .success(let event):
+            if !event.wasEncrypted { metrics.plaintextEvents.increment() }
             return await apply(event, record: record, to: destinations)
         }
     }
 
     /// Applies a decoded event to `targets` (all destinations, or a replay's subset) and
     /// dead-letters it for the destinations that still owe it.
-    public func apply(_ event: RetirementEvent, record: InboundRecord, to targets: [any ErasureApplier]) async -> EventResult {
+    package func apply(_ event: RetirementEvent, record: InboundRecord, to targets: [any ErasureApplier]) async -> EventResult {
         guard let results = await settle(event, at: targets) else { return .abandoned }
         let owed = results.compactMap(\.owed)
         if owed.isEmpty {
@@ -81,7 +82,7 @@ public struct EventProcessor: Sendable {
 
     /// Applies the event at every target, each with its retries, until each settled or gave up.
     /// Returns `nil` when the work was cancelled before every target had an answer.
-    public func settle(_ event: RetirementEvent, at targets: [any ErasureApplier]) async -> [DestinationSettlement]? {
+    package func settle(_ event: RetirementEvent, at targets: [any ErasureApplier]) async -> [DestinationSettlement]? {
         let results: [DestinationSettlement]
         if targets.count == 1 {
             // One destination: no child task needed (cancellation reaches it the same way).
@@ -102,7 +103,7 @@ public struct EventProcessor: Sendable {
 
     /// Writes the record to the dead-letter topic naming `owed` (sorted by name), with a receipt
     /// per owed destination. Returns `false` only when cancelled before the write was acknowledged.
-    public func deadLetter(_ event: RetirementEvent, record: InboundRecord, owed: [OwedDestination]) async -> Bool {
+    package func deadLetter(_ event: RetirementEvent, record: InboundRecord, owed: [OwedDestination]) async -> Bool {
         let owed = owed.sorted { $0.name < $1.name }
         let reason = owed.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
         let attempts = owed.map(\.attempts).max() ?? 0

@@ -1,39 +1,39 @@
 /// A partition of a topic, as the engine knows it (no librdkafka types here).
-public struct PartitionID: Hashable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
+package struct PartitionID: Hashable, Sendable, CustomStringConvertible {
+    package var topic: String
+    package var partition: Int32
 
-    public init(topic: String, partition: Int32) {
+    package init(topic: String, partition: Int32) {
         self.topic = topic
         self.partition = partition
     }
 
-    public var description: String { "\(topic)[\(partition)]" }
+    package var description: String { "\(topic)[\(partition)]" }
 }
 
 /// A record header.
-public struct RecordHeader: Sendable, Equatable {
-    public var name: String
-    public var value: [UInt8]?
+package struct RecordHeader: Sendable, Equatable {
+    package var name: String
+    package var value: [UInt8]?
 
-    public init(name: String, value: [UInt8]?) {
+    package init(name: String, value: [UInt8]?) {
         self.name = name
         self.value = value
     }
 }
 
 /// One consumed record handed to the engine.
-public struct InboundRecord: Sendable {
-    public var partition: PartitionID
-    public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
+package struct InboundRecord: Sendable {
+    package var partition: PartitionID
+    package var offset: Int64
+    package var key: [UInt8]?
+    package var value: [UInt8]?
     /// `nil` when the record has no headers at all.
-    public var headers: [RecordHeader]?
+    package var headers: [RecordHeader]?
     /// Milliseconds since the epoch.
-    public var timestamp: Int64?
+    package var timestamp: Int64?
 
-    public init(
+    package init(
         partition: PartitionID, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader]?,
         timestamp: Int64? = nil
     ) {
@@ -46,7 +46,7 @@ public struct InboundRecord: Sendable {
     }
 
     /// The first header with this name.
-    public func header(_ name: String) -> [UInt8]? {
+    package func header(_ name: String) -> [UInt8]? {
         headers?.first(where: { $0.name == name })?.value
     }
 }

@@ -4,29 +4,29 @@
 /// Offsets are begun in increasing order (gaps are fine: compaction, transaction markers) and may
 /// finish in any order. The committable offset is the first begun offset not yet done, or one past
 /// the last begun offset when all are done.
-public struct OffsetTracker: Sendable {
+package struct OffsetTracker: Sendable {
     private var offsets: [Int64] = []
     private var done: [Bool] = []
     /// When each offset was begun (for the age of the oldest unfinished event).
     private var begunAt: [ContinuousClock.Instant] = []
     private var head = 0
     /// One past the last begun offset.
-    public private(set) var nextOffset: Int64?
+    package private(set) var nextOffset: Int64?
 
-    public init() {}
+    package init() {}
 
     /// Offsets begun and not yet behind the committable point.
-    public var pendingCount: Int { offsets.count - head }
+    package var pendingCount: Int { offsets.count - head }
 
     /// The offset to commit (the next one to consume), or `nil` when nothing was begun.
-    public var committable: Int64? {
+    package var committable: Int64? {
         head < offsets.count ? offsets[head] : nextOffset
     }
 
     /// Records that `offset` was handed out. Returns `false` (and ignores it) when the offset is
     /// not past the last begun one, i.e. a redelivery of something already tracked.
     @discardableResult
-    public mutating func begin(_ offset: Int64, at time: ContinuousClock.Instant = .now) -> Bool {
+    package mutating func begin(_ offset: Int64, at time: ContinuousClock.Instant = .now) -> Bool {
         if let nextOffset, offset < nextOffset { return false }
         offsets.append(offset)
         done.append(false)
@@ -37,7 +37,7 @@ public struct OffsetTracker: Sendable {
 
     /// Marks `offset` done. Returns `true` when the committable offset moved.
     @discardableResult
-    public mutating func finish(_ offset: Int64) -> Bool {
+    package mutating func finish(_ offset: Int64) -> Bool {
         guard let index = find(offset), !done[index] else { return false }
         done[index] = true
         guard index == head else { return false }
@@ -48,7 +48,7 @@ public struct OffsetTracker: Sendable {
 
     /// The oldest unfinished offset (the committable one) and when it was begun; `nil` when every
     /// begun offset is done.
-    public var oldestUnfinished: (offset: Int64, since: ContinuousClock.Instant)? {
+    package var oldestUnfinished: (offset: Int64, since: ContinuousClock.Instant)? {
         head < offsets.count ? (offsets[head], begunAt[head]) : nil
     }
 

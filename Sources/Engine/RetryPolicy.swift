@@ -1,15 +1,15 @@
 import ConfigFile
 
 /// Exponential backoff with full jitter, honouring a destination's own wait signal.
-public struct RetryPolicy: Sendable, Equatable {
-    public var initialBackoff: Duration
-    public var maxBackoff: Duration
+package struct RetryPolicy: Sendable, Equatable {
+    package var initialBackoff: Duration
+    package var maxBackoff: Duration
     /// Attempts per destination before the event is dead-lettered for it.
-    public var maxAttempts: Int
+    package var maxAttempts: Int
     /// The longest wait a `Retry-After` may impose; longer ones are cut to this.
-    public var maxRetryAfter: Duration
+    package var maxRetryAfter: Duration
 
-    public init(
+    package init(
         initialBackoff: Duration = .seconds(1), maxBackoff: Duration = .seconds(300), maxAttempts: Int = 10,
         maxRetryAfter: Duration = .seconds(3600)
     ) {
@@ -21,7 +21,7 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// The ceiling of the jittered wait after the `attempt`-th failure (1-based):
     /// `min(maxBackoff, initialBackoff * 2^(attempt-1))`.
-    public func ceiling(afterAttempt attempt: Int) -> Duration {
+    package func ceiling(afterAttempt attempt: Int) -> Duration {
         let exponent = min(max(attempt - 1, 0), 40)
         let seconds = initialBackoff.seconds * Double(UInt64(1) << UInt64(exponent))
         return .seconds(min(seconds, maxBackoff.seconds))
@@ -29,7 +29,7 @@ public struct RetryPolicy: Sendable, Equatable {
 
     /// The wait before the next attempt: uniform in `[0, ceiling]` ("full jitter"), but never
     /// shorter than `retryAfter` when the destination sent one.
-    public func delay<R: RandomNumberGenerator>(afterAttempt attempt: Int, retryAfter: Duration?, using random: inout R)
+    package func delay<R: RandomNumberGenerator>(afterAttempt attempt: Int, retryAfter: Duration?, using random: inout R)
         -> Duration
     {
         let ceiling = ceiling(afterAttempt: attempt).seconds
@@ -39,7 +39,7 @@ public struct RetryPolicy: Sendable, Equatable {
         return max(jittered, honoured)
     }
 
-    public func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
+    package func delay(afterAttempt attempt: Int, retryAfter: Duration?) -> Duration {
         var random = SystemRandomNumberGenerator()
         return delay(afterAttempt: attempt, retryAfter: retryAfter, using: &random)
     }

@@ -1,5 +1,5 @@
 /// Kafka protocol API keys used to inject request errors into the mock cluster.
-public enum KafkaAPIKey: Int16, Sendable {
+package enum KafkaAPIKey: Int16, Sendable {
     case produce = 0
     case fetch = 1
     case listOffsets = 2

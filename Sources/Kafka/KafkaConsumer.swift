@@ -6,10 +6,10 @@ import Logging
 ///
 /// One thread polls it; the rebalance handler runs on that thread inside ``poll(timeoutMs:)``.
 /// The other calls are thread-safe, as librdkafka's are.
-public final class KafkaConsumer: @unchecked Sendable {
+package final class KafkaConsumer: @unchecked Sendable {
     let client: RDKafkaClient
     /// `EAGER`, `COOPERATIVE` or `NONE` (before the first rebalance).
-    public var rebalanceProtocol: String { KafkaConsumer.rebalanceProtocol(client.handle) }
+    package var rebalanceProtocol: String { KafkaConsumer.rebalanceProtocol(client.handle) }
 
     /// librdkafka answers NULL when the client is not (or no longer) a group member.
     static func rebalanceProtocol(_ rk: OpaquePointer) -> String {
@@ -19,7 +19,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Creates a consumer. `rebalanceHandler` sees every assign, revoke and lost event; offsets of
     /// revoked partitions should be stored (and committed) before it returns.
-    public init(
+    package init(
         properties: KafkaProperties, logger: Logger,
         rebalanceHandler: (@Sendable (RebalanceEvent) -> Void)? = nil,
         statisticsHandler: (@Sendable (String) -> Void)? = nil,
@@ -58,7 +58,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Makes a ``poll(timeoutMs:)`` waiting on another thread return now (with no message), so the
     /// poller can act at once (e.g. resume a partition) instead of at the end of its timeout.
-    public func wakeup() {
+    package func wakeup() {
         if let consumerQueue { rd_kafka_queue_yield(consumerQueue) }
     }
 
@@ -102,7 +102,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Subscribes to topics; partitions arrive through the rebalance handler.
-    public func subscribe(topics: [String]) throws(KafkaError) {
+    package func subscribe(topics: [String]) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList.make(topics.map { TopicPartition(topic: $0, partition: Int32(RD_KAFKA_PARTITION_UA)) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_subscribe(client.handle, list)
@@ -110,7 +110,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Assigns partitions manually (no group membership) starting at the given offsets.
-    public func assign(_ partitions: [TopicPartitionOffset]) throws(KafkaError) {
+    package func assign(_ partitions: [TopicPartitionOffset]) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList.make(partitions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_assign(client.handle, list)
@@ -119,7 +119,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Serves callbacks and returns the next message, or `nil` after the timeout.
     /// Transient consumer errors are logged and skipped; a fatal error throws.
-    public func poll(timeoutMs: Int32) throws(KafkaError) -> KafkaMessage? {
+    package func poll(timeoutMs: Int32) throws(KafkaError) -> KafkaMessage? {
         guard let message = rd_kafka_consumer_poll(client.handle, timeoutMs) else {
             if let fatal = client.context.fatalErrorSeen { throw fatal }
             return nil
@@ -140,7 +140,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Stores offsets (the next offset to consume) for the auto-committer and the next commit.
     /// Partitions no longer assigned are reported in the error, the others are stored.
-    public func storeOffsets(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+    package func storeOffsets(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let list = RDKafkaTopicPartitionList.make(offsets)
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -150,7 +150,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Commits the given offsets, or all stored offsets when `nil`, and waits for the result.
-    public func commit(_ offsets: [TopicPartitionOffset]? = nil) throws(KafkaError) {
+    package func commit(_ offsets: [TopicPartitionOffset]? = nil) throws(KafkaError) {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         if let offsets {
             guard !offsets.isEmpty else { return }
@@ -166,7 +166,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// `_TIMED_OUT` error past it (the commit may still land later). Never blocks longer than
     /// `timeout`, whatever the coordinator's state: for the poll thread, inside a revoke and at
     /// shutdown, where a synchronous commit could wait up to `session.timeout.ms`.
-    public func commit(_ offsets: [TopicPartitionOffset], timeout: Duration) throws(KafkaError) {
+    package func commit(_ offsets: [TopicPartitionOffset], timeout: Duration) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let list = RDKafkaTopicPartitionList.make(offsets)
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -191,7 +191,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Stops fetching from partitions; polling must go on.
-    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+    package func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
         guard !partitions.isEmpty else { return }
         let list = RDKafkaTopicPartitionList.make(partitions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -200,7 +200,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Resumes fetching from paused partitions.
-    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+    package func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
         guard !partitions.isEmpty else { return }
         let list = RDKafkaTopicPartitionList.make(partitions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -213,7 +213,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// partition it leads for us paused): a paused-and-resumed partition sat idle that long. A
     /// watermark query to each partition's leader wakes that thread now: sending it is what
     /// counts, so the wait for the answer is short (a late answer is dropped by librdkafka).
-    public func wakeFetchers(_ partitions: [TopicPartition], timeoutMs: Int32 = 10) {
+    package func wakeFetchers(_ partitions: [TopicPartition], timeoutMs: Int32 = 10) {
         var low: Int64 = 0
         var high: Int64 = 0
         for tp in partitions {
@@ -222,7 +222,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Moves the fetch position of assigned partitions; waits up to `timeoutMs`.
-    public func seek(_ offsets: [TopicPartitionOffset], timeoutMs: Int32) throws(KafkaError) {
+    package func seek(_ offsets: [TopicPartitionOffset], timeoutMs: Int32) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList.make(offsets)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         if let error = rd_kafka_seek_partitions(client.handle, list, timeoutMs) {
@@ -232,7 +232,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// The group's committed offsets for these partitions (`KafkaError.invalidOffset` when none).
-    public func committed(_ partitions: [TopicPartition], timeoutMs: Int32) throws(KafkaError) -> [TopicPartitionOffset] {
+    package func committed(_ partitions: [TopicPartition], timeoutMs: Int32) throws(KafkaError) -> [TopicPartitionOffset] {
         let list = RDKafkaTopicPartitionList.make(partitions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_committed(client.handle, list, timeoutMs)
@@ -242,7 +242,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// The current assignment.
-    public func assignment() throws(KafkaError) -> [TopicPartition] {
+    package func assignment() throws(KafkaError) -> [TopicPartition] {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         let err = rd_kafka_assignment(client.handle, &list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(err, context: "assignment") }
@@ -251,22 +251,22 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Low and high watermarks, asked of the broker.
-    public func queryWatermarks(_ tp: TopicPartition, timeoutMs: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
+    package func queryWatermarks(_ tp: TopicPartition, timeoutMs: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
         try client.queryWatermarks(tp, timeoutMs: timeoutMs)
     }
 
     /// Partition count of a topic.
-    public func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
+    package func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
         try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
     }
 
     /// For each partition, the first offset with a timestamp at or after the given time (in `.offset`, ms).
-    public func offsetsForTimes(_ items: [TopicPartitionOffset], timeoutMs: Int32) throws(KafkaError) -> [TopicPartitionOffset] {
+    package func offsetsForTimes(_ items: [TopicPartitionOffset], timeoutMs: Int32) throws(KafkaError) -> [TopicPartitionOffset] {
         try client.offsetsForTimes(items, timeoutMs: timeoutMs)
     }
 
     /// Leaves the group: the rebalance handler sees the final revoke, then the consumer stops.
-    public func close() throws(KafkaError) {
+    package func close() throws(KafkaError) {
         let err = rd_kafka_consumer_close(client.handle)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "close") }
     }

@@ -1,19 +1,19 @@
 import CRdKafka
 
 /// An error from librdkafka or from this wrapper, keeping librdkafka's error code.
-public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
+package struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
     /// librdkafka's `rd_kafka_resp_err_t` value (negative codes are client-side, positive are broker codes).
-    public let code: Int32
+    package let code: Int32
     /// librdkafka's name for the code, such as `REQUEST_TIMED_OUT`.
-    public let name: String
+    package let name: String
     /// A human-readable explanation; never contains message payloads.
-    public let message: String
+    package let message: String
     /// The client instance cannot be used any more.
-    public let isFatal: Bool
+    package let isFatal: Bool
     /// The same operation may succeed if tried again.
-    public let isRetriable: Bool
+    package let isRetriable: Bool
 
-    public init(code: Int32, message: String, isFatal: Bool = false, isRetriable: Bool = false) {
+    package init(code: Int32, message: String, isFatal: Bool = false, isRetriable: Bool = false) {
         self.code = code
         self.name = String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(code)))
         self.message = message
@@ -37,11 +37,11 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
     }
 
     /// A configuration problem found by this wrapper or by `rd_kafka_conf_set`.
-    public static func configuration(_ message: String) -> KafkaError {
+    package static func configuration(_ message: String) -> KafkaError {
         KafkaError(code: RD_KAFKA_RESP_ERR__INVALID_ARG.rawValue, message: message)
     }
 
-    public var description: String { "\(name) (\(code)): \(message)" }
+    package var description: String { "\(name) (\(code)): \(message)" }
 
     /// Codes that are worth retrying even when librdkafka does not flag them.
     static let retriableCodes: Set<Int32> = [
@@ -63,7 +63,7 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible, Equatable {
 
 extension KafkaError {
     /// librdkafka's code for "message size too large", as seen on produce.
-    public static let messageSizeTooLarge: Int32 = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
+    package static let messageSizeTooLarge: Int32 = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue
     /// The code librdkafka uses when no offset is committed or known.
-    public static let invalidOffset: Int64 = Int64(RD_KAFKA_OFFSET_INVALID)
+    package static let invalidOffset: Int64 = Int64(RD_KAFKA_OFFSET_INVALID)
 }

@@ -1,32 +1,32 @@
 import CRdKafka
 
 /// One record header; a header may have no value.
-public struct KafkaHeader: Sendable, Equatable {
-    public var name: String
-    public var value: [UInt8]?
+package struct KafkaHeader: Sendable, Equatable {
+    package var name: String
+    package var value: [UInt8]?
 
-    public init(name: String, value: [UInt8]?) {
+    package init(name: String, value: [UInt8]?) {
         self.name = name
         self.value = value
     }
 
-    public init(name: String, string: String) {
+    package init(name: String, string: String) {
         self.init(name: name, value: Array(string.utf8))
     }
 }
 
 /// A consumed record, copied out of librdkafka's buffers.
-public struct KafkaMessage: Sendable {
-    public var topicPartition: TopicPartition
-    public var offset: Int64
-    public var key: [UInt8]?
-    public var value: [UInt8]?
+package struct KafkaMessage: Sendable {
+    package var topicPartition: TopicPartition
+    package var offset: Int64
+    package var key: [UInt8]?
+    package var value: [UInt8]?
     /// `nil` when the record has no headers at all.
-    public var headers: [KafkaHeader]?
+    package var headers: [KafkaHeader]?
     /// Milliseconds since the epoch, when the record has a timestamp.
-    public var timestamp: Int64?
+    package var timestamp: Int64?
 
-    public init(
+    package init(
         topicPartition: TopicPartition, offset: Int64, key: [UInt8]?, value: [UInt8]?,
         headers: [KafkaHeader]?, timestamp: Int64?
     ) {
@@ -69,7 +69,7 @@ public struct KafkaMessage: Sendable {
     }
 
     /// The first header with this name, decoded as UTF-8.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         guard let value = headers?.first(where: { $0.name == name })?.value else { return nil }
         return String(decoding: value, as: UTF8.self)
     }

@@ -3,20 +3,20 @@ import Foundation
 import Logging
 
 /// An idempotent producer (acks=all) whose `send` returns once the broker acknowledged the record.
-public final class KafkaProducer: @unchecked Sendable {
+package final class KafkaProducer: @unchecked Sendable {
     let client: RDKafkaClient
     private let pollThread: Thread
     private let running = RunningFlag()
 
     /// Defaults that make delivery reports mean "durably written"; `properties` override them.
-    public static let defaultProperties: [String: String] = [
+    package static let defaultProperties: [String: String] = [
         "enable.idempotence": "true",
         "acks": "all",
         "linger.ms": "5",
         "message.timeout.ms": "30000",
     ]
 
-    public init(properties: KafkaProperties, logger: Logger) throws(KafkaError) {
+    package init(properties: KafkaProperties, logger: Logger) throws(KafkaError) {
         let merged = KafkaProperties(KafkaProducer.defaultProperties).merging(properties.values)
         let client = try RDKafkaClient(kind: .producer, properties: merged, logger: logger) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
@@ -51,7 +51,7 @@ public final class KafkaProducer: @unchecked Sendable {
     ///   - partition: a fixed partition, or `nil` to let the partitioner pick by key.
     ///   - timestamp: milliseconds since the epoch, or `nil` for now.
     @discardableResult
-    public func send(
+    package func send(
         topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]? = nil,
         partition: Int32? = nil, timestamp: Int64? = nil
     ) async throws(KafkaError) -> TopicPartitionOffset {
@@ -70,7 +70,7 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Queues one record without waiting for its acknowledgement (bulk loads: benchmarks, tools).
     /// Returns `false` when librdkafka's local queue is full: wait a little and try again.
     /// Delivery failures are not reported; ``flush(timeoutMs:)`` waits for the queue to empty.
-    public func enqueue(
+    package func enqueue(
         topic: String, key: [UInt8]?, value: [UInt8]?, headers: [KafkaHeader]? = nil, partition: Int32? = nil
     ) throws(KafkaError) -> Bool {
         let err = produce(topic: topic, key: key, value: value, headers: headers, partition: partition, timestamp: nil, opaque: nil)
@@ -80,27 +80,27 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     /// Waits until every queued record was delivered or failed, up to `timeoutMs`.
-    public func flush(timeoutMs: Int32) throws(KafkaError) {
+    package func flush(timeoutMs: Int32) throws(KafkaError) {
         let err = rd_kafka_flush(client.handle, timeoutMs)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "flush") }
     }
 
     /// Stops the polling thread; pending deliveries still complete on `flush`.
-    public func shutdown() {
+    package func shutdown() {
         running.stop()
     }
 
     /// The fatal error librdkafka raised for this producer, if any (idempotence broken: every
     /// later send fails; the producer must be replaced, i.e. the service restarted).
-    public var fatalError: KafkaError? { client.context.fatalErrorSeen }
+    package var fatalError: KafkaError? { client.context.fatalErrorSeen }
 
     /// Raises a fatal error on purpose (librdkafka's test hook), for tests of the service's reaction.
-    public func raiseFatalErrorForTesting() {
+    package func raiseFatalErrorForTesting() {
         _ = rd_kafka_test_fatal_error(client.handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "raised by a test")
     }
 
     /// Partition count of a topic.
-    public func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
+    package func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
         try client.partitionCount(topic: topic, timeoutMs: timeoutMs)
     }
 }

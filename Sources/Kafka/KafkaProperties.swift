@@ -2,20 +2,20 @@ import CRdKafka
 
 /// Raw librdkafka configuration properties (`kafka.properties` in the config file), applied in
 /// order over the wrapper's own defaults.
-public struct KafkaProperties: Sendable, Equatable {
-    public var values: [String: String]
+package struct KafkaProperties: Sendable, Equatable {
+    package var values: [String: String]
 
-    public init(_ values: [String: String] = [:]) {
+    package init(_ values: [String: String] = [:]) {
         self.values = values
     }
 
-    public subscript(key: String) -> String? {
+    package subscript(key: String) -> String? {
         get { values[key] }
         set { values[key] = newValue }
     }
 
     /// Returns these properties with `other` applied on top.
-    public func merging(_ other: [String: String]) -> KafkaProperties {
+    package func merging(_ other: [String: String]) -> KafkaProperties {
         KafkaProperties(values.merging(other) { _, new in new })
     }
 

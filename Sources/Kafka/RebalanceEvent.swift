@@ -1,5 +1,5 @@
 /// What librdkafka tells a client about group membership changes; delivered on the polling thread.
-public enum RebalanceEvent: Sendable, Equatable {
+package enum RebalanceEvent: Sendable, Equatable {
     /// Partitions newly assigned (already assigned in librdkafka when the handler runs).
     case assign([TopicPartition])
     /// Partitions about to be revoked; the handler may finish work, store and commit offsets.

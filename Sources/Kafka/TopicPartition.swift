@@ -1,24 +1,24 @@
 import CRdKafka
 
 /// One partition of one topic, with an offset where that matters.
-public struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
+package struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
+    package var topic: String
+    package var partition: Int32
 
-    public init(topic: String, partition: Int32) {
+    package init(topic: String, partition: Int32) {
         self.topic = topic
         self.partition = partition
     }
 
-    public var description: String { "\(topic)[\(partition)]" }
+    package var description: String { "\(topic)[\(partition)]" }
 }
 
 /// A partition and an offset (the next offset to consume, as Kafka commits it).
-public struct TopicPartitionOffset: Hashable, Sendable {
-    public var topicPartition: TopicPartition
-    public var offset: Int64
+package struct TopicPartitionOffset: Hashable, Sendable {
+    package var topicPartition: TopicPartition
+    package var offset: Int64
 
-    public init(_ topicPartition: TopicPartition, offset: Int64) {
+    package init(_ topicPartition: TopicPartition, offset: Int64) {
         self.topicPartition = topicPartition
         self.offset = offset
     }

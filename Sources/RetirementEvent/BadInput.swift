@@ -1,32 +1,33 @@
 /// Why a record is not a valid retirement event. ``code`` is stable (shared with the LMS plugin's
 /// test vectors); ``detail`` never contains personal data.
-public struct BadInput: Error, Sendable, Equatable, CustomStringConvertible {
+package struct BadInput: Error, Sendable, Equatable, CustomStringConvertible {
     /// `empty_value`, `not_utf8`, `invalid_json`, `not_an_object`, `missing_field:<f>`,
     /// `wrong_type:<f>`, `invalid_value:<f>`, `missing_header:ce_type`, `unsupported_type`,
-    /// `missing_header:ce_id`, `key_mismatch`, `too_large`.
-    public var code: String
-    public var detail: String
+    /// `missing_header:ce_id`, `key_mismatch`, `too_large`; for encrypted events (docs/encryption.md)
+    /// `key_unavailable`, `decryption_failed`, `invalid_value:encrypted`.
+    package var code: String
+    package var detail: String
 
-    public init(code: String, detail: String) {
+    package init(code: String, detail: String) {
         self.code = code
         self.detail = detail
     }
 
     /// `code: detail`, as written into `x-retirement-error`.
-    public var description: String { "\(code): \(detail)" }
+    package var description: String { "\(code): \(detail)" }
 
     /// Every kind of bad input: a code is a kind, or a kind, `:` and a field or header name. New
     /// codes are added here, so `dlq list` and the metrics label them correctly.
-    public static let kinds: Set<String> = [
+    package static let kinds: Set<String> = [
         "empty_value", "not_utf8", "invalid_json", "not_an_object", "missing_field", "wrong_type", "invalid_value",
-        "missing_header", "unsupported_type", "key_mismatch", "too_large",
+        "missing_header", "unsupported_type", "key_mismatch", "too_large", "key_unavailable", "decryption_failed",
     ]
 
     /// The kind of ``code`` (the part before `:`).
-    public var kind: String { String(code.prefix { $0 != ":" }) }
+    package var kind: String { String(code.prefix { $0 != ":" }) }
 
     /// Whether `text` is a bad-input code.
-    public static func isCode(_ text: String) -> Bool {
+    package static func isCode(_ text: String) -> Bool {
         kinds.contains(String(text.prefix { $0 != ":" }))
     }
 

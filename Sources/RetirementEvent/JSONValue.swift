@@ -1,5 +1,5 @@
 /// A parsed JSON value that keeps the difference between integers and other numbers.
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// A number written without fraction or exponent that fits in 64 bits.
@@ -11,7 +11,7 @@ public enum JSONValue: Sendable, Equatable {
     case object([String: JSONValue])
 
     /// The JSON type's name, for error messages.
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"

@@ -3,13 +3,13 @@
 /// As strict as the LMS plugin's check, so both sides agree on every event: the separator is
 /// `T` or `t` (RFC 3339 §5.6; not the space its note allows), and second 60 (a leap second) is
 /// refused, since most consumers of these times cannot represent it.
-public enum RFC3339 {
-    public static func isValid(_ text: String) -> Bool {
+package enum RFC3339 {
+    package static func isValid(_ text: String) -> Bool {
         parse(text) != nil
     }
 
     /// Seconds since the epoch, or `nil` when `text` is not an RFC 3339 date-time.
-    public static func parse(_ text: String) -> Double? {
+    package static func parse(_ text: String) -> Double? {
         let b = Array(text.utf8)
         func digits(_ start: Int, _ count: Int) -> Int? {
             guard start + count <= b.count else { return nil }

@@ -2,33 +2,35 @@
 ///
 /// It carries personal data (`username`, `email`, `fullName`): never log it; log ``userID`` or
 /// ``eventID`` instead.
-public struct RetirementEvent: Sendable, Equatable {
+package struct RetirementEvent: Sendable, Equatable {
     /// The CloudEvents type of v1 events.
-    public static let eventType = "org.openedx.learning.user.retirement.requested.v1"
+    package static let eventType = "org.openedx.learning.user.retirement.requested.v1"
 
     /// `ce_id`: deterministic for one retirement; used as the idempotency key downstream.
-    public var eventID: String
+    package var eventID: String
     /// `ce_source`, e.g. `openedx/lms/lms.example.org`, when present.
-    public var source: String?
+    package var source: String?
     /// `ce_time` as published, when present.
-    public var time: String?
+    package var time: String?
     /// The LMS user id (`auth_user.id`).
-    public var userID: Int64
+    package var userID: Int64
     /// The original username.
-    public var username: String
+    package var username: String
     /// The original email address.
-    public var email: String
-    public var fullName: String?
-    public var retiredUsername: String?
-    public var retiredEmail: String?
-    public var retirementID: Int64?
+    package var email: String
+    package var fullName: String?
+    package var retiredUsername: String?
+    package var retiredEmail: String?
+    package var retirementID: Int64?
     /// When the learner asked for deletion (RFC 3339), as published.
-    public var requestedAt: String?
+    package var requestedAt: String?
+    /// Whether the personal fields arrived in an `encrypted` envelope (false: in clear).
+    package var wasEncrypted: Bool
 
-    public init(
+    package init(
         eventID: String, source: String? = nil, time: String? = nil, userID: Int64, username: String, email: String,
         fullName: String? = nil, retiredUsername: String? = nil, retiredEmail: String? = nil,
-        retirementID: Int64? = nil, requestedAt: String? = nil
+        retirementID: Int64? = nil, requestedAt: String? = nil, wasEncrypted: Bool = false
     ) {
         self.eventID = eventID
         self.source = source
@@ -41,10 +43,11 @@ public struct RetirementEvent: Sendable, Equatable {
         self.retiredEmail = retiredEmail
         self.retirementID = retirementID
         self.requestedAt = requestedAt
+        self.wasEncrypted = wasEncrypted
     }
 }
 
 extension RetirementEvent: CustomStringConvertible {
     /// Only identifiers, never personal data.
-    public var description: String { "RetirementEvent(user_id: \(userID), event_id: \(eventID))" }
+    package var description: String { "RetirementEvent(user_id: \(userID), event_id: \(eventID))" }
 }

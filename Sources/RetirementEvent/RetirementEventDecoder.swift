@@ -1,17 +1,21 @@
 /// Decodes and validates a Kafka record into a ``RetirementEvent`` (docs/contract.md#event).
-public struct RetirementEventDecoder: Sendable {
+package struct RetirementEventDecoder: Sendable {
     /// Values larger than this are refused as `too_large` (events are a few hundred bytes).
-    public var maxValueBytes: Int
+    package var maxValueBytes: Int
+    /// Decrypts events whose personal fields are in an `encrypted` envelope (docs/encryption.md);
+    /// without one, such events are bad input (`key_unavailable`). Plain events need none.
+    package var keyring: Keyring?
 
-    public init(maxValueBytes: Int = 64 * 1024) {
+    package init(maxValueBytes: Int = 64 * 1024, keyring: Keyring? = nil) {
         self.maxValueBytes = maxValueBytes
+        self.keyring = keyring
     }
 
     /// - Parameters:
     ///   - key: the record key, when it has one.
     ///   - value: the record value.
     ///   - header: looks a header up by name; returns `nil` when absent.
-    public func decode(key: [UInt8]?, value: [UInt8]?, header: (String) -> [UInt8]?) -> Result<RetirementEvent, BadInput> {
+    package func decode(key: [UInt8]?, value: [UInt8]?, header: (String) -> [UInt8]?) -> Result<RetirementEvent, BadInput> {
         guard let value, !value.isEmpty else {
             return .failure(BadInput(code: "empty_value", detail: "the record has no value"))
         }
@@ -40,8 +44,14 @@ public struct RetirementEventDecoder: Sendable {
     private func makeEvent(_ object: [String: JSONValue], key: [UInt8]?, header: (String) -> [UInt8]?) throws(BadInput)
         -> RetirementEvent
     {
+        var object = object
         let userID = try requiredInteger(object, "user_id")
         guard userID > 0 else { throw .invalidValue("user_id", "must be greater than 0") }
+        var wasEncrypted = false
+        if let envelope = object["encrypted"], envelope != .null {
+            try openEnvelope(envelope, into: &object, userID: userID, header: header)
+            wasEncrypted = true
+        }
         let username = try requiredString(object, "username")
         let email = try requiredString(object, "email")
         let fullName = try optionalString(object, "full_name")
@@ -53,6 +63,21 @@ public struct RetirementEventDecoder: Sendable {
             throw .invalidValue("requested_at", "is not an RFC 3339 date-time")
         }
 
+        let idBytes = try eventIDHeader(header)
+        if let key, key != Array(String(userID).utf8) {
+            throw BadInput(code: "key_mismatch", detail: "the record key is not the decimal user_id")
+        }
+        return RetirementEvent(
+            eventID: String(decoding: idBytes, as: UTF8.self),
+            source: header("ce_source").map { String(decoding: $0, as: UTF8.self) },
+            time: header("ce_time").map { String(decoding: $0, as: UTF8.self) },
+            userID: userID, username: username, email: email, fullName: fullName,
+            retiredUsername: retiredUsername, retiredEmail: retiredEmail,
+            retirementID: retirementID, requestedAt: requestedAt, wasEncrypted: wasEncrypted)
+    }
+
+    /// `ce_id`, after checking `ce_type`.
+    private func eventIDHeader(_ header: (String) -> [UInt8]?) throws(BadInput) -> [UInt8] {
         guard let typeBytes = header("ce_type") else {
             throw BadInput(code: "missing_header:ce_type", detail: "header ce_type is missing")
         }
@@ -63,16 +88,35 @@ public struct RetirementEventDecoder: Sendable {
         guard let idBytes = header("ce_id"), !idBytes.isEmpty else {
             throw BadInput(code: "missing_header:ce_id", detail: "header ce_id is missing or empty")
         }
-        if let key, key != Array(String(userID).utf8) {
-            throw BadInput(code: "key_mismatch", detail: "the record key is not the decimal user_id")
+        return idBytes
+    }
+
+    /// Replaces the envelope by the personal fields it holds. The usual field rules apply to
+    /// them afterwards. Error details name the key id, never a decrypted value.
+    private func openEnvelope(
+        _ envelope: JSONValue, into object: inout [String: JSONValue], userID: Int64, header: (String) -> [UInt8]?
+    ) throws(BadInput) {
+        let sealed = try FieldEnvelope.parse(envelope)
+        for field in FieldEnvelope.personalFields where object[field].map({ $0 != .null }) ?? false {
+            throw .invalidValue("encrypted", "must not appear beside the clear field '\(field)'")
         }
-        return RetirementEvent(
-            eventID: String(decoding: idBytes, as: UTF8.self),
-            source: header("ce_source").map { String(decoding: $0, as: UTF8.self) },
-            time: header("ce_time").map { String(decoding: $0, as: UTF8.self) },
-            userID: userID, username: username, email: email, fullName: fullName,
-            retiredUsername: retiredUsername, retiredEmail: retiredEmail,
-            retirementID: retirementID, requestedAt: requestedAt)
+        let eventID = try eventIDHeader(header)
+        guard let keyring else {
+            throw BadInput(
+                code: "key_unavailable", detail: "the event is encrypted under key '\(sealed.kid)' and no keyring is configured")
+        }
+        guard let key = keyring.key(sealed.kid) else {
+            throw BadInput(code: "key_unavailable", detail: "the event is encrypted under key '\(sealed.kid)', which is not in the keyring")
+        }
+        let plaintext = try FieldEnvelope.open(
+            sealed, key: key, associatedData: FieldEnvelope.associatedData(eventID: eventID, userID: userID))
+        guard String(validating: plaintext, as: UTF8.self) != nil, case .object(let fields)? = try? JSONParser.parse(plaintext) else {
+            throw .invalidValue("encrypted", "the decrypted fields are not a JSON object")
+        }
+        object["encrypted"] = nil
+        for field in FieldEnvelope.personalFields {
+            if let value = fields[field] { object[field] = value }
+        }
     }
 
     private func requiredInteger(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> Int64 {

@@ -1,5 +1,6 @@
 import App
 import ArgumentParser
+import Foundation
 import Logging
 
 struct CheckCommand: AsyncParsableCommand {
@@ -12,6 +13,13 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try loadConfiguration(options.config)
         LogSetup.bootstrap(format: .text, level: .warning)
+        if let keyring = config.encryption.keyring {
+            // Not a failure: the operator's rotation schedule (docs/runbook.md, "Key rotation").
+            for finding in KeyringAudit.check(keyring, longestRetention: config.encryption.longestRetention, now: Date().timeIntervalSince1970)
+            where finding.level == .warning {
+                printError("keyring \(finding)")
+            }
+        }
         let problems = await ServiceCheck.run(config, logger: Logger(label: "check"))
         if problems.isEmpty {
             print("ok: configuration valid; Kafka and \(config.destinations.count) destination(s) reachable")

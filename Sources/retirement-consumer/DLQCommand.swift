@@ -70,6 +70,9 @@ struct DLQCommand: AsyncParsableCommand {
             for (name, count) in summary.owedByDestination.sorted(by: { $0.key < $1.key }) { print("  owed by \(name): \(count)") }
             if dryRun { return }
             print("redriven \(summary.redriven); dead-lettered again \(summary.deadLetteredAgain); bad input skipped \(summary.skippedBadInput)")
+            if summary.keyUnavailable > 0 {
+                print("  key still unavailable (written again; deploy the key, then redrive): \(summary.keyUnavailable)")
+            }
             for (name, count) in summary.carriedForwardByDestination.sorted(by: { $0.key < $1.key }) {
                 print("  carried forward, not selected: \(name): \(count)")
             }

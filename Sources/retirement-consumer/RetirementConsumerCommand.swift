@@ -9,7 +9,7 @@ struct RetirementConsumerCommand: AsyncParsableCommand {
         abstract: "Applies Open edX learner retirements from Kafka to external systems.",
         subcommands: [
             RunCommand.self, DemoCommand.self, DevClusterCommand.self, CheckCommand.self, StatusCommand.self,
-            ReplayCommand.self, DLQCommand.self,
+            ReplayCommand.self, DLQCommand.self, KeysCommand.self,
         ])
 }
 

@@ -1,9 +1,11 @@
 import App
 import ArgumentParser
 import ConfigFile
+import Foundation
 import Logging
 import Metrics
 import Prometheus
+import RetirementEvent
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +19,13 @@ struct RunCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "retirement-consumer")
+        if let keyring = config.encryption.keyring {
+            logger.info("keyring loaded", metadata: ["keys": "\(keyring.keys.map(\.id).joined(separator: ","))"])
+            for finding in KeyringAudit.check(keyring, longestRetention: config.encryption.longestRetention, now: Date().timeIntervalSince1970)
+            where finding.level == .warning {
+                logger.warning("\(finding.message)")
+            }
+        }
         let service = try RetirementService.build(configuration: config, registry: registry, logger: logger)
         logger.info("starting", metadata: ["destinations": "\(service.destinations.map(\.name))"])
         try await service.run()

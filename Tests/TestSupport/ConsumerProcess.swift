@@ -1,19 +1,19 @@
 import Foundation
 
 /// The built `retirement-consumer` executable, run as a separate OS process.
-public final class ConsumerProcess: @unchecked Sendable {
-    public let process = Process()
-    public let logURL: URL
+package final class ConsumerProcess: @unchecked Sendable {
+    package let process = Process()
+    package let logURL: URL
 
     /// The executable next to the test bundle (`swift build` puts both in the same folder).
-    public static var executableURL: URL {
+    package static var executableURL: URL {
         if let path = ProcessInfo.processInfo.environment["RETIREMENT_CONSUMER_BIN"] { return URL(fileURLWithPath: path) }
         let me = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
         return me.deletingLastPathComponent().appendingPathComponent("retirement-consumer")
     }
 
     /// Starts `retirement-consumer <arguments>`; stderr and stdout go to `logURL`.
-    public init(_ arguments: [String], logURL: URL, environment: [String: String] = [:]) throws {
+    package init(_ arguments: [String], logURL: URL, environment: [String: String] = [:]) throws {
         self.logURL = logURL
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
@@ -28,14 +28,14 @@ public final class ConsumerProcess: @unchecked Sendable {
         try process.run()
     }
 
-    public var isRunning: Bool { process.isRunning }
+    package var isRunning: Bool { process.isRunning }
 
-    public func terminate() { process.terminate() }
+    package func terminate() { process.terminate() }
 
-    public func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
+    package func kill() { Foundation.kill(process.processIdentifier, SIGKILL) }
 
     /// Waits for exit up to `timeout`; returns the exit status, or `nil` if still running.
-    public func waitForExit(timeout: Duration) async -> Int32? {
+    package func waitForExit(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
@@ -43,7 +43,7 @@ public final class ConsumerProcess: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
-    public var log: String {
+    package var log: String {
         (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
     }
 

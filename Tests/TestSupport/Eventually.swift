@@ -2,7 +2,7 @@ import App
 import Foundation
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-public func eventually(
+package func eventually(
     timeout: Duration, every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
@@ -14,12 +14,12 @@ public func eventually(
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
-public func freePort() -> Int {
+package func freePort() -> Int {
     LocalPort.free()!
 }
 
 /// A scratch directory removed by the caller.
-public func makeTemporaryDirectory() -> URL {
+package func makeTemporaryDirectory() -> URL {
     let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("rc-test-\(UUID().uuidString)")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url

@@ -4,14 +4,14 @@ import Kafka
 import Logging
 
 /// A mock Kafka cluster hosted by the test process, with a producer and group inspection.
-public final class TestCluster: @unchecked Sendable {
-    public let cluster: MockCluster
-    public let producer: KafkaProducer
-    public let topic: String
-    public let partitions: Int32
-    public let logger: Logger
+package final class TestCluster: @unchecked Sendable {
+    package let cluster: MockCluster
+    package let producer: KafkaProducer
+    package let topic: String
+    package let partitions: Int32
+    package let logger: Logger
 
-    public init(topic: String = "user-retirement", partitions: Int32 = 4, brokers: Int32 = 1) throws {
+    package init(topic: String = "user-retirement", partitions: Int32 = 4, brokers: Int32 = 1) throws {
         var logger = Logger(label: "test-cluster")
         logger.logLevel = .error
         self.logger = logger
@@ -25,22 +25,22 @@ public final class TestCluster: @unchecked Sendable {
         self.partitions = partitions
     }
 
-    public var bootstrapServers: String { cluster.bootstrapServers }
+    package var bootstrapServers: String { cluster.bootstrapServers }
 
     /// Committed offset (or -1) and high watermark per partition.
-    public func progress(groupID: String, topic: String? = nil) throws -> [(partition: Int32, committed: Int64, high: Int64)] {
+    package func progress(groupID: String, topic: String? = nil) throws -> [(partition: Int32, committed: Int64, high: Int64)] {
         let inspector = try GroupInspector(bootstrapServers: bootstrapServers, groupID: groupID, topic: topic ?? self.topic, logger: logger)
         return try inspector.status(timeoutMs: 5000).map { ($0.partition, $0.committed ?? -1, $0.high) }
     }
 
     /// Whether the group's committed offsets equal the high watermarks on every partition.
-    public func isFullyCommitted(groupID: String) -> Bool {
+    package func isFullyCommitted(groupID: String) -> Bool {
         guard let rows = try? progress(groupID: groupID) else { return false }
         return rows.allSatisfy { $0.high == 0 ? $0.committed <= 0 : $0.committed == $0.high }
     }
 
     /// Reads every record of a topic (up to the high watermarks at call time).
-    public func readAll(topic: String) throws -> [KafkaMessage] {
+    package func readAll(topic: String) throws -> [KafkaMessage] {
         let reader = try TopicReader(bootstrapServers: bootstrapServers, topic: topic, groupID: "reader-\(UUID().uuidString)", logger: logger)
         var messages: [KafkaMessage] = []
         try reader.read(ranges: reader.watermarks(timeoutMs: 5000).mapValues { ($0.low, $0.high) }, stallTimeout: .seconds(30)) {
@@ -50,7 +50,7 @@ public final class TestCluster: @unchecked Sendable {
     }
 
     /// A config file for `run` against this cluster.
-    public func writeConfig(
+    package func writeConfig(
         to url: URL, groupID: String, webhookURL: String, extra processing: String = "", strategy: String = "range",
         httpPort: Int = 0, sessionTimeoutMs: Int = 6000, more: String = ""
     ) throws {

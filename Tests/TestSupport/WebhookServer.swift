@@ -8,40 +8,43 @@ import Synchronization
 
 /// A local webhook destination (docs/contract.md#webhook) for tests: checks the body, headers and signature
 /// of every request, answers as the test decides, and records everything.
-public final class WebhookServer: Sendable {
+package final class WebhookServer: Sendable {
     /// What one request carried.
-    public struct Request: Sendable {
-        public var userID: Int
-        public var eventID: String
-        public var idempotencyKey: String?
-        public var signatureValid: Bool
-        public var status: Int
+    package struct Request: Sendable {
+        package var userID: Int
+        package var eventID: String
+        package var idempotencyKey: String?
+        package var signatureValid: Bool
+        package var status: Int
         /// Seconds since the epoch when the request arrived.
-        public var time: Double
+        package var time: Double
+        /// The personal fields as received (tests check that encrypted events arrive decrypted).
+        package var email: String = ""
+        package var username: String = ""
     }
 
     /// How to answer: status, extra headers, delay before answering.
-    public struct Answer: Sendable {
-        public var status: Int
-        public var headers: [(String, String)]
-        public var delay: Duration
+    package struct Answer: Sendable {
+        package var status: Int
+        package var headers: [(String, String)]
+        package var delay: Duration
 
-        public init(status: Int = 200, headers: [(String, String)] = [], delay: Duration = .zero) {
+        package init(status: Int = 200, headers: [(String, String)] = [], delay: Duration = .zero) {
             self.status = status
             self.headers = headers
             self.delay = delay
         }
     }
 
-    public let port: Int
-    public let secret: String
+    package let port: Int
+    package let secret: String
     private let state = Mutex<[Request]>([])
     private let violations = Mutex<[String]>([])
     private let policy: Mutex<@Sendable (Int, Int) -> Answer>
     private let task: Task<Void, any Error>
 
     /// Starts a server on a free port. `answer(userID, attempt)` decides each response (attempt is 1-based per user).
-    public init(secret: String = "test-secret", answer: @escaping @Sendable (Int, Int) -> Answer = { _, _ in Answer() }) async throws {
+    package init(secret: String = "test-secret", answer: @escaping @Sendable (Int, Int) -> Answer = { _, _ in Answer() }) async throws {
         self.secret = secret
         self.policy = Mutex(answer)
         let port = freePort()
@@ -61,9 +64,9 @@ public final class WebhookServer: Sendable {
         precondition(reachable, "webhook test server did not start")
     }
 
-    public var url: String { "http://127.0.0.1:\(port)/erase" }
+    package var url: String { "http://127.0.0.1:\(port)/erase" }
 
-    public func setAnswer(_ answer: @escaping @Sendable (Int, Int) -> Answer) {
+    package func setAnswer(_ answer: @escaping @Sendable (Int, Int) -> Answer) {
         policy.withLock { $0 = answer }
     }
 
@@ -73,7 +76,7 @@ public final class WebhookServer: Sendable {
         let expected = "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
             let userID = object["user_id"] as? Int, let eventID = object["event_id"] as? String,
-            object["username"] is String, object["email"] is String
+            let username = object["username"] as? String, let email = object["email"] as? String
         else {
             violations.withLock { $0.append("malformed body") }
             return Response(status: .badRequest)
@@ -86,37 +89,38 @@ public final class WebhookServer: Sendable {
         let answer = policy.withLock { $0 }(userID, attempt)
         if answer.delay > .zero { try? await Task.sleep(for: answer.delay) }
         state.withLock {
-            $0.append(Request(userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status, time: arrived))
+            $0.append(Request(userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status, time: arrived,
+                email: email, username: username))
         }
         var fields = HTTPFields()
         for (name, value) in answer.headers { fields[HTTPField.Name(name)!] = value }
         return Response(status: .init(code: answer.status), headers: fields)
     }
 
-    public var requests: [Request] { state.withLock { $0 } }
+    package var requests: [Request] { state.withLock { $0 } }
 
     /// User ids answered with 2xx or 404/410 at least once.
-    public var erasedUserIDs: Set<Int> {
+    package var erasedUserIDs: Set<Int> {
         Set(requests.filter { (200..<300).contains($0.status) || $0.status == 404 || $0.status == 410 }.map(\.userID))
     }
 
     /// Successful requests beyond the first per user.
-    public var duplicateErasures: Int {
+    package var duplicateErasures: Int {
         let ok = requests.filter { (200..<300).contains($0.status) }
         return ok.count - Set(ok.map(\.userID)).count
     }
 
-    public var protocolViolations: [String] {
+    package var protocolViolations: [String] {
         violations.withLock { $0 } + requests.filter { !$0.signatureValid }.map { "bad signature for event \($0.eventID)" }
     }
 
-    public func stop() {
+    package func stop() {
         task.cancel()
     }
 }
 
 /// A mutable box for values set once after creation.
-public final class Unchecked<T>: @unchecked Sendable {
-    public var value: T
-    public init(_ value: T) { self.value = value }
+package final class Unchecked<T>: @unchecked Sendable {
+    package var value: T
+    package init(_ value: T) { self.value = value }
 }

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from .encryption import Keyring, KeyringError, load_keyring_setting
+
 SETTING = "RETIREMENT_KAFKA"
 
 # The states that follow RETIRING_LMS_MISC in the documented driver pipeline (see
@@ -38,6 +40,9 @@ DEFAULTS: dict = {
     "BACKFILL_HTTP_TIMEOUT_SECONDS": 30.0,
     "BACKFILL_MAX_ATTEMPTS": 5,
     "BACKFILL_INITIAL_BACKOFF_SECONDS": 1.0,
+    # docs/encryption.md: JSON text or dict {"current": kid, "keys": [...]}, or a file holding it.
+    "ENCRYPTION_KEYRING": None,
+    "ENCRYPTION_KEYRING_FILE": "",
 }
 
 # Producer properties the plugin insists on; PRODUCER_CONFIG may repeat them, not change them.
@@ -65,6 +70,8 @@ class RetirementKafkaConfig:
     backfill_http_timeout_seconds: float = 30.0
     backfill_max_attempts: int = 5
     backfill_initial_backoff_seconds: float = 1.0
+    # Encrypts the personal fields of every event under its current key (None: in clear).
+    keyring: Keyring | None = field(default=None, repr=False)
 
     def producer_config(self) -> dict:
         """The confluent-kafka Producer configuration."""
@@ -184,6 +191,11 @@ def load_config(settings: Any, environ: Mapping[str, str] | None = None) -> Reti
     if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 20:
         raise ImproperlyConfigured(f"{_name('BACKFILL_MAX_ATTEMPTS')} must be an integer from 1 to 20")
 
+    try:
+        keyring = load_keyring_setting(raw["ENCRYPTION_KEYRING"], raw["ENCRYPTION_KEYRING_FILE"])
+    except KeyringError as exc:
+        raise ImproperlyConfigured(f"{_name('ENCRYPTION_KEYRING')}: {exc}") from None
+
     return RetirementKafkaConfig(
         enabled=True,
         bootstrap_servers=servers.strip(),
@@ -198,6 +210,7 @@ def load_config(settings: Any, environ: Mapping[str, str] | None = None) -> Reti
         backfill_http_timeout_seconds=_number(raw, "BACKFILL_HTTP_TIMEOUT_SECONDS", 0, 600),
         backfill_max_attempts=attempts,
         backfill_initial_backoff_seconds=_number(raw, "BACKFILL_INITIAL_BACKOFF_SECONDS", 0, 60),
+        keyring=keyring,
     )
 
 

@@ -1,5 +1,5 @@
 """
-The retirement event (docs/contract.md#event in the repository): building it and checking it.
+The retirement event of contract §1: building it and checking it.
 
 This module is shared by the signal receiver and the backfill command, so both produce the
 same key, headers and value for one retirement, and the same ``ce_id``.
@@ -16,6 +16,9 @@ in decimal. One retirement (one ``UserRetirementStatus`` row) therefore always h
 however often it is published; a learner who cancels and asks again gets a new row and so
 a new id.
 
+With a keyring (``RETIREMENT_KAFKA['ENCRYPTION_KEYRING']``), the personal fields are
+encrypted into the ``encrypted`` envelope (see ``encryption.py`` and docs/encryption.md).
+
 The module has no Django dependency.
 """
 
@@ -28,6 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from . import encryption
 
 EVENT_TYPE = "org.openedx.learning.user.retirement.requested.v1"
 SPEC_VERSION = "1.0"
@@ -162,7 +167,7 @@ class EventBuildError(ValueError):
 
 
 def event_value(record: RetirementRecord) -> dict:
-    """The JSON object of docs/contract.md#event-value. Empty optional strings are left out."""
+    """The JSON object of contract §1. Empty optional strings are left out."""
     if record.user_id is None or int(record.user_id) < 1:
         raise EventBuildError("retirement record has no valid user id")
     if not record.original_username:
@@ -187,10 +192,20 @@ def event_value(record: RetirementRecord) -> dict:
     return value
 
 
-def build_event(record: RetirementRecord, lms_host: str, now: datetime | None = None) -> RetirementEvent:
-    """The Kafka record for one retirement. ``now`` becomes ``ce_time`` (publishing time)."""
+def build_event(
+    record: RetirementRecord,
+    lms_host: str,
+    now: datetime | None = None,
+    keyring: encryption.Keyring | None = None,
+) -> RetirementEvent:
+    """The Kafka record for one retirement. ``now`` becomes ``ce_time`` (publishing time).
+
+    With ``keyring`` (the config's ``keyring``), the personal fields are encrypted under its
+    current key; ``data`` keeps them in clear, in memory only.
+    """
     data = event_value(record)
     ce_id = ce_id_for(lms_host, record.user_id, record.retirement_id)
+    wire = encryption.encrypt_value(data, keyring, ce_id) if keyring is not None else data
     moment = now or datetime.now(UTC)
     headers: tuple[Header, ...] = (
         ("ce_specversion", SPEC_VERSION.encode()),
@@ -200,7 +215,7 @@ def build_event(record: RetirementRecord, lms_host: str, now: datetime | None = 
         ("ce_time", format_rfc3339(moment).encode()),
         ("content-type", CONTENT_TYPE.encode()),
     )
-    value = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    value = json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return RetirementEvent(
         key=str(int(record.user_id)).encode("ascii"),
         headers=headers,
@@ -232,8 +247,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def parse_value(value: bytes | None) -> dict:
-    """Check the value of a record; return the JSON object or raise InvalidRetirementEvent."""
+def _load_object(value: bytes | None) -> dict:
     if value is None or len(value) == 0:
         raise InvalidRetirementEvent("empty_value")
     try:
@@ -246,7 +260,51 @@ def parse_value(value: bytes | None) -> dict:
         raise InvalidRetirementEvent("invalid_json") from None
     if not isinstance(obj, dict):
         raise InvalidRetirementEvent("not_an_object")
+    return obj
 
+
+def _is_encrypted(obj: Mapping[str, Any]) -> bool:
+    return obj.get(encryption.ENVELOPE_FIELD) is not None
+
+
+def _check_user_id(obj: Mapping[str, Any]) -> int:
+    if obj.get("user_id") is None:
+        raise InvalidRetirementEvent("missing_field:user_id")
+    user_id = obj["user_id"]
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise InvalidRetirementEvent("wrong_type:user_id")
+    if user_id < 1 or user_id > _INT64_MAX:
+        raise InvalidRetirementEvent("invalid_value:user_id")
+    return user_id
+
+
+def _check_envelope(obj: Mapping[str, Any]) -> encryption.Sealed:
+    """The envelope's shape, and no personal field in clear beside it."""
+    try:
+        sealed = encryption.parse_envelope(obj[encryption.ENVELOPE_FIELD])
+    except encryption.EnvelopeError as exc:
+        raise InvalidRetirementEvent(exc.reason) from None
+    if any(obj.get(name) is not None for name in encryption.PERSONAL_FIELDS):
+        raise InvalidRetirementEvent("invalid_value:encrypted")
+    return sealed
+
+
+def parse_value(value: bytes | None) -> dict:
+    """Check the value of a record; return the JSON object or raise InvalidRetirementEvent.
+
+    An encrypted value is checked as far as it can be without headers and keys: ``user_id``,
+    the envelope's shape and the clear fields (:func:`parse_record` decrypts).
+    """
+    obj = _load_object(value)
+    if _is_encrypted(obj):
+        _check_user_id(obj)
+        _check_envelope(obj)
+        _check_clear_optionals(obj)
+        return obj
+    return _check_fields(obj)
+
+
+def _check_fields(obj: dict) -> dict:
     for name in ("user_id", "username", "email"):
         if name not in obj or obj[name] is None:
             raise InvalidRetirementEvent(f"missing_field:{name}")
@@ -264,6 +322,11 @@ def parse_value(value: bytes | None) -> dict:
     for name in _OPTIONAL_STRINGS:
         if obj.get(name) is not None and not isinstance(obj[name], str):
             raise InvalidRetirementEvent(f"wrong_type:{name}")
+    _check_clear_optionals(obj)
+    return obj
+
+
+def _check_clear_optionals(obj: Mapping[str, Any]) -> None:
     rid = obj.get("retirement_id")
     if rid is not None and (isinstance(rid, bool) or not isinstance(rid, int)):
         raise InvalidRetirementEvent("wrong_type:retirement_id")
@@ -277,7 +340,6 @@ def parse_value(value: bytes | None) -> dict:
             parse_rfc3339(requested_at)
         except ValueError:
             raise InvalidRetirementEvent("invalid_value:requested_at") from None
-    return obj
 
 
 def _first_header(headers: Sequence[Header] | None, name: str) -> bytes | None:
@@ -287,14 +349,8 @@ def _first_header(headers: Sequence[Header] | None, name: str) -> bytes | None:
     return None
 
 
-def parse_record(key: bytes | None, headers: Iterable[Header] | None, value: bytes | None) -> dict:
-    """Check a whole record (value, then headers, then key); return the value object.
-
-    Raises InvalidRetirementEvent with the reason code on bad input. Where a header appears
-    more than once, the first one counts.
-    """
-    obj = parse_value(value)
-    header_list = list(headers) if headers is not None else []
+def _check_headers(header_list: Sequence[Header]) -> bytes:
+    """``ce_type`` and ``ce_id``; returns ``ce_id``."""
     ce_type = _first_header(header_list, "ce_type")
     if ce_type is None:
         raise InvalidRetirementEvent("missing_header:ce_type")
@@ -303,6 +359,36 @@ def parse_record(key: bytes | None, headers: Iterable[Header] | None, value: byt
     ce_id = _first_header(header_list, "ce_id")
     if ce_id is None or ce_id == b"":
         raise InvalidRetirementEvent("missing_header:ce_id")
+    return ce_id
+
+
+def parse_record(
+    key: bytes | None,
+    headers: Iterable[Header] | None,
+    value: bytes | None,
+    keyring: encryption.Keyring | None = None,
+) -> dict:
+    """Check a whole record (value, then headers, then key); return the value object.
+
+    Raises InvalidRetirementEvent with the reason code on bad input. Where a header appears
+    more than once, the first one counts. An encrypted value is decrypted with ``keyring`` (in
+    the consumer's order: ``user_id``, envelope, headers, key lookup, authentication, then the
+    decrypted fields); the returned object holds the personal fields in clear.
+    """
+    obj = _load_object(value)
+    header_list = list(headers) if headers is not None else []
+    if _is_encrypted(obj):
+        user_id = _check_user_id(obj)
+        sealed = _check_envelope(obj)
+        ce_id = _check_headers(header_list)
+        try:
+            fields = encryption.open_envelope(sealed, keyring, ce_id, user_id)
+        except encryption.EnvelopeError as exc:
+            raise InvalidRetirementEvent(exc.reason) from None
+        obj = {name: item for name, item in obj.items() if name != encryption.ENVELOPE_FIELD}
+        obj.update(fields)
+    obj = _check_fields(obj)
+    _check_headers(header_list)
     if key is not None and key != str(obj["user_id"]).encode("ascii"):
         raise InvalidRetirementEvent("key_mismatch")
     return obj

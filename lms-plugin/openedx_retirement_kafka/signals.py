@@ -65,7 +65,8 @@ def on_user_retire_lms_misc(sender, user=None, **kwargs):  # pylint: disable=unu
         raise RetirementPublishError(f"no UserRetirementStatus for user_id={user.id}") from None
 
     try:
-        event = build_event(RetirementRecord.from_model(status), lms_host=config.lms_host)
+        record = RetirementRecord.from_model(status)
+        event = build_event(record, lms_host=config.lms_host, keyring=config.keyring)
     except EventBuildError as exc:
         raise RetirementPublishError(
             f"cannot build the retirement event for user_id={user.id}: {exc}"

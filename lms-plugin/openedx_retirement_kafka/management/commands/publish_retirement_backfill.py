@@ -88,7 +88,7 @@ class Command(BaseCommand):
         events, skipped = [], 0
         for record in records:
             try:
-                events.append(build_event(record, lms_host=config.lms_host))
+                events.append(build_event(record, lms_host=config.lms_host, keyring=config.keyring))
             except EventBuildError as exc:
                 skipped += 1
                 self.stderr.write(f"skipped: {exc}")
