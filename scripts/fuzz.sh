@@ -57,18 +57,30 @@ echo "== fuzz: event decoder (seeded random, $DECODER_RUNS inputs)"
 
 echo "== fuzz: event decoder (libFuzzer with AddressSanitizer, $LIBFUZZER_RUNS inputs)"
 mkdir -p "$WORK/corpus"
-python3 - "$ROOT/schema/vectors.json" "$WORK/corpus" <<'PY'
+python3 - "$ROOT/schema/vectors.json" "$ROOT/schema/encryption-vectors.json" "$WORK/corpus" <<'PY'
 import json, sys, pathlib
-vectors = json.load(open(sys.argv[1]))["vectors"]
-out = pathlib.Path(sys.argv[2])
-for index, vector in enumerate(vectors):
-    value = vector.get("value")
-    if isinstance(value, str):
-        # First byte: key "42" and the usual headers (see Fuzz/DecoderFuzzTarget.swift).
-        (out / f"vector-{index}").write_bytes(b"\x10" + value.encode("utf-8", "surrogatepass"))
+out = pathlib.Path(sys.argv[3])
+# First byte (see Fuzz/DecoderFuzzTarget.swift): 0x10 = key "42" and the usual headers;
+# 0x08 = no key, the keyring on and the ce_id the encrypted vectors were sealed for.
+for name, path, selector in (("vector", sys.argv[1], 0x10), ("encrypted", sys.argv[2], 0x08)):
+    document = json.load(open(path))
+    for index, vector in enumerate(document.get("vectors") or document.get("events") or []):
+        value = vector.get("value")
+        if isinstance(value, str):
+            (out / f"{name}-{index}").write_bytes(bytes([selector]) + value.encode("utf-8", "surrogatepass"))
 PY
+# RetirementEvent imports swift-crypto (the keyring): its module and objects come from the debug
+# build above (SwiftPM's .build layout), only the decoder's own sources are instrumented.
+BIN_PATH="$(swift build --show-bin-path)"
+CRYPTO_SOURCES=.build/checkouts/swift-crypto/Sources
+mapfile -t CRYPTO_OBJECTS < <(find "$BIN_PATH"/Crypto.build "$BIN_PATH"/CryptoBoringWrapper.build "$BIN_PATH"/CCryptoBoringSSL.build \
+    "$BIN_PATH"/CCryptoBoringSSLShims.build "$BIN_PATH"/CXKCP*.build -name '*.o' 2>/dev/null)
 swiftc -sanitize=fuzzer,address -parse-as-library -module-name RetirementEvent -package-name retirement_consumer -Onone \
-    Sources/RetirementEvent/*.swift Fuzz/DecoderFuzzTarget.swift -o "$WORK/decoder-fuzzer" 2>&1 \
+    -I "$BIN_PATH/Modules" \
+    -Xcc -fmodule-map-file="$CRYPTO_SOURCES/CCryptoBoringSSL/include/module.modulemap" \
+    -Xcc -fmodule-map-file="$CRYPTO_SOURCES/CCryptoBoringSSLShims/include/module.modulemap" \
+    -Xcc -fmodule-map-file="$BIN_PATH/CryptoBoringWrapper.build/include/module.modulemap" \
+    Sources/RetirementEvent/*.swift Fuzz/DecoderFuzzTarget.swift "${CRYPTO_OBJECTS[@]}" -o "$WORK/decoder-fuzzer" 2>&1 \
     | grep -v "Cannot export local symbol" || true
 test -x "$WORK/decoder-fuzzer"
 if ! "$WORK/decoder-fuzzer" -runs="$LIBFUZZER_RUNS" -timeout=2 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -12,6 +12,9 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 scripts/install-deps.sh
 
+echo "== format and lint (swift format, ruff)"
+scripts/lint.sh
+
 echo "== swift build"
 swift build --build-tests
 

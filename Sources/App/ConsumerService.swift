@@ -38,12 +38,14 @@ package final class ConsumerService: Service, @unchecked Sendable {
         self.health = health
         self.logger = logger
         self.producerFailure = producerFailure
-        rebalances = Dictionary(uniqueKeysWithValues: ["assign", "revoke", "lost"].map {
-            ($0, Counter(label: "retirement_rebalances_total", dimensions: [("kind", $0)]))
-        })
-        commits = Dictionary(uniqueKeysWithValues: ["ok", "failed"].map {
-            ($0, Counter(label: "retirement_commits_total", dimensions: [("result", $0)]))
-        })
+        rebalances = Dictionary(
+            uniqueKeysWithValues: ["assign", "revoke", "lost"].map {
+                ($0, Counter(label: "retirement_rebalances_total", dimensions: [("kind", $0)]))
+            })
+        commits = Dictionary(
+            uniqueKeysWithValues: ["ok", "failed"].map {
+                ($0, Counter(label: "retirement_commits_total", dimensions: [("result", $0)]))
+            })
     }
 
     /// Asks the poll loop to stop (as SIGTERM does).
@@ -63,10 +65,12 @@ package final class ConsumerService: Service, @unchecked Sendable {
         engine.setWakeup { consumer.wakeup() }
         defer { engine.setWakeup(nil) }
         try consumer.subscribe(topics: [configuration.kafka.topic])
-        logger.info("subscribed", metadata: [
-            "topic": "\(configuration.kafka.topic)", "group_id": "\(configuration.kafka.groupID)",
-            "assignment_strategy": "\(configuration.kafka.assignmentStrategy)",
-        ])
+        logger.info(
+            "subscribed",
+            metadata: [
+                "topic": "\(configuration.kafka.topic)", "group_id": "\(configuration.kafka.groupID)",
+                "assignment_strategy": "\(configuration.kafka.assignmentStrategy)",
+            ])
         try await withGracefulShutdownHandler {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -126,9 +130,11 @@ package final class ConsumerService: Service, @unchecked Sendable {
     private func shutDown(_ consumer: KafkaConsumer) {
         health.setStopping()
         let grace = configuration.processing.shutdownGrace
-        logger.info("shutting down: draining in-flight work", metadata: [
-            "in_flight": "\(engine.inFlightCount)", "grace_s": "\(grace.seconds)",
-        ])
+        logger.info(
+            "shutting down: draining in-flight work",
+            metadata: [
+                "in_flight": "\(engine.inFlightCount)", "grace_s": "\(grace.seconds)",
+            ])
         let finals = engine.drain(grace: grace)
         applyEngineActions(consumer)
         let offsets = finals.map { TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value) }
@@ -184,9 +190,11 @@ package final class ConsumerService: Service, @unchecked Sendable {
                     logger.debug("offset store skipped", metadata: ["error": "\(error)"])
                 }
             }
-            logger.info("partitions assigned", metadata: [
-                "partitions": "\(partitions.map(\.partition).sorted())", "protocol": "\(consumer?.rebalanceProtocol ?? "?")",
-            ])
+            logger.info(
+                "partitions assigned",
+                metadata: [
+                    "partitions": "\(partitions.map(\.partition).sorted())", "protocol": "\(consumer?.rebalanceProtocol ?? "?")",
+                ])
         case .revoke(let partitions):
             rebalances["revoke"]?.increment()
             guard let consumer else { return }
@@ -205,9 +213,11 @@ package final class ConsumerService: Service, @unchecked Sendable {
         case .lost(let partitions):
             rebalances["lost"]?.increment()
             engine.lose(partitions.map { PartitionID(topic: $0.topic, partition: $0.partition) })
-            logger.warning("partitions lost; their unfinished work is left to the new owner", metadata: [
-                "partitions": "\(partitions.map(\.partition).sorted())"
-            ])
+            logger.warning(
+                "partitions lost; their unfinished work is left to the new owner",
+                metadata: [
+                    "partitions": "\(partitions.map(\.partition).sorted())"
+                ])
         }
     }
 
@@ -228,9 +238,11 @@ package final class ConsumerService: Service, @unchecked Sendable {
         }
         resumedStarts.withLock { $0.merge(starts) { _, new in new } }
         if !starts.isEmpty {
-            logger.info("resuming returned partitions after work finished before the revoke", metadata: [
-                "partitions": "\(starts.keys.map(\.partition).sorted())"
-            ])
+            logger.info(
+                "resuming returned partitions after work finished before the revoke",
+                metadata: [
+                    "partitions": "\(starts.keys.map(\.partition).sorted())"
+                ])
         }
         return starts
     }

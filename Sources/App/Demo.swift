@@ -40,7 +40,9 @@ package enum Demo {
             guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let user = object["user_id"] as? Int
             else { return .badRequest }
             requests.withLock { $0 += 1 }
-            let attempt = attempts.withLock { $0[user, default: 0] += 1; return $0[user]! }
+            let attempt = attempts.withLock {
+                $0[user, default: 0] += 1; return $0[user]!
+            }
             if refuseEvery > 0, user % refuseEvery == 0 { return .badRequest }
             if failFirstEvery > 0, user % failFirstEvery == 0, attempt == 1 { return .serviceUnavailable }
             erased.withLock { _ = $0.insert(user) }
@@ -154,7 +156,8 @@ package enum Demo {
                 group.addTask {
                     var value = SampleEvents.value(userID: userID)
                     if userID % 2 == 0 {
-                        let fields = "{\"username\":\"learner\(userID)\",\"email\":\"learner\(userID)@example.org\",\"retired_username\":\"retired__user_\(userID)\"}"
+                        let fields =
+                            "{\"username\":\"learner\(userID)\",\"email\":\"learner\(userID)@example.org\",\"retired_username\":\"retired__user_\(userID)\"}"
                         let envelope = try FieldEnvelope.seal(
                             plaintext: Array(fields.utf8), key: key, eventID: "demo-\(userID)", userID: Int64(userID))
                         value = Array("{\"user_id\": \(userID), \"requested_at\": \"2026-11-01T00:00:00Z\", \"encrypted\": \(envelope)}".utf8)
@@ -166,7 +169,9 @@ package enum Demo {
             }
             try await group.waitForAll()
         }
-        let bad: [[UInt8]] = [Array("{not json".utf8), Array(#"{"user_id": "7", "username": "x", "email": "y"}"#.utf8), [0xFF, 0xFE], Array(#"{"username": "x"}"#.utf8)]
+        let bad: [[UInt8]] = [
+            Array("{not json".utf8), Array(#"{"user_id": "7", "username": "x", "email": "y"}"#.utf8), [0xFF, 0xFE], Array(#"{"username": "x"}"#.utf8),
+        ]
         for index in 0..<options.badRecords {
             try await producer.send(
                 topic: topic, key: Array("7".utf8), value: bad[index % bad.count],

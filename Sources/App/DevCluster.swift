@@ -1,8 +1,8 @@
-import UnixSignals
 import Foundation
 import Kafka
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `dev-cluster`: hosts librdkafka's mock cluster for development and tests.
 package enum DevCluster {

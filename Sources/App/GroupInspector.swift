@@ -35,9 +35,10 @@ package struct GroupInspector {
         var result: [PartitionStatus] = []
         for item in committed {
             let marks = try consumer.queryWatermarks(item.topicPartition, timeoutMs: timeoutMs)
-            result.append(PartitionStatus(
-                partition: item.topicPartition.partition, committed: item.offset >= 0 ? item.offset : nil,
-                low: marks.low, high: marks.high))
+            result.append(
+                PartitionStatus(
+                    partition: item.topicPartition.partition, committed: item.offset >= 0 ? item.offset : nil,
+                    low: marks.low, high: marks.high))
         }
         return result.sorted { $0.partition < $1.partition }
     }

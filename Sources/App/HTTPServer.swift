@@ -1,8 +1,8 @@
-import ServiceLifecycle
 import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 
 /// `GET /healthz`, `/readyz` and `/metrics` (Prometheus text format).
 package enum HTTPServer {

@@ -25,7 +25,8 @@ package struct JSONLogHandler: LogHandler {
         if let extra = event.metadata {
             for (key, value) in extra { fields[key] = "\(value)" }
         }
-        var line = "{\"ts\":\"\(JSONLogHandler.timestamp())\",\"level\":\"\(event.level)\",\"logger\":\(JSONLogHandler.quote(label)),\"msg\":\(JSONLogHandler.quote("\(event.message)"))"
+        var line =
+            "{\"ts\":\"\(JSONLogHandler.timestamp())\",\"level\":\"\(event.level)\",\"logger\":\(JSONLogHandler.quote(label)),\"msg\":\(JSONLogHandler.quote("\(event.message)"))"
         for key in fields.keys.sorted() {
             line += ",\(JSONLogHandler.quote(key)):\(JSONLogHandler.quote(fields[key]!))"
         }

@@ -37,7 +37,9 @@ package enum KeyringAudit {
                 findings.append(
                     Finding(
                         level: .warning, keyID: key.id,
-                        message: "current key '\(key.id)' is \(days(age)) old, older than the longest retention (\(retentionText)): generate a new current key (keys generate --make-current), deploy it to the consumers, then to the producers"))
+                        message:
+                            "current key '\(key.id)' is \(days(age)) old, older than the longest retention (\(retentionText)): generate a new current key (keys generate --make-current), deploy it to the consumers, then to the producers"
+                    ))
                 continue
             }
             // Events under this key were produced until its successor became current.
@@ -46,13 +48,17 @@ package enum KeyringAudit {
                 findings.append(
                     Finding(
                         level: .warning, keyID: key.id,
-                        message: "key '\(key.id)' is \(days(age)) old and was replaced by '\(successor.id)' \(days(now - successor.createdAt)) ago, longer than the longest retention (\(retentionText)): remove it from every keyring to shred the events encrypted under it"))
+                        message:
+                            "key '\(key.id)' is \(days(age)) old and was replaced by '\(successor.id)' \(days(now - successor.createdAt)) ago, longer than the longest retention (\(retentionText)): remove it from every keyring to shred the events encrypted under it"
+                    ))
             } else {
                 let until = (successor?.createdAt ?? now) + retention
                 findings.append(
                     Finding(
                         level: .warning, keyID: key.id,
-                        message: "key '\(key.id)' is \(days(age)) old, older than the longest retention (\(retentionText)); events encrypted under it may remain until \(rfc3339Seconds(until)): remove it after that date"))
+                        message:
+                            "key '\(key.id)' is \(days(age)) old, older than the longest retention (\(retentionText)); events encrypted under it may remain until \(rfc3339Seconds(until)): remove it after that date"
+                    ))
             }
         }
         return findings

@@ -54,9 +54,11 @@ package enum Replay {
                 var before: Int64?
                 try reader.read(ranges: [partition: (start - 1, start)], stallTimeout: .seconds(15)) { before = $0.timestamp }
                 if let before, before >= fromMs {
-                    logger.info("offsets_for_times answer not trusted; scanning from the low watermark", metadata: [
-                        "partition": "\(partition)"
-                    ])
+                    logger.info(
+                        "offsets_for_times answer not trusted; scanning from the low watermark",
+                        metadata: [
+                            "partition": "\(partition)"
+                        ])
                     start = mark.low
                 }
             }
@@ -67,7 +69,9 @@ package enum Replay {
         try reader.read(ranges: Dictionary(uniqueKeysWithValues: plans.map { ($0.partition, ($0.start, $0.end)) })) { message in
             if inWindow(message.timestamp, fromMs: fromMs, toMs: toMs) { counts[message.topicPartition.partition, default: 0] += 1 }
         }
-        return plans.map { var plan = $0; plan.inWindow = counts[$0.partition] ?? 0; return plan }
+        return plans.map {
+            var plan = $0; plan.inWindow = counts[$0.partition] ?? 0; return plan
+        }
     }
 
     static func inWindow(_ timestamp: Int64?, fromMs: Int64, toMs: Int64?) -> Bool {

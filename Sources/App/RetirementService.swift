@@ -104,7 +104,9 @@ extension RetirementService {
 extension RetirementService {
     /// The receipt writer of the configuration (`nil` when receipts are off). Call its
     /// `shutdown(timeout:)` when done, so queued receipts get their chance to be written.
-    package static func makeReceiptWriter(configuration: ServiceConfiguration, producer: KafkaProducer, logger: Logger)
+    package static func makeReceiptWriter(
+        configuration: ServiceConfiguration, producer: KafkaProducer, logger: Logger
+    )
         -> ErasureReceiptWriter?
     {
         guard configuration.receipts.topic != nil || configuration.receipts.log else { return nil }

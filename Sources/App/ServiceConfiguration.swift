@@ -167,7 +167,8 @@ package struct ServiceConfiguration: Sendable {
         if livenessTimeout <= revokeBlock + .seconds(5) {
             problems.add(
                 "http.liveness_timeout",
-                "must be longer than processing.revoke_grace + processing.commit_timeout + 5s (\(revokeBlock + .seconds(5))): a revoke blocks the poll loop that long")
+                "must be longer than processing.revoke_grace + processing.commit_timeout + 5s (\(revokeBlock + .seconds(5))): a revoke blocks the poll loop that long"
+            )
         }
         var host = "127.0.0.1"
         var port = 9464

@@ -34,7 +34,7 @@ package struct AmplitudeDestination: Destination {
         let ids = events.map { String($0.userID) }
         let body = VendorHTTP.json(["user_ids": ids, "requester": requester, "ignore_invalid_id": "true"])
         let headers = [("Authorization", authorization), ("Content-Type", "application/json")]
-        switch await VendorHTTP.send(transport, .POST, "\(baseURL)/api/2/deletions/users", headers: headers, body: body) {
+        switch await VendorHTTP.send(transport, .post, "\(baseURL)/api/2/deletions/users", headers: headers, body: body) {
         case .failure(let failure):
             return Array(repeating: failure.outcome, count: events.count)
         case .success(let response):
@@ -99,7 +99,11 @@ package struct AmplitudeDestination: Destination {
         let host = reader.choice("region", default: "us", ["us": usHost, "eu": euHost])
         let requester = reader.string("requester", default: "retirement-consumer") ?? "retirement-consumer"
         let baseURL = VendorHTTP.baseURL(reader, default: host)
-        return ({ context in AmplitudeDestination(
-            name: name, baseURL: baseURL, apiKey: apiKey, secretKey: secretKey, requester: requester, transport: context.transport) }, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(1)))
+        return (
+            { context in
+                AmplitudeDestination(
+                    name: name, baseURL: baseURL, apiKey: apiKey, secretKey: secretKey, requester: requester, transport: context.transport)
+            }, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(1))
+        )
     }
 }

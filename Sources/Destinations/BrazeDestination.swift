@@ -28,7 +28,7 @@ package struct BrazeDestination: Destination {
     package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         let body = VendorHTTP.json(["external_ids": events.map { String($0.userID) }])
         let headers = [("Authorization", "Bearer \(apiKey)"), ("Content-Type", "application/json")]
-        switch await VendorHTTP.send(transport, .POST, "\(baseURL)/users/delete", headers: headers, body: body) {
+        switch await VendorHTTP.send(transport, .post, "\(baseURL)/users/delete", headers: headers, body: body) {
         case .failure(let failure):
             return Array(repeating: failure.outcome, count: events.count)
         case .success(let response):
@@ -67,6 +67,9 @@ package struct BrazeDestination: Destination {
         let name = reader.string("name") ?? ""
         let apiKey = reader.string("api_key", required: true) ?? ""
         let baseURL = VendorHTTP.baseURL(reader, default: nil, required: true)
-        return ({ context in BrazeDestination(name: name, baseURL: baseURL, apiKey: apiKey, transport: context.transport) }, DestinationLimits(concurrency: 16, requestsPerSecond: 20_000.0 / 60.0, burst: 50, linger: .milliseconds(500)))
+        return (
+            { context in BrazeDestination(name: name, baseURL: baseURL, apiKey: apiKey, transport: context.transport) },
+            DestinationLimits(concurrency: 16, requestsPerSecond: 20_000.0 / 60.0, burst: 50, linger: .milliseconds(500))
+        )
     }
 }

@@ -1,4 +1,3 @@
-
 /// Per-destination limits: how many calls at once, how many per second, how long a batch waits to fill.
 package struct DestinationLimits: Sendable, Equatable {
     /// Calls in flight at once.

@@ -49,7 +49,9 @@ package final class HTTPTransport: Sendable {
     }
 
     /// Sends a request. Throws on connection errors and timeouts (callers classify them as transient).
-    package func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)], body: [UInt8]? = nil) async throws
+    package func send(
+        _ method: HTTPMethod, _ url: String, headers: [(String, String)], body: [UInt8]? = nil
+    ) async throws
         -> Response
     {
         var request = HTTPClientRequest(url: url)

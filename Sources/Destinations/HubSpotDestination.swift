@@ -23,12 +23,11 @@ package struct HubSpotDestination: SingleEventDestination {
         self.transport = transport
     }
 
-
     package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let body = VendorHTTP.json(["objectId": event.email, "idProperty": "email"])
         let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
         let url = "\(baseURL)/crm/v3/objects/contacts/gdpr-delete"
-        switch await VendorHTTP.send(transport, .POST, url, headers: headers, body: body) {
+        switch await VendorHTTP.send(transport, .post, url, headers: headers, body: body) {
         case .failure(let failure): return failure.outcome
         case .success(let response): return HubSpotDestination.classify(response)
         }
@@ -79,6 +78,9 @@ package struct HubSpotDestination: SingleEventDestination {
         let name = reader.string("name") ?? ""
         let token = reader.string("token", required: true) ?? ""
         let baseURL = VendorHTTP.baseURL(reader, default: defaultHost)
-        return ({ context in HubSpotDestination(name: name, baseURL: baseURL, token: token, transport: context.transport) }, DestinationLimits(concurrency: 10, requestsPerSecond: 9, burst: 10))
+        return (
+            { context in HubSpotDestination(name: name, baseURL: baseURL, token: token, transport: context.transport) },
+            DestinationLimits(concurrency: 10, requestsPerSecond: 9, burst: 10)
+        )
     }
 }

@@ -39,14 +39,13 @@ package struct MailchimpDestination: SingleEventDestination {
         return String(suffix)
     }
 
-
     package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let hash = MailchimpDestination.subscriberHash(event.email)
         var result: ErasureOutcome = .alreadyGone
         for audience in audienceIDs {
             let url = "\(baseURL)/3.0/lists/\(VendorHTTP.encode(audience))/members/\(hash)/actions/delete-permanent"
             let outcome: ErasureOutcome
-            switch await VendorHTTP.send(transport, .POST, url, headers: [("Authorization", authorization)]) {
+            switch await VendorHTTP.send(transport, .post, url, headers: [("Authorization", authorization)]) {
             case .failure(let failure): outcome = failure.outcome
             case .success(let response): outcome = MailchimpDestination.classify(response)
             }
@@ -74,7 +73,7 @@ package struct MailchimpDestination: SingleEventDestination {
         var problems: [String] = []
         for audience in audienceIDs {
             let url = "\(baseURL)/3.0/lists/\(VendorHTTP.encode(audience))?fields=id"
-            switch await VendorHTTP.send(transport, .GET, url, headers: headers) {
+            switch await VendorHTTP.send(transport, .get, url, headers: headers) {
             case .failure:
                 problems.append("destination \(name): cannot reach \(baseURL)")
             case .success(let response):
@@ -101,7 +100,11 @@ package struct MailchimpDestination: SingleEventDestination {
             reader.problems.add(reader.keyPath("api_key"), "has no data-center suffix (…-us6); set base_url")
         }
         let baseURL = VendorHTTP.baseURL(reader, default: host)
-        return ({ context in MailchimpDestination(
-            name: name, baseURL: baseURL, apiKey: apiKey, audienceIDs: audiences, transport: context.transport) }, DestinationLimits(concurrency: 10))
+        return (
+            { context in
+                MailchimpDestination(
+                    name: name, baseURL: baseURL, apiKey: apiKey, audienceIDs: audiences, transport: context.transport)
+            }, DestinationLimits(concurrency: 10)
+        )
     }
 }

@@ -108,7 +108,11 @@ package final class SQLDestination: SingleEventDestination {
                 if j > i + 1, !(chars[i + 1].properties.numericType != nil) {
                     let name = String(String.UnicodeScalarView(chars[(i + 1)..<j]))
                     guard parameterNames.contains(name) else { throw UnknownParameter(name: name) }
-                    let index = (names.firstIndex(of: name) ?? { names.append(name); return names.count - 1 }()) + 1
+                    let index =
+                        (names.firstIndex(of: name)
+                            ?? {
+                                names.append(name); return names.count - 1
+                            }()) + 1
                     out.append(contentsOf: "$\(index)".unicodeScalars)
                     i = j
                     continue
@@ -140,7 +144,6 @@ package final class SQLDestination: SingleEventDestination {
         }
         return binds
     }
-
 
     package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let connection: PostgresConnection
@@ -330,15 +333,23 @@ package final class SQLDestination: SingleEventDestination {
             reader.problems.add(reader.keyPath("statement_timeout"), "must be shorter than call_timeout (\(callTimeout))")
         }
         let (statementList, connection) = (statements, configuration)
-        return ({ context in SQLDestination(
-            name: name, statements: statementList, configuration: connection, statementTimeout: statementTimeout,
-            lockTimeout: lockTimeout, logger: context.logger) }, DestinationLimits(concurrency: 4))
+        return (
+            { context in
+                SQLDestination(
+                    name: name, statements: statementList, configuration: connection, statementTimeout: statementTimeout,
+                    lockTimeout: lockTimeout, logger: context.logger)
+            }, DestinationLimits(concurrency: 4)
+        )
     }
 
     /// Connection ids for PostgresNIO's logs.
     final class ConnectionIDs: Sendable {
         private let value = Mutex(0)
-        func next() -> Int { value.withLock { $0 += 1; return $0 } }
+        func next() -> Int {
+            value.withLock {
+                $0 += 1; return $0
+            }
+        }
     }
 }
 

@@ -42,7 +42,6 @@ package final class SalesforceDestination: SingleEventDestination {
         self.transport = transport
     }
 
-
     package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         switch settings.mode {
         case .delete: return await deleteRecords(event)
@@ -54,9 +53,9 @@ package final class SalesforceDestination: SingleEventDestination {
         var found = false
         var toPurge: [String] = []
         for object in settings.objects {
-            let where_ = "Email = '\(SalesforceDestination.soqlEscape(event.email))'"
+            let filter = "Email = '\(SalesforceDestination.soqlEscape(event.email))'"
             let records: [[String: Any]]
-            switch await query("SELECT Id, IsDeleted FROM \(object) WHERE \(where_)", all: settings.hardDelete) {
+            switch await query("SELECT Id, IsDeleted FROM \(object) WHERE \(filter)", all: settings.hardDelete) {
             case .failure(let failure): return failure.outcome
             case .success(let rows): records = rows
             }
@@ -67,7 +66,7 @@ package final class SalesforceDestination: SingleEventDestination {
                     toPurge.append(id)  // already in the Recycle Bin (an earlier attempt)
                     continue
                 }
-                switch await call(.DELETE, "/sobjects/\(VendorHTTP.encode(object))/\(VendorHTTP.encode(id))") {
+                switch await call(.delete, "/sobjects/\(VendorHTTP.encode(object))/\(VendorHTTP.encode(id))") {
                 case .failure(let failure):
                     return failure.outcome
                 case .success(let response):
@@ -107,7 +106,7 @@ package final class SalesforceDestination: SingleEventDestination {
             "WhoId": first,
         ]
         if let owner = settings.taskOwnerID { task["OwnerId"] = owner }
-        switch await call(.POST, "/sobjects/Task", body: VendorHTTP.json(task)) {
+        switch await call(.post, "/sobjects/Task", body: VendorHTTP.json(task)) {
         case .failure(let failure): return failure.outcome
         case .success(let response):
             guard (200..<300).contains(response.status) else { return SalesforceDestination.classify(response) }
@@ -139,7 +138,7 @@ package final class SalesforceDestination: SingleEventDestination {
         var path: String? = "/\(all ? "queryAll" : "query")?q=\(VendorHTTP.encode(soql))"
         var records: [[String: Any]] = []
         while let next = path {
-            switch await call(.GET, next) {
+            switch await call(.get, next) {
             case .failure(let failure): return .failure(failure)
             case .success(let response):
                 guard (200..<300).contains(response.status) else {
@@ -173,7 +172,7 @@ package final class SalesforceDestination: SingleEventDestination {
                     </soapenv:Envelope>
                     """
                 return await VendorHTTP.send(
-                    self.transport, .POST, "\(instance)/services/Soap/u/\(version)",
+                    self.transport, .post, "\(instance)/services/Soap/u/\(version)",
                     headers: [("Content-Type", "text/xml; charset=UTF-8"), ("SOAPAction", "emptyRecycleBin")], body: Array(body.utf8))
             }
             switch result {
@@ -184,7 +183,8 @@ package final class SalesforceDestination: SingleEventDestination {
                     return .configurationError(reason: "emptyRecycleBin: session refused")
                 }
                 guard (200..<300).contains(response.status) else {
-                    return response.status >= 500 ? .transient(reason: "emptyRecycleBin HTTP \(response.status)", retryAfter: nil)
+                    return response.status >= 500
+                        ? .transient(reason: "emptyRecycleBin HTTP \(response.status)", retryAfter: nil)
                         : .permanent(reason: "emptyRecycleBin HTTP \(response.status)")
                 }
                 // A failed id names its status code; ENTITY_IS_DELETED means it is purged already.
@@ -254,7 +254,7 @@ package final class SalesforceDestination: SingleEventDestination {
         }
         let response: HTTPTransport.Response
         switch await VendorHTTP.send(
-            transport, .POST, "\(settings.loginURL)/services/oauth2/token",
+            transport, .post, "\(settings.loginURL)/services/oauth2/token",
             headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")], body: VendorHTTP.form(form))
         {
         case .failure(let failure): return .failure(failure)
@@ -264,7 +264,8 @@ package final class SalesforceDestination: SingleEventDestination {
         guard (200..<300).contains(response.status), let accessToken = object["access_token"] as? String else {
             let code = VendorHTTP.errorCode(response.body).map { " (\($0))" } ?? ""
             if response.status == 429 || response.status >= 500 {
-                return .failure(TransportFailure(outcome: .transient(reason: "token HTTP \(response.status)\(code)", retryAfter: VendorHTTP.waitSignal(response))))
+                return .failure(
+                    TransportFailure(outcome: .transient(reason: "token HTTP \(response.status)\(code)", retryAfter: VendorHTTP.waitSignal(response))))
             }
             return .failure(TransportFailure(outcome: .configurationError(reason: "token request refused: HTTP \(response.status)\(code)")))
         }
@@ -299,7 +300,7 @@ package final class SalesforceDestination: SingleEventDestination {
 
     /// Logs in, then reads `GET …/limits` (read-only): proves the credentials and the API version.
     package func check() async -> [String] {
-        switch await call(.GET, "/limits") {
+        switch await call(.get, "/limits") {
         case .failure(let failure):
             switch failure.outcome {
             case .configurationError(let reason), .permanent(let reason), .transient(let reason, _):

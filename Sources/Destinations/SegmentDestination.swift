@@ -51,7 +51,7 @@ package struct SegmentDestination: Destination {
             "regulationType": regulationType, "subjectType": "USER_ID", "subjectIds": subjectIDs(events),
         ])
         let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
-        switch await VendorHTTP.send(transport, .POST, "\(baseURL)/regulations", headers: headers, body: body) {
+        switch await VendorHTTP.send(transport, .post, "\(baseURL)/regulations", headers: headers, body: body) {
         case .failure(let failure):
             return Array(repeating: failure.outcome, count: events.count)
         case .success(let response):
@@ -110,8 +110,12 @@ package struct SegmentDestination: Destination {
         }
         let includeUsername = reader.bool("include_username", default: true)
         let baseURL = VendorHTTP.baseURL(reader, default: host)
-        return ({ context in SegmentDestination(
-            name: name, baseURL: baseURL, token: token, regulationType: regulationType, includeUsername: includeUsername,
-            transport: context.transport) }, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(2)))
+        return (
+            { context in
+                SegmentDestination(
+                    name: name, baseURL: baseURL, token: token, regulationType: regulationType, includeUsername: includeUsername,
+                    transport: context.transport)
+            }, DestinationLimits(concurrency: 1, requestsPerSecond: 1, burst: 1, linger: .seconds(2))
+        )
     }
 }

@@ -51,7 +51,7 @@ package struct SendGridDestination: Destination {
         if ids.isEmpty { return Array(repeating: .alreadyGone, count: events.count) }
         let deleted: ErasureOutcome
         let url = "\(baseURL)/v3/marketing/contacts?ids=\(ids.map(VendorHTTP.encode).joined(separator: ","))"
-        switch await VendorHTTP.send(transport, .DELETE, url, headers: [("Authorization", "Bearer \(apiKey)")]) {
+        switch await VendorHTTP.send(transport, .delete, url, headers: [("Authorization", "Bearer \(apiKey)")]) {
         case .failure(let failure):
             deleted = failure.outcome
         case .success(let response):
@@ -69,7 +69,7 @@ package struct SendGridDestination: Destination {
     func search(_ emails: [String]) async -> Result<[String: String], TransportFailure> {
         let body = VendorHTTP.json(["emails": emails])
         let url = "\(baseURL)/v3/marketing/contacts/search/emails"
-        switch await VendorHTTP.send(transport, .POST, url, headers: headers, body: body) {
+        switch await VendorHTTP.send(transport, .post, url, headers: headers, body: body) {
         case .failure(let failure):
             return .failure(failure)
         case .success(let response):
@@ -110,6 +110,9 @@ package struct SendGridDestination: Destination {
         let name = reader.string("name") ?? ""
         let apiKey = reader.string("api_key", required: true) ?? ""
         let baseURL = VendorHTTP.baseURL(reader, default: defaultHost)
-        return ({ context in SendGridDestination(name: name, baseURL: baseURL, apiKey: apiKey, transport: context.transport) }, DestinationLimits(concurrency: 2, requestsPerSecond: 2, burst: 2, linger: .seconds(1)))
+        return (
+            { context in SendGridDestination(name: name, baseURL: baseURL, apiKey: apiKey, transport: context.transport) },
+            DestinationLimits(concurrency: 2, requestsPerSecond: 2, burst: 2, linger: .seconds(1))
+        )
     }
 }

@@ -115,7 +115,7 @@ enum VendorHTTP {
         _ transport: HTTPTransport, destination name: String, baseURL: String, path: String, headers: [(String, String)],
         refused: (Int) -> String, unexpected: ((Int) -> String)? = nil
     ) async -> [String] {
-        switch await send(transport, .GET, baseURL + path, headers: headers) {
+        switch await send(transport, .get, baseURL + path, headers: headers) {
         case .failure:
             return ["destination \(name): cannot reach \(baseURL)"]
         case .success(let response):
@@ -128,15 +128,15 @@ enum VendorHTTP {
 
 /// The methods the vendors use (keeps NIOHTTP1 out of the destination files).
 enum HTTPMethodName {
-    case GET, POST, DELETE, PUT, HEAD
+    case get, post, delete, put, head
 
     var nio: NIOHTTP1.HTTPMethod {
         switch self {
-        case .GET: .GET
-        case .POST: .POST
-        case .DELETE: .DELETE
-        case .PUT: .PUT
-        case .HEAD: .HEAD
+        case .get: .GET
+        case .post: .POST
+        case .delete: .DELETE
+        case .put: .PUT
+        case .head: .HEAD
         }
     }
 }

@@ -17,7 +17,6 @@ package struct WebhookDestination: SingleEventDestination {
         self.transport = transport
     }
 
-
     package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let body = WebhookDestination.body(for: event)
         var headers = [("Content-Type", "application/json"), ("Idempotency-Key", event.eventID)]

@@ -1,4 +1,3 @@
-
 /// What the poll loop must do for the engine on its next turn: store offsets, pause and resume
 /// partitions. The engine never touches the Kafka client itself.
 package struct EngineActions: Sendable, Equatable {

@@ -151,15 +151,17 @@ package struct EventProcessor: Sendable {
                     log.debug("erased")
                 }
                 receipts?.record(
-                    ErasureReceipt(eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .erased,
-                                   jobID: jobID, time: WallClock.now, attempts: attempts))
+                    ErasureReceipt(
+                        eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .erased,
+                        jobID: jobID, time: WallClock.now, attempts: attempts))
                 return DestinationSettlement(name: target.name, state: .settled, attempts: attempts)
             case .alreadyGone:
                 markHealthy(target.name)
                 if debugEnabled { log.debug("already gone") }
                 receipts?.record(
-                    ErasureReceipt(eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .alreadyGone,
-                                   jobID: nil, time: WallClock.now, attempts: attempts))
+                    ErasureReceipt(
+                        eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .alreadyGone,
+                        jobID: nil, time: WallClock.now, attempts: attempts))
                 return DestinationSettlement(name: target.name, state: .settled, attempts: attempts)
             case .permanent(let reason):
                 markHealthy(target.name)

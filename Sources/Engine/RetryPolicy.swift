@@ -29,7 +29,9 @@ package struct RetryPolicy: Sendable, Equatable {
 
     /// The wait before the next attempt: uniform in `[0, ceiling]` ("full jitter"), but never
     /// shorter than `retryAfter` when the destination sent one.
-    package func delay<R: RandomNumberGenerator>(afterAttempt attempt: Int, retryAfter: Duration?, using random: inout R)
+    package func delay<R: RandomNumberGenerator>(
+        afterAttempt attempt: Int, retryAfter: Duration?, using random: inout R
+    )
         -> Duration
     {
         let ceiling = ceiling(afterAttempt: attempt).seconds

@@ -35,7 +35,8 @@ package final class KafkaConsumer: @unchecked Sendable {
                 guard let context = RDKafkaClientContext.from(opaque), let handler = context.commitHandler else { return }
                 if err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
                 let list = offsets.map { RDKafkaTopicPartitionList.read($0) } ?? []
-                let error = err == RD_KAFKA_RESP_ERR_NO_ERROR
+                let error =
+                    err == RD_KAFKA_RESP_ERR_NO_ERROR
                     ? offsets.flatMap { RDKafkaTopicPartitionList.firstError($0, context: "commit") }
                     : KafkaError(err, context: "commit")
                 handler(error, list)

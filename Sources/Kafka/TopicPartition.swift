@@ -36,7 +36,9 @@ enum RDKafkaTopicPartitionList {
         return list
     }
 
-    static func make(_ partitions: [TopicPartition], offset: Int64 = Int64(RD_KAFKA_OFFSET_INVALID))
+    static func make(
+        _ partitions: [TopicPartition], offset: Int64 = Int64(RD_KAFKA_OFFSET_INVALID)
+    )
         -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
     {
         make(partitions.map { TopicPartitionOffset($0, offset: offset) })

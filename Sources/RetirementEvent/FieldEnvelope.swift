@@ -64,7 +64,9 @@ package enum FieldEnvelope {
         } catch {
             throw BadInput(
                 code: "decryption_failed",
-                detail: "the encrypted fields do not authenticate under key '\(sealed.kid)' for this event (tampered, moved from another event, or a different key with the same id)")
+                detail:
+                    "the encrypted fields do not authenticate under key '\(sealed.kid)' for this event (tampered, moved from another event, or a different key with the same id)"
+            )
         }
     }
 

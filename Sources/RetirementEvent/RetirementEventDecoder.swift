@@ -41,7 +41,9 @@ package struct RetirementEventDecoder: Sendable {
         }
     }
 
-    private func makeEvent(_ object: [String: JSONValue], key: [UInt8]?, header: (String) -> [UInt8]?) throws(BadInput)
+    private func makeEvent(
+        _ object: [String: JSONValue], key: [UInt8]?, header: (String) -> [UInt8]?
+    ) throws(BadInput)
         -> RetirementEvent
     {
         var object = object

@@ -65,7 +65,8 @@ struct Bench {
     init(options: Options) async throws {
         self.options = options
         let me = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        binary = ProcessInfo.processInfo.environment["RETIREMENT_CONSUMER_BIN"].map { URL(fileURLWithPath: $0) }
+        binary =
+            ProcessInfo.processInfo.environment["RETIREMENT_CONSUMER_BIN"].map { URL(fileURLWithPath: $0) }
             ?? me.deletingLastPathComponent().appendingPathComponent("retirement-consumer")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw BenchError("no executable at \(binary.path)") }
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("retirement-bench-\(UUID().uuidString.prefix(8))")
@@ -174,7 +175,9 @@ struct Bench {
         guard let start = assignedAt.withLock({ $0 }), count == n else { throw BenchError("raw wrapper read \(count) of \(n)") }
         let wrapperSeconds = last - start
         let wrapperRate = Double(n) / wrapperSeconds
-        say("raw: wrapper \(n) in \(fmt(wrapperSeconds, 2)) s = \(fmt(wrapperRate)) ev/s; first message \(fmt((first ?? start) - start, 2)) s after assignment; first per partition \(firstByPartition.sorted { $0.key < $1.key }.map { fmt($0.value - start, 2) })")
+        say(
+            "raw: wrapper \(n) in \(fmt(wrapperSeconds, 2)) s = \(fmt(wrapperRate)) ev/s; first message \(fmt((first ?? start) - start, 2)) s after assignment; first per partition \(firstByPartition.sorted { $0.key < $1.key }.map { fmt($0.value - start, 2) })"
+        )
 
         // a'. The same wrapper without a group: assigned every partition from offset 0 (as kcat does).
         let assignProperties = properties.merging(["group.id": "raw-wrapper-assign", "enable.auto.commit": "false"]) { _, new in new }
@@ -220,16 +223,22 @@ struct Bench {
         let serviceRate = Double(outcome.events) / outcome.seconds
         say("raw: service \(outcome.events) in \(fmt(outcome.seconds, 2)) s = \(fmt(serviceRate)) ev/s, cpu \(fmt(outcome.cpuSeconds, 1)) s")
         return [
-            Row(section: "1 raw", name: "kcat 1.7.1 (no group, whole process)", events: kcatLines, seconds: kcatSeconds, rate: kcatRate,
+            Row(
+                section: "1 raw", name: "kcat 1.7.1 (no group, whole process)", events: kcatLines, seconds: kcatSeconds, rate: kcatRate,
                 reference: "", goal: "", note: "wrapper/kcat \(fmt(wrapperRate / kcatRate, 2))"),
-            Row(section: "1 raw", name: "wrapper KafkaConsumer, no group (assign from 0)", events: assignCount, seconds: assignSeconds,
+            Row(
+                section: "1 raw", name: "wrapper KafkaConsumer, no group (assign from 0)", events: assignCount, seconds: assignSeconds,
                 rate: assignRate, reference: "", goal: "", note: "from assign() to last message"),
-            Row(section: "1 raw", name: "wrapper KafkaConsumer in the group, nothing per message", events: n, seconds: wrapperSeconds,
+            Row(
+                section: "1 raw", name: "wrapper KafkaConsumer in the group, nothing per message", events: n, seconds: wrapperSeconds,
                 rate: wrapperRate, reference: "", goal: "", note: "from assignment to last message"),
-            Row(section: "1 raw", name: "run, noop destination, max_in_flight 1000", events: Int(outcome.events), seconds: outcome.seconds,
+            Row(
+                section: "1 raw", name: "run, noop destination, max_in_flight 1000", events: Int(outcome.events), seconds: outcome.seconds,
                 rate: serviceRate, reference: "wrapper \(fmt(wrapperRate))", ratio: serviceRate / wrapperRate, goal: "≥ 0.8",
                 met: outcome.completed && serviceRate / wrapperRate >= 0.8,
-                note: "assignment to committed == high; CPU \(fmt(outcome.cpuSeconds * 1e6 / Double(max(outcome.events, 1)), 1)) µs/event, peak RSS \(outcome.peakRSSKB / 1024) MB"),
+                note:
+                    "assignment to committed == high; CPU \(fmt(outcome.cpuSeconds * 1e6 / Double(max(outcome.events, 1)), 1)) µs/event, peak RSS \(outcome.peakRSSKB / 1024) MB"
+            ),
         ]
     }
 
@@ -270,9 +279,11 @@ struct Bench {
             let cap = await serverCap(concurrency: inFlight, seconds: 4)
             caps[inFlight] = cap
             say("latency: local webhook cap at \(inFlight) concurrent = \(fmt(cap)) req/s")
-            rows.append(Row(section: "2 latency", name: "local webhook cap, \(inFlight) concurrent (bench's own client)", events: 0,
-                            seconds: 4, rate: cap, reference: "\(fmt(Double(inFlight) / 0.05)) = \(inFlight)/0.05 s", ratio: cap / (Double(inFlight) / 0.05),
-                            goal: "", note: "client and server share the bench process"))
+            rows.append(
+                Row(
+                    section: "2 latency", name: "local webhook cap, \(inFlight) concurrent (bench's own client)", events: 0,
+                    seconds: 4, rate: cap, reference: "\(fmt(Double(inFlight) / 0.05)) = \(inFlight)/0.05 s", ratio: cap / (Double(inFlight) / 0.05),
+                    goal: "", note: "client and server share the bench process"))
         }
         for partitions in options.latencyPartitions {
             // Serial baseline: one event at a time per partition.
@@ -281,31 +292,39 @@ struct Bench {
             let serialTopic = "serial-p\(partitions)"
             try cluster.fill(serialTopic, partitions: partitions, count: serialN)
             let serial = try runService(
-                serialTopic, config: RunConfig(
+                serialTopic,
+                config: RunConfig(
                     topic: serialTopic, group: serialTopic, processing: ["max_in_flight: 64", "max_buffered_per_partition: 1"],
                     destination: webhook(concurrency: 64)),
                 partitions: partitions, target: Int64(serialN), timeout: 30)
             let serialRate = Double(serial.events) / serial.seconds
             say("latency: serial p\(partitions) \(serial.events) in \(fmt(serial.seconds, 2)) s = \(fmt(serialRate, 1)) ev/s")
-            rows.append(Row(section: "2 latency", name: "serial: \(partitions) partition(s), max_buffered_per_partition 1",
-                            events: Int(serial.events), seconds: serial.seconds, rate: serialRate,
-                            reference: "\(fmt(serialIdeal)) = \(partitions)/0.05 s", ratio: serialRate / serialIdeal, goal: "(contrast)"))
+            rows.append(
+                Row(
+                    section: "2 latency", name: "serial: \(partitions) partition(s), max_buffered_per_partition 1",
+                    events: Int(serial.events), seconds: serial.seconds, rate: serialRate,
+                    reference: "\(fmt(serialIdeal)) = \(partitions)/0.05 s", ratio: serialRate / serialIdeal, goal: "(contrast)"))
             for inFlight in options.latencyInFlight {
                 let ideal = min(Double(inFlight) / 0.05, caps[inFlight] ?? .infinity)
                 let n = max(2000, Int(ideal * 6))
                 let topic = "lat-p\(partitions)-if\(inFlight)"
                 try cluster.fill(topic, partitions: partitions, count: n)
                 let outcome = try runService(
-                    topic, config: RunConfig(
+                    topic,
+                    config: RunConfig(
                         topic: topic, group: topic, processing: ["max_in_flight: \(inFlight)"], destination: webhook(concurrency: inFlight)),
                     partitions: partitions, target: Int64(n), timeout: 40)
                 let rate = Double(outcome.events) / outcome.seconds
-                say("latency: p\(partitions) in_flight \(inFlight): \(outcome.events) in \(fmt(outcome.seconds, 2)) s = \(fmt(rate)) ev/s (ideal \(fmt(ideal)))")
-                rows.append(Row(section: "2 latency", name: "\(partitions) partition(s), max_in_flight \(inFlight)", events: Int(outcome.events),
-                                seconds: outcome.seconds, rate: rate,
-                                reference: "\(fmt(ideal)) = min(\(inFlight)/0.05 s, cap)", ratio: rate / ideal, goal: "≥ 0.9",
-                                met: rate / ideal >= 0.9,
-                                note: "CPU \(fmt(outcome.cpuSeconds * 1e6 / Double(max(outcome.events, 1)), 1)) µs/event"))
+                say(
+                    "latency: p\(partitions) in_flight \(inFlight): \(outcome.events) in \(fmt(outcome.seconds, 2)) s = \(fmt(rate)) ev/s (ideal \(fmt(ideal)))"
+                )
+                rows.append(
+                    Row(
+                        section: "2 latency", name: "\(partitions) partition(s), max_in_flight \(inFlight)", events: Int(outcome.events),
+                        seconds: outcome.seconds, rate: rate,
+                        reference: "\(fmt(ideal)) = min(\(inFlight)/0.05 s, cap)", ratio: rate / ideal, goal: "≥ 0.9",
+                        met: rate / ideal >= 0.9,
+                        note: "CPU \(fmt(outcome.cpuSeconds * 1e6 / Double(max(outcome.events, 1)), 1)) µs/event"))
             }
         }
         return rows
@@ -334,12 +353,17 @@ struct Bench {
         let calls = api.counters.brazeCalls.load(ordering: .relaxed) - callsBefore
         let ids = api.counters.brazeIDs.load(ordering: .relaxed) - idsBefore
         let rate = Double(outcome.events) / outcome.seconds
-        say("batch: \(outcome.events) in \(fmt(outcome.seconds, 2)) s = \(fmt(rate)) ev/s, \(calls) calls, \(fmt(Double(ids) / Double(max(calls, 1)), 1)) ids/call")
+        say(
+            "batch: \(outcome.events) in \(fmt(outcome.seconds, 2)) s = \(fmt(rate)) ev/s, \(calls) calls, \(fmt(Double(ids) / Double(max(calls, 1)), 1)) ids/call"
+        )
         return [
-            Row(section: "3 batching", name: "braze, 12 partitions, max_in_flight 1024, defaults (concurrency 16, 333 calls/s, linger 500 ms)",
+            Row(
+                section: "3 batching", name: "braze, 12 partitions, max_in_flight 1024, defaults (concurrency 16, 333 calls/s, linger 500 ms)",
                 events: Int(outcome.events), seconds: outcome.seconds, rate: rate,
                 reference: "\(fmt(ideal)) = 16×50/0.05 s", ratio: rate / ideal, goal: "≥ 0.8", met: rate / ideal >= 0.8,
-                note: "\(calls) calls, \(fmt(Double(ids) / Double(max(calls, 1)), 1)) ids/call, oversized \(api.counters.brazeOversized.load(ordering: .relaxed))")
+                note:
+                    "\(calls) calls, \(fmt(Double(ids) / Double(max(calls, 1)), 1)) ids/call, oversized \(api.counters.brazeOversized.load(ordering: .relaxed))"
+            )
         ]
     }
 
@@ -361,10 +385,13 @@ struct Bench {
         let peakMB = Double(outcome.peakRSSKB) / 1024
         say("memory: peak RSS \(fmt(peakMB, 1)) MB; \(outcome.events) of \(n) committed in \(fmt(outcome.seconds, 1)) s")
         return [
-            Row(section: "4 memory", name: "1M backlog (32 partitions, lz4) into a 50 ms webhook, max_in_flight 1024",
+            Row(
+                section: "4 memory", name: "1M backlog (32 partitions, lz4) into a 50 ms webhook, max_in_flight 1024",
                 events: Int(outcome.events), seconds: outcome.seconds, rate: rate, reference: "150 MB", ratio: peakMB / 150,
                 goal: "peak RSS < 150 MB", met: peakMB < 150,
-                note: "peak RSS (VmHWM) \(fmt(peakMB, 1)) MB; \(outcome.completed ? "all" : "window of \(fmt(options.memorySeconds)) s,") \(outcome.events) of \(n) committed")
+                note:
+                    "peak RSS (VmHWM) \(fmt(peakMB, 1)) MB; \(outcome.completed ? "all" : "window of \(fmt(options.memorySeconds)) s,") \(outcome.events) of \(n) committed"
+            )
         ]
     }
 
@@ -431,14 +458,23 @@ struct Bench {
         let revoked = a.times(of: "partitions revoked").filter { $0 > t0 }.first
         let fixed = 5.0
         let total = resumedAll - t0
-        say("rebalance: B launched → B subscribed \(fmt(subscribed - t0, 2)) s, → A revoked \(fmt((revoked ?? t0) - t0, 2)) s, → both assigned \(fmt(assignedAll - t0, 2)) s, → every partition committing again \(fmt(total, 2)) s")
+        say(
+            "rebalance: B launched → B subscribed \(fmt(subscribed - t0, 2)) s, → A revoked \(fmt((revoked ?? t0) - t0, 2)) s, → both assigned \(fmt(assignedAll - t0, 2)) s, → every partition committing again \(fmt(total, 2)) s"
+        )
         return [
-            Row(section: "5 rebalance", name: "2nd member joins 12 partitions (eager, range), total", events: 0, seconds: total, rate: 0,
+            Row(
+                section: "5 rebalance", name: "2nd member joins 12 partitions (eager, range), total", events: 0, seconds: total, rate: 0,
                 reference: "mock fixed delay 5.00 s", ratio: nil, goal: "", note: "our overhead = total − 5.00 s = \(fmt(total - fixed, 2)) s"),
-            Row(section: "5 rebalance", name: "  B launched → B subscribed (process start, config)", events: 0, seconds: subscribed - t0, rate: 0, reference: "", goal: ""),
+            Row(
+                section: "5 rebalance", name: "  B launched → B subscribed (process start, config)", events: 0, seconds: subscribed - t0, rate: 0,
+                reference: "", goal: ""),
             Row(section: "5 rebalance", name: "  B launched → A revoked", events: 0, seconds: (revoked ?? t0) - t0, rate: 0, reference: "", goal: ""),
-            Row(section: "5 rebalance", name: "  B launched → both assigned (includes the 5.00 s delay)", events: 0, seconds: assignedAll - t0, rate: 0, reference: "", goal: ""),
-            Row(section: "5 rebalance", name: "  both assigned → all 12 partitions committing again", events: 0, seconds: resumedAll - assignedAll, rate: 0, reference: "", goal: "",
+            Row(
+                section: "5 rebalance", name: "  B launched → both assigned (includes the 5.00 s delay)", events: 0, seconds: assignedAll - t0, rate: 0,
+                reference: "", goal: ""),
+            Row(
+                section: "5 rebalance", name: "  both assigned → all 12 partitions committing again", events: 0, seconds: resumedAll - assignedAll, rate: 0,
+                reference: "", goal: "",
                 note: "includes up to 50 ms auto-commit interval + 20 ms sampling"),
         ]
     }
@@ -454,7 +490,9 @@ func printTable(_ rows: [Row]) {
         let rate = row.rate > 0 ? fmt(row.rate, row.rate < 100 ? 1 : 0) : ""
         let ratio = row.ratio.map { fmt($0, 2) } ?? ""
         let met = row.met.map { $0 ? "yes" : "no" } ?? ""
-        lines.append("| \(row.section) | \(row.name) | \(row.events > 0 ? "\(row.events)" : "") | \(fmt(row.seconds, 2)) | \(rate) | \(row.reference) | \(ratio) | \(row.goal) | \(met) | \(row.note) |")
+        lines.append(
+            "| \(row.section) | \(row.name) | \(row.events > 0 ? "\(row.events)" : "") | \(fmt(row.seconds, 2)) | \(rate) | \(row.reference) | \(ratio) | \(row.goal) | \(met) | \(row.note) |"
+        )
     }
     print(lines.joined(separator: "\n"))
 }

@@ -1,6 +1,6 @@
 import App
-import ConfigFile
 import ArgumentParser
+import ConfigFile
 import Destinations
 import Foundation
 import RetirementEvent

@@ -47,7 +47,9 @@ struct ReplayCommand: AsyncParsableCommand {
         let summary = try await Replay.run(
             config, plans: plans, fromMs: from.milliseconds, toMs: toMs, destinations: selected, processor: processor, logger: logger)
         await ErasureResources(destinations: all, producer: producer, receipts: receipts, transport: transport).shutDown()
-        print("applied \(summary.applied) to \(selected.map(\.name).joined(separator: ", ")); dead-lettered \(summary.deadLettered); skipped bad input \(summary.skippedBadInput)")
+        print(
+            "applied \(summary.applied) to \(selected.map(\.name).joined(separator: ", ")); dead-lettered \(summary.deadLettered); skipped bad input \(summary.skippedBadInput)"
+        )
         if summary.abandoned > 0 { throw ExitCode(1) }
     }
 }

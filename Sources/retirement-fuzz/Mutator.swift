@@ -2,12 +2,13 @@
 /// deletions, duplications, and interesting tokens (numbers at the edges of Int64, deep nesting,
 /// invalid UTF-8, YAML and JSON syntax).
 enum Mutator {
-    static let tokens: [[UInt8]] = [
-        "9223372036854775807", "9223372036854775808", "-9223372036854775809", "1e309", "-0", "0.0", "null", "true",
-        "\"\\ud800\"", "\"\\u0000\"", "[[[[[[[[[[[[[[[[", "{\"a\":{\"a\":{\"a\":", "\"", "\\", ",", ":", "}", "]",
-        "&anchor", "*anchor", "!!binary", "<<: *a", "- ", ": ", "\n  ", "\t", "_env: X", "_file: /dev/null", "_env: NOPE",
-        "5m", "0ms", "99999999999h", "-1s", "2026-12-31T23:59:60Z", "2026-11-01 00:00:00Z",
-    ].map { Array($0.utf8) } + [[0xFF], [0xC3], [0xED, 0xA0, 0x80], [0x00]]
+    static let tokens: [[UInt8]] =
+        [
+            "9223372036854775807", "9223372036854775808", "-9223372036854775809", "1e309", "-0", "0.0", "null", "true",
+            "\"\\ud800\"", "\"\\u0000\"", "[[[[[[[[[[[[[[[[", "{\"a\":{\"a\":{\"a\":", "\"", "\\", ",", ":", "}", "]",
+            "&anchor", "*anchor", "!!binary", "<<: *a", "- ", ": ", "\n  ", "\t", "_env: X", "_file: /dev/null", "_env: NOPE",
+            "5m", "0ms", "99999999999h", "-1s", "2026-12-31T23:59:60Z", "2026-11-01 00:00:00Z",
+        ].map { Array($0.utf8) } + [[0xFF], [0xC3], [0xED, 0xA0, 0x80], [0x00]]
 
     static func mutate<R: RandomNumberGenerator>(_ seed: [UInt8], using random: inout R) -> [UInt8] {
         var bytes = seed

@@ -43,7 +43,9 @@ extension ProcessTests {
             let done = await harness.waitUntilDone(Set(1...40), timeout: .seconds(90))
             #expect(done, "\(harness.logs)")
             let dlq = try harness.cluster.readAll(topic: "\(harness.cluster.topic).dlq")
-            let reasons = dlq.compactMap { $0.header("x-retirement-error") }.map { String($0.prefix { $0 != " " }).replacingOccurrences(of: ":", with: "", options: [.anchored, .backwards]) }
+            let reasons = dlq.compactMap { $0.header("x-retirement-error") }.map {
+                String($0.prefix { $0 != " " }).replacingOccurrences(of: ":", with: "", options: [.anchored, .backwards])
+            }
             #expect(dlq.count == bad.count, "dead letters: \(reasons)")
             for item in bad {
                 #expect(reasons.contains(item.reason), "no dead letter for \(item.reason); got \(reasons)")

@@ -26,16 +26,16 @@ extension ProcessTests {
 
             let broken = harness.directory.appendingPathComponent("broken.yaml")
             try """
-                kafka:
-                  bootstrap_servers: "\(harness.cluster.bootstrapServers)"
-                  topic: missing-topic
-                processing:
-                  max_in_flight: many
-                destinations:
-                  - name: crm
-                    type: webhook
-                    url: "http://127.0.0.1:1/erase"
-                """.write(to: broken, atomically: true, encoding: .utf8)
+            kafka:
+              bootstrap_servers: "\(harness.cluster.bootstrapServers)"
+              topic: missing-topic
+            processing:
+              max_in_flight: many
+            destinations:
+              - name: crm
+                type: webhook
+                url: "http://127.0.0.1:1/erase"
+            """.write(to: broken, atomically: true, encoding: .utf8)
             let (badCode, badOut) = try await run(["check", "--config", broken.path], in: harness.directory, name: "check-bad")
             #expect(badCode == 2)
             #expect(badOut.contains("processing.max_in_flight: must be an integer"), "\(badOut)")

@@ -82,14 +82,15 @@ import Testing
 
     /// The poll thread's longest block (a revoke) must stay below the liveness limit.
     @Test func livenessMustOutlastARevoke() {
-        let yaml = valid + """
+        let yaml =
+            valid + """
 
-            processing:
-              revoke_grace: 30s
-              commit_timeout: 10s
-            http:
-              liveness_timeout: 40s
-            """
+                processing:
+                  revoke_grace: 30s
+                  commit_timeout: 10s
+                http:
+                  liveness_timeout: 40s
+                """
         let found = problems(yaml, env: ["CRM_SECRET": "x"])
         #expect(found.count == 1 && found[0].hasPrefix("http.liveness_timeout: must be longer than"), "\(found)")
     }
@@ -114,9 +115,10 @@ import Testing
         let tree = try ConfigLoader.parse(yaml: yaml, environment: [:])
         guard case .list(let list)? = tree.values["destinations"], case .map(let first) = list[0] else { Issue.record("no destinations"); return }
         #expect(first["secret"] == .string("from-file"))
-        #expect(problems(yaml.replacingOccurrences(of: secret.path, with: "/nonexistent/x")) == [
-            "destinations[0].secret_file: cannot read file /nonexistent/x"
-        ])
+        #expect(
+            problems(yaml.replacingOccurrences(of: secret.path, with: "/nonexistent/x")) == [
+                "destinations[0].secret_file: cannot read file /nonexistent/x"
+            ])
     }
 
     @Test func everyProblemIsReportedWithItsKey() {
@@ -158,9 +160,11 @@ import Testing
         for message in expected {
             #expect(found.contains(message), "missing: \(message)\nfound: \(found)")
         }
-        #expect(found.contains { $0.hasPrefix("destinations[0].type: unknown destination type 'carrier-pigeon'") } || found.contains {
-            $0.contains("destinations[0]")
-        })
+        #expect(
+            found.contains { $0.hasPrefix("destinations[0].type: unknown destination type 'carrier-pigeon'") }
+                || found.contains {
+                    $0.contains("destinations[0]")
+                })
     }
 
     @Test func destinationProblemsAreReported() {

@@ -4,8 +4,8 @@ import Engine
 import Foundation
 import Kafka
 import RetirementEvent
-import Testing
 import TestSupport
+import Testing
 
 /// Encrypted events as the LMS plugin publishes them (docs/encryption.md), sealed with the same
 /// envelope code the vectors check.
@@ -100,9 +100,12 @@ extension ProcessTests {
                 (31, EncryptedEvents.value(userID: 31, envelope: moved), "decryption_failed"),
                 (32, EncryptedEvents.value(userID: 32, envelope: truncated), "invalid_value:encrypted"),
                 (33, EncryptedEvents.value(userID: 33, envelope: try EncryptedEvents.envelope(userID: 33, key: EncryptedEvents.unknown)), "key_unavailable"),
-                (34, EncryptedEvents.value(
-                    userID: 34, envelope: try EncryptedEvents.envelope(userID: 34, key: EncryptedEvents.new),
-                    clear: "\"email\": \"clear-beside-34@mail.example.net\", "), "invalid_value:encrypted"),
+                (
+                    34,
+                    EncryptedEvents.value(
+                        userID: 34, envelope: try EncryptedEvents.envelope(userID: 34, key: EncryptedEvents.new),
+                        clear: "\"email\": \"clear-beside-34@mail.example.net\", "), "invalid_value:encrypted"
+                ),
             ]
             for (userID, value, _) in bad {
                 try await send(userID, value)
@@ -147,14 +150,17 @@ extension ProcessTests {
             #expect(
                 containsAny(Array(harness.processes[0].log.utf8), needles + ["clear-beside-34"]) == nil, "the consumer logged a personal value")
 
-            // The old key is removed (shredded): redrive and replay dead-letter its events as key_unavailable.
+            // The old key is removed (shredded). Redrive cannot apply the 5 records crm still owes: it
+            // keeps them dead-lettered for crm (exit 1), and the k0 record stays key_unavailable.
+            // Replay dead-letters the old key's events as key_unavailable.
             try EncryptedEvents.keyringJSON([EncryptedEvents.new], current: "k2-new").write(to: keyringURL, atomically: true, encoding: .utf8)
             refuse.value = false
             let config = harness.directory.appendingPathComponent("consumer-0.yaml").path
             let (redriveCode, redriveOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-shredded")
-            #expect(redriveCode == 0, "\(redriveOut)")
-            #expect(redriveOut.contains("redriven 0; dead-lettered again 5"), "\(redriveOut)")
-            #expect(redriveOut.contains("key still unavailable (left in the topic) 1"), "\(redriveOut)")
+            #expect(redriveCode == 1, "\(redriveOut)")
+            #expect(redriveOut.contains("redriven 0; dead-lettered again 6"), "\(redriveOut)")
+            #expect(redriveOut.contains("still owed by crm: 5"), "\(redriveOut)")
+            #expect(redriveOut.contains("key still unavailable (written again; deploy the key, then redrive): 1"), "\(redriveOut)")
             #expect(!harness.webhook.requests.contains { $0.userID <= 5 && $0.status == 200 })
 
             let (replayCode, replayOut) = try await runCommand(
@@ -162,11 +168,13 @@ extension ProcessTests {
             #expect(replayCode == 0, "\(replayOut)")
             #expect(replayOut.contains("dead-lettered 11"), "k1 events 1...10 and the k0 event: \(replayOut)")
             let afterShred = try harness.cluster.readAll(topic: "\(topic).dlq")
-            #expect(reasons(afterShred).filter { $0 == "key_unavailable" }.count == 1 + 5 + 11, "\(reasons(afterShred))")
+            #expect(reasons(afterShred).filter { $0 == "key_unavailable" }.count == 1 + 1 + 11, "\(reasons(afterShred))")
             for record in afterShred where reasons([record]) == ["key_unavailable"] {
                 #expect(record.header("x-retirement-destinations") == "")
                 #expect(containsAny(record.value, needles) == nil)
             }
+            let keptForCRM = afterShred.filter { ($0.header("x-retirement-error") ?? "").contains("original not decodable (key_unavailable)") }
+            #expect(keptForCRM.count == 5 && keptForCRM.allSatisfy { $0.header("x-retirement-destinations") == "crm" })
             for process in ["redrive-shredded", "replay-shredded"] {
                 let log = (try? String(contentsOf: harness.directory.appendingPathComponent("\(process).log"), encoding: .utf8)) ?? ""
                 #expect(containsAny(Array(log.utf8), needles) == nil, "\(process) logged a personal value")
@@ -176,9 +184,9 @@ extension ProcessTests {
             try EncryptedEvents.keyringJSON([EncryptedEvents.old, EncryptedEvents.new], current: "k2-new")
                 .write(to: keyringURL, atomically: true, encoding: .utf8)
             let (againCode, againOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-restored")
-            #expect(againCode == 0, "\(againOut)")
+            #expect(againCode == 1, "the k0 event's key never existed: \(againOut)")
             #expect(againOut.contains("redriven 15;"), "\(againOut)")
-            #expect(againOut.contains("key still unavailable (left in the topic) 1"), "the k0 event: \(againOut)")
+            #expect(againOut.contains("key still unavailable (written again; deploy the key, then redrive): 2"), "the k0 event: \(againOut)")
             #expect(harness.webhook.erasedUserIDs.isSuperset(of: Set(1...24)))
         }
     }

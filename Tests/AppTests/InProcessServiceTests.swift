@@ -48,9 +48,10 @@ import Testing
             configuration: configuration(cluster, webhook, groupID: "in-process"), registry: nil, logger: Self.logger)
         let running = Task { try await service.run(signals: []) }
         try await SampleEvents.produce(1...20, to: cluster.topic, with: cluster.producer)
-        #expect(await eventually(timeout: .seconds(30)) {
-            webhook.erasedUserIDs.isSuperset(of: Set(1...20)) && cluster.isFullyCommitted(groupID: "in-process")
-        })
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                webhook.erasedUserIDs.isSuperset(of: Set(1...20)) && cluster.isFullyCommitted(groupID: "in-process")
+            })
         #expect(service.health.notReadyReasons.isEmpty)
         service.consumer.requestStop()
         try await running.value
@@ -69,9 +70,10 @@ import Testing
         try await SampleEvents.produce(1...10, to: cluster.topic, with: cluster.producer)
         #expect(await eventually(timeout: .seconds(30)) { webhook.erasedUserIDs.isSuperset(of: Set(1...10)) })
         service.producer.raiseFatalErrorForTesting()
-        #expect(await eventually(timeout: .seconds(10)) {
-            service.health.notReadyReasons.contains { $0.hasPrefix("failed: dead-letter producer") }
-        }, "\(service.health.notReadyReasons)")
+        #expect(
+            await eventually(timeout: .seconds(10)) {
+                service.health.notReadyReasons.contains { $0.hasPrefix("failed: dead-letter producer") }
+            }, "\(service.health.notReadyReasons)")
         let outcome = await running.result
         #expect(throws: KafkaError.self) { try outcome.get() }
     }

@@ -36,11 +36,13 @@ import Testing
     static func accept(_ request: SeenRequest) -> Reply {
         let ids = request.json["user_ids"] as? [String] ?? []
         let known = ids.filter { Int($0)! <= 1000 }
-        return .json(200, [
-            "day": "2026-12-01", "status": "staging",
-            "amplitude_ids": known.map { ["amplitude_id": 900_000 + Int($0)!, "user_id": $0, "requester": "retirement-consumer"] },
-            "invalid_ids": ids.filter { Int($0)! > 1000 },
-        ])
+        return .json(
+            200,
+            [
+                "day": "2026-12-01", "status": "staging",
+                "amplitude_ids": known.map { ["amplitude_id": 900_000 + Int($0)!, "user_id": $0, "requester": "retirement-consumer"] },
+                "invalid_ids": ids.filter { Int($0)! > 1000 },
+            ])
     }
 
     @Test func batchesAndKeepsTheJobAndUnknownIDs() async throws {

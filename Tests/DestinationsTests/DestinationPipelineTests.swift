@@ -1,4 +1,3 @@
-@testable import Destinations
 import ConfigFile
 import Engine
 import Foundation
@@ -6,6 +5,8 @@ import Logging
 import RetirementEvent
 import Synchronization
 import Testing
+
+@testable import Destinations
 
 /// The pipeline's deadlines and waits: every call bounded, every wait cancellable, every vendor
 /// wait capped. The destination here is scripted; the pipeline around it is the real one.
@@ -21,8 +22,12 @@ import Testing
         init(_ script: @escaping @Sendable (Int) async -> ErasureOutcome) { self.script = script }
 
         func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
-            let call = calls.withLock { $0 += 1; return $0 }
-            let now = running.withLock { $0 += 1; return $0 }
+            let call = calls.withLock {
+                $0 += 1; return $0
+            }
+            let now = running.withLock {
+                $0 += 1; return $0
+            }
             maxRunning.withLock { $0 = max($0, now) }
             let outcome = await script(call)
             running.withLock { $0 -= 1 }

@@ -63,7 +63,8 @@ import Testing
         try await MockVendor.run({ request, vendor in
             Self.contract(request, vendor)
             switch vendor.bump("c") {
-            case 1: return .json(429, ["status": "error", "message": "You have reached your ten_secondly_rolling limit.", "policyName": "TEN_SECONDLY_ROLLING"])
+            case 1:
+                return .json(429, ["status": "error", "message": "You have reached your ten_secondly_rolling limit.", "policyName": "TEN_SECONDLY_ROLLING"])
             default: return .json(429, ["status": "error", "message": "daily", "policyName": "DAILY"])
             }
         }) { _, base in

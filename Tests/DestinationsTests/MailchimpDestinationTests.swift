@@ -31,8 +31,12 @@ import Testing
         let expected = "Basic " + Data("retirement-consumer:\(key)".utf8).base64EncodedString()
         let user = String(data: Data(base64Encoded: String((request.header("Authorization") ?? "").dropFirst(6))) ?? Data(), encoding: .utf8)
         vendor.expect(request.header("Authorization") == expected && user?.hasSuffix(":\(key)") == true, "Basic auth with the key as password")
-        let notFound = Reply.json(404, ["type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": "Resource Not Found",
-            "status": 404, "detail": "The requested resource could not be found."])
+        let notFound = Reply.json(
+            404,
+            [
+                "type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": "Resource Not Found",
+                "status": 404, "detail": "The requested resource could not be found.",
+            ])
         if request.method == "GET" {
             if request.path == "/3.0/ping" { return .json(200, ["health_status": "Everything's Chimpy!"]) }
             let list = request.path.replacingOccurrences(of: "/3.0/lists/", with: "")

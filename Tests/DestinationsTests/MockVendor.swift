@@ -67,7 +67,11 @@ final class MockVendor: Sendable {
     func expect(_ condition: Bool, _ text: @autoclosure () -> String) { if !condition { violation(text()) } }
 
     /// A counter the handler can use (e.g. "fail the first call").
-    func bump(_ key: String) -> Int { state.withLock { $0[key, default: 0] += 1; return $0[key]! } }
+    func bump(_ key: String) -> Int {
+        state.withLock {
+            $0[key, default: 0] += 1; return $0[key]!
+        }
+    }
 
     func handle(_ request: Request) async -> Response {
         var buffer = (try? await request.body.collect(upTo: 8 << 20)) ?? ByteBuffer()
@@ -77,7 +81,9 @@ final class MockVendor: Sendable {
             method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers,
             body: buffer.readBytes(length: buffer.readableBytes) ?? [], at: Date())
         seen.withLock { $0.append(seenRequest) }
-        inFlight.withLock { $0.now += 1; $0.max = max($0.max, $0.now) }
+        inFlight.withLock {
+            $0.now += 1; $0.max = max($0.max, $0.now)
+        }
         let reply = await handler(seenRequest, self)
         if reply.delay > .zero { try? await Task.sleep(for: reply.delay) }
         inFlight.withLock { $0.now -= 1 }

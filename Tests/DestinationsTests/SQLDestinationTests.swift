@@ -1,9 +1,10 @@
-@testable import Destinations
 import ConfigFile
 import Engine
 import Foundation
 import PostgresNIO
 import Testing
+
+@testable import Destinations
 
 /// Parameter translation (no server needed).
 @Suite struct SQLTranslationTests {
@@ -32,7 +33,9 @@ import Testing
         let environment = ProcessInfo.processInfo.environment
         if let url = environment["RETIREMENT_TEST_POSTGRES_URL"], !url.isEmpty { return url }
         if environment["RETIREMENT_SKIP_POSTGRES"] != "1" {
-            Issue.record("RETIREMENT_TEST_POSTGRES_URL is not set: run the tests under scripts/with-postgres.sh (or set RETIREMENT_SKIP_POSTGRES=1 to skip the sql destination tests knowingly)")
+            Issue.record(
+                "RETIREMENT_TEST_POSTGRES_URL is not set: run the tests under scripts/with-postgres.sh (or set RETIREMENT_SKIP_POSTGRES=1 to skip the sql destination tests knowingly)"
+            )
         }
         return nil
     }
@@ -166,9 +169,14 @@ import Testing
             #expect(outcome == .transient(reason: "SQLSTATE 57014 in statements[0]", retryAfter: nil))
             #expect(ContinuousClock.now - started < .seconds(3))
         }
-        #expect(Fixture.problems(Self.settings("postgres://u:p@127.0.0.1/x", Self.statements, [
-            "call_timeout": .string("1s"), "statement_timeout": .string("2s"),
-        ])).contains { $0.contains("statement_timeout") })
+        #expect(
+            Fixture.problems(
+                Self.settings(
+                    "postgres://u:p@127.0.0.1/x", Self.statements,
+                    [
+                        "call_timeout": .string("1s"), "statement_timeout": .string("2s"),
+                    ])
+            ).contains { $0.contains("statement_timeout") })
     }
 
     @Test func sqlStatesAreClassified() {

@@ -1,8 +1,9 @@
-@testable import Destinations
 import ConfigFile
 import Engine
 import Foundation
 import Testing
+
+@testable import Destinations
 
 /// Salesforce REST: OAuth2 token (`POST /services/oauth2/token`, form), SOQL
 /// `GET /services/data/v62.0/query?q=…`, `DELETE …/sobjects/{Object}/{Id}` → 204, 404

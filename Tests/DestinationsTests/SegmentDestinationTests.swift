@@ -50,8 +50,16 @@ import Testing
         try await MockVendor.run({ request, vendor in
             if let error = Self.contract(request, vendor) { return error }
             if vendor.bump("c") == 1 {
-                return .json(429, ["errors": [["type": "RequestError", "message": "Too many requests",
-                    "data": ["remainingPoints": 0, "msBeforeNext": 700, "consumedPoints": 21]]]])
+                return .json(
+                    429,
+                    [
+                        "errors": [
+                            [
+                                "type": "RequestError", "message": "Too many requests",
+                                "data": ["remainingPoints": 0, "msBeforeNext": 700, "consumedPoints": 21],
+                            ]
+                        ]
+                    ])
             }
             vendor.expect(request.at.timeIntervalSince(vendor.requests[0].at) >= 0.69, "request before msBeforeNext elapsed")
             return .json(200, ["data": ["regulateId": "reg-ok"]])

@@ -29,7 +29,9 @@ import Testing
             let overlap = activeKeys.withLock { !$0.insert(key).inserted }
             if overlap { perKeyOverlap.withLock { $0 = true } }
             started.withLock { $0.append(record.offset) }
-            let now = active.withLock { $0 += 1; return $0 }
+            let now = active.withLock {
+                $0 += 1; return $0
+            }
             maxActive.withLock { $0 = max($0, now) }
             try? await Task.sleep(for: delay)
             active.withLock { $0 -= 1 }
@@ -133,7 +135,9 @@ import Testing
         func run(_ record: InboundRecord) async -> EventResult {
             let key = String(decoding: record.key ?? [], as: UTF8.self)
             started.withLock { $0.append((record.offset, key)) }
-            let twice = running.withLock { $0[key, default: 0] += 1; return $0[key]! > 1 }
+            let twice = running.withLock {
+                $0[key, default: 0] += 1; return $0[key]! > 1
+            }
             if twice { overlap.withLock { $0 = true } }
             let result = await withCheckedContinuation { continuation in
                 waiters.withLock { $0[record.offset] = continuation }
@@ -178,10 +182,11 @@ import Testing
         #expect(latch.started.withLock { $0.map(\.offset) } == [0, 1])
         latch.release(1)
         var stored: Int64?
-        #expect(await eventuallyTrue(timeout: .seconds(5)) {
-            if let offset = engine.takeActions().stores[p] { stored = offset }
-            return stored == 2
-        })
+        #expect(
+            await eventuallyTrue(timeout: .seconds(5)) {
+                if let offset = engine.takeActions().stores[p] { stored = offset }
+                return stored == 2
+            })
         #expect(latch.overlap.withLock { $0 } == false)
         #expect(engine.inFlightCount == 0)
     }

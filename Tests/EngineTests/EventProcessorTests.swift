@@ -19,7 +19,9 @@ import Testing
         }
 
         func apply(_ event: RetirementEvent) async -> ErasureOutcome {
-            let call = calls.withLock { $0 += 1; return $0 }
+            let call = calls.withLock {
+                $0 += 1; return $0
+            }
             return script[min(call, script.count) - 1]
         }
 
@@ -42,7 +44,11 @@ import Testing
 
         func deadLetter(_ record: InboundRecord, reason: String, owedDestinations: [String], attempts: Int) async throws {
             struct BrokerDown: Error {}
-            if failuresLeft.withLock({ left in defer { left -= 1 }; return left > 0 }) { throw BrokerDown() }
+            if failuresLeft.withLock({ left in
+                defer { left -= 1 }; return left > 0
+            }) {
+                throw BrokerDown()
+            }
             written.withLock { $0.append(Written(reason: reason, owed: owedDestinations, attempts: attempts)) }
         }
     }
@@ -54,7 +60,9 @@ import Testing
             RecordHeader(name: "ce_type", value: Array(RetirementEvent.eventType.utf8)), RecordHeader(name: "ce_id", value: Array("id".utf8)),
         ])
 
-    func processor(_ destinations: [any ErasureApplier], deadLetters: DeadLetters, health: DestinationHealth = DestinationHealth(), maxAttempts: Int = 3)
+    func processor(
+        _ destinations: [any ErasureApplier], deadLetters: DeadLetters, health: DestinationHealth = DestinationHealth(), maxAttempts: Int = 3
+    )
         -> EventProcessor
     {
         EventProcessor(

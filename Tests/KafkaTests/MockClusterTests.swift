@@ -17,11 +17,11 @@ import Testing
         let producer = try KafkaProducer(properties: KafkaProperties(["bootstrap.servers": cluster.bootstrapServers]), logger: logger)
         var placed: [TopicPartitionOffset] = []
         for index in 0..<30 {
-            let where_ = try await producer.send(
+            let landed = try await producer.send(
                 topic: "t", key: Array("k\(index)".utf8), value: Array("v\(index)".utf8),
                 headers: [KafkaHeader(name: "h", string: "\(index)"), KafkaHeader(name: "empty", value: nil)],
                 timestamp: 1_700_000_000_000 + Int64(index))
-            placed.append(where_)
+            placed.append(landed)
         }
         #expect(Set(placed.map(\.topicPartition.partition)).isSubset(of: [0, 1, 2]))
         let consumer = try KafkaConsumer(

@@ -11,13 +11,17 @@ import Testing
     }
 
     @Test func decodesEveryField() throws {
-        let event = try decode("""
+        let event = try decode(
+            """
             {"user_id": 42, "username": "ana", "email": "ana@example.org", "full_name": "Ana B", "retired_username": "r",
              "retired_email": "r@retired.invalid", "retirement_id": 7, "requested_at": "2026-11-01T10:00:00.5+02:00", "extra": [1, {"a": null}]}
-            """).get()
-        #expect(event == RetirementEvent(
-            eventID: "id-1", userID: 42, username: "ana", email: "ana@example.org", fullName: "Ana B", retiredUsername: "r",
-            retiredEmail: "r@retired.invalid", retirementID: 7, requestedAt: "2026-11-01T10:00:00.5+02:00"))
+            """
+        ).get()
+        #expect(
+            event
+                == RetirementEvent(
+                    eventID: "id-1", userID: 42, username: "ana", email: "ana@example.org", fullName: "Ana B", retiredUsername: "r",
+                    retiredEmail: "r@retired.invalid", retirementID: 7, requestedAt: "2026-11-01T10:00:00.5+02:00"))
     }
 
     @Test func tooLargeValuesAreBadInput() {

@@ -144,7 +144,9 @@ import Testing
         #expect(problem(#"{"current": "k1", "keys": [\#(entry), \#(entry)]}"#)?.contains("twice") == true)
         #expect(problem(#"{"current": "k1", "keys": []}"#)?.contains("no keys") == true)
         #expect(problem("not json")?.contains("not valid JSON") == true)
-        #expect(problem(entry.replacingOccurrences(of: "\"k1\"", with: "\"k 1\"").replacingOccurrences(of: "{\"id", with: "{\"keys\": [{\"id") + "]}")?.contains("must match") == true)
+        #expect(
+            problem(entry.replacingOccurrences(of: "\"k1\"", with: "\"k 1\"").replacingOccurrences(of: "{\"id", with: "{\"keys\": [{\"id") + "]}")?.contains(
+                "must match") == true)
         let short = Base64.encode([UInt8](repeating: 7, count: 16))
         #expect(problem(#"{"keys": [{"id": "k1", "created": "2026-11-01T00:00:00Z", "secret": "\#(short)"}]}"#)?.contains("32 bytes") == true)
         #expect(problem(#"{"keys": [{"id": "k1", "created": "yesterday", "secret": "\#(secret)"}]}"#)?.contains("RFC 3339") == true)

@@ -89,8 +89,11 @@ package final class WebhookServer: Sendable {
         let answer = policy.withLock { $0 }(userID, attempt)
         if answer.delay > .zero { try? await Task.sleep(for: answer.delay) }
         state.withLock {
-            $0.append(Request(userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status, time: arrived,
-                email: email, username: username))
+            $0.append(
+                Request(
+                    userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status,
+                    time: arrived,
+                    email: email, username: username))
         }
         var fields = HTTPFields()
         for (name, value) in answer.headers { fields[HTTPField.Name(name)!] = value }

@@ -135,7 +135,6 @@ def _check(tree: Tree, report: Report, where: str, objects: list) -> None:
     secret_doc = tree.docs(tree.kubernetes / "base" / "secret.example.yaml")[0]
     secret_keys = set(secret_doc.get("stringData", {})) | set(secret_doc.get("data", {}))
     partitions = compose_partitions(tree)
-    grace_text = cfg["processing"]["shutdown_grace"]
     pre = f"{where}: "
     c = report.check
 
@@ -160,7 +159,7 @@ def _check(tree: Tree, report: Report, where: str, objects: list) -> None:
         lambda: (
             None
             if podspec["terminationGracePeriodSeconds"] >= stop_budget(cfg) + 10
-            else f"{podspec['terminationGracePeriodSeconds']}s vs shutdown_grace {grace_text} + commit_timeout"
+            else f"{podspec['terminationGracePeriodSeconds']}s vs {stop_budget(cfg):.0f}s + 10s"
         ),
     )
     c(pre + "config.yaml in ConfigMap sets no refused kafka.properties", lambda: refused_properties(cfg))

@@ -49,7 +49,9 @@ def check(tree: Tree, report: Report, systemd_analyze: str | None = None) -> Non
         m = re.search(r"^TimeoutStopSec=(\d+)s?$", unit.read_text(encoding="utf-8"), re.M)
         if not m:
             return "TimeoutStopSec= not set in seconds"
-        return None if int(m.group(1)) >= stop_budget(tree.docs(config)[0]) + 10 else "TimeoutStopSec too short"
+        return (
+            None if int(m.group(1)) >= stop_budget(tree.docs(config)[0]) + 10 else "TimeoutStopSec too short"
+        )
 
     def exec_start():
         return None if EXEC_START in unit.read_text(encoding="utf-8") else "ExecStart differs"

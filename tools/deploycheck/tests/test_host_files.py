@@ -48,7 +48,9 @@ def test_a_short_stop_timeout_fails(repo, systemd_analyze):
     path.write_text(re.sub(r"^TimeoutStopSec=.*$", "TimeoutStopSec=25s", path.read_text(), flags=re.M))
     report = quiet_report()
     systemd.check(parsed_tree(repo), report, systemd_analyze)
-    assert failed_names(report) == ["systemd: TimeoutStopSec exceeds shutdown_grace + commit_timeout by >= 10s"]
+    assert failed_names(report) == [
+        "systemd: TimeoutStopSec exceeds shutdown_grace + commit_timeout by >= 10s"
+    ]
 
 
 def test_without_systemd_analyze_that_check_is_skipped_not_passed(repo, monkeypatch):
