@@ -284,11 +284,6 @@ package final class ConsumerService: Service, @unchecked Sendable {
     }
 }
 
-/// Lets the rebalance handler reach the consumer it was created with.
-final class ConsumerBox: @unchecked Sendable {
-    var consumer: KafkaConsumer?
-}
-
 extension InboundRecord {
     init(_ message: KafkaMessage) {
         self.init(

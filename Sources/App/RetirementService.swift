@@ -116,8 +116,3 @@ extension RetirementService {
             errorLogger: logger)
     }
 }
-
-/// Breaks the cycle between the processor (built first) and the engine that runs it.
-final class EngineBox: @unchecked Sendable {
-    var engine: DispatchEngine?
-}

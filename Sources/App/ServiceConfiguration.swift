@@ -303,19 +303,3 @@ package struct ServiceConfiguration: Sendable {
         return values
     }
 }
-
-/// `kafka.assignment_strategy`: how partitions are spread over the group's members.
-package enum AssignmentStrategy: String, CaseIterable, Sendable {
-    /// Eager; the default (librdkafka 2.0.2's cooperative-sticky has known bugs).
-    case range
-    case roundrobin
-    case cooperativeSticky = "cooperative-sticky"
-}
-
-/// `logging.format`.
-package enum LogFormat: String, CaseIterable, Sendable {
-    /// One JSON object per line.
-    case json
-    /// swift-log's plain text.
-    case text
-}

@@ -1,51 +1,12 @@
 import ConfigFile
 import Logging
 
-/// What building a destination needs at run time: the shared HTTP client and the logger.
-package struct DestinationContext: Sendable {
-    package var transport: HTTPTransport
-    package var logger: Logger
-
-    package init(transport: HTTPTransport, logger: Logger) {
-        self.transport = transport
-        self.logger = logger
-    }
-}
-
-/// Settings every destination shares, from `processing:`; factories read their defaults from them.
-package struct DestinationDefaults: Sendable {
-    /// `processing.call_timeout`: the default deadline of every destination call.
-    package var callTimeout: Duration
-    /// `processing.retry.max_retry_after`: the longest a vendor's wait signal may hold a destination.
-    package var maxVendorWait: Duration
-
-    package init(callTimeout: Duration = .seconds(30), maxVendorWait: Duration = .seconds(3600)) {
-        self.callTimeout = callTimeout
-        self.maxVendorWait = maxVendorWait
-    }
-}
-
 /// Reads one destination's settings (every key it knows; problems go to the reader) and returns
 /// how to build it and its default limits, or `nil` when the settings cannot make one.
 package typealias DestinationFactory =
     @Sendable (SettingsReader, DestinationDefaults) -> (
         make: @Sendable (DestinationContext) -> any Destination, limits: DestinationLimits
     )?
-
-/// One configured destination, read and validated, not built yet: validation reads settings
-/// once and builds nothing; the service builds each destination once, when it starts.
-package struct DestinationBlueprint: Sendable {
-    package let name: String
-    /// The `type:` it was configured with.
-    package let type: String
-    package let limits: DestinationLimits
-    let make: @Sendable (DestinationContext) -> any Destination
-
-    /// The destination behind its pipeline (batching, limits, deadline, circuit breaker).
-    package func build(_ context: DestinationContext) -> DestinationPipeline {
-        DestinationPipeline(destination: make(context), limits: limits, logger: context.logger)
-    }
-}
 
 /// The destination types by `type:` name. A new type is one line here.
 package enum DestinationRegistry {

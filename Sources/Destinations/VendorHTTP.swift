@@ -126,26 +126,6 @@ enum VendorHTTP {
     }
 }
 
-/// The methods the vendors use (keeps NIOHTTP1 out of the destination files).
-enum HTTPMethodName {
-    case get, post, delete, put, head
-
-    var nio: NIOHTTP1.HTTPMethod {
-        switch self {
-        case .get: .GET
-        case .post: .POST
-        case .delete: .DELETE
-        case .put: .PUT
-        case .head: .HEAD
-        }
-    }
-}
-
-/// A connection error or timeout, already classified as transient.
-struct TransportFailure: Error {
-    var outcome: ErasureOutcome
-}
-
 extension ErasureOutcome {
     /// Severity for folding several calls' outcomes into one (higher wins).
     var severity: Int {

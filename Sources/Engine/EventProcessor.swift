@@ -2,16 +2,6 @@ import ConfigFile
 import Logging
 import RetirementEvent
 
-/// How the engine left an event.
-package enum EventResult: Sendable, Equatable {
-    /// Every destination settled.
-    case erased
-    /// Written to the dead-letter topic (bad input, or destinations still owed).
-    case deadLettered
-    /// Not finished (revoked or shutting down): must not be committed; it will come again.
-    case abandoned
-}
-
 /// Applies one record: decode, erase at every destination with retries, dead-letter what is owed.
 package struct EventProcessor: Sendable {
     package var destinations: [any ErasureApplier]

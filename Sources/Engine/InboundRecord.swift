@@ -1,27 +1,3 @@
-/// A partition of a topic, as the engine knows it (no librdkafka types here).
-package struct PartitionID: Hashable, Sendable, CustomStringConvertible {
-    package var topic: String
-    package var partition: Int32
-
-    package init(topic: String, partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-
-    package var description: String { "\(topic)[\(partition)]" }
-}
-
-/// A record header.
-package struct RecordHeader: Sendable, Equatable {
-    package var name: String
-    package var value: [UInt8]?
-
-    package init(name: String, value: [UInt8]?) {
-        self.name = name
-        self.value = value
-    }
-}
-
 /// One consumed record handed to the engine.
 package struct InboundRecord: Sendable {
     package var partition: PartitionID

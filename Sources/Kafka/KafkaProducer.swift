@@ -139,34 +139,3 @@ private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawPointer?,
     guard let bytes else { return body(nil, 0) }
     return bytes.withUnsafeBytes { body($0.baseAddress, $0.count) }
 }
-
-/// Carries one delivery continuation through librdkafka's per-message opaque.
-final class DeliveryBox: @unchecked Sendable {
-    private let continuation: CheckedContinuation<Result<TopicPartitionOffset, KafkaError>, Never>
-
-    init(_ continuation: CheckedContinuation<Result<TopicPartitionOffset, KafkaError>, Never>) {
-        self.continuation = continuation
-    }
-
-    func resume(_ result: Result<TopicPartitionOffset, KafkaError>) {
-        continuation.resume(returning: result)
-    }
-}
-
-/// A thread-safe on/off flag for polling threads.
-final class RunningFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var running = true
-
-    var isRunning: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return running
-    }
-
-    func stop() {
-        lock.lock()
-        running = false
-        lock.unlock()
-    }
-}

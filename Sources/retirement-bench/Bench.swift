@@ -7,20 +7,6 @@ import Logging
 import NIOHTTP1
 import Synchronization
 
-/// One row of the result table.
-struct Row {
-    var section: String
-    var name: String
-    var events: Int
-    var seconds: Double
-    var rate: Double
-    var reference: String
-    var ratio: Double?
-    var goal: String
-    var met: Bool?
-    var note: String = ""
-}
-
 /// Measured runs of `retirement-consumer run` against the mock cluster and local HTTP servers,
 /// printed side by side (see docs/performance.md). Not a test: nothing asserts.
 struct Bench {

@@ -86,9 +86,3 @@ struct DLQCommand: AsyncParsableCommand {
         }
     }
 }
-
-/// Holds an optional processor across the dry-run branch.
-struct EventProcessorBox {
-    let value: EventProcessor
-    init(_ value: EventProcessor) { self.value = value }
-}

@@ -12,9 +12,3 @@ struct RetirementConsumerCommand: AsyncParsableCommand {
             ReplayCommand.self, DLQCommand.self, KeysCommand.self,
         ])
 }
-
-/// The `--config FILE` option shared by the subcommands that need one.
-struct ConfigOption: ParsableArguments {
-    @Option(name: .long, help: "The YAML configuration file.")
-    var config: String
-}

@@ -48,9 +48,3 @@ func printError(_ text: String) {
     var stream = StandardError()
     print(text, to: &stream)
 }
-
-struct StandardError: TextOutputStream {
-    mutating func write(_ string: String) {
-        FileHandleWriter.writeStderr(string)
-    }
-}

@@ -1,0 +1,14 @@
+import ConfigFile
+import Destinations
+import Engine
+import Foundation
+import Logging
+import RetirementEvent
+
+/// `logging.format`.
+package enum LogFormat: String, CaseIterable, Sendable {
+    /// One JSON object per line.
+    case json
+    /// swift-log's plain text.
+    case text
+}

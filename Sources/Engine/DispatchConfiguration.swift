@@ -1,0 +1,23 @@
+/// Settings of the dispatch engine.
+package struct DispatchConfiguration: Sendable {
+    /// Events being applied at once, across partitions (`processing.max_in_flight`).
+    package var maxInFlight: Int
+    /// Events accepted and not done, per partition, before the partition is paused.
+    package var maxBufferedPerPartition: Int
+    /// Offsets taken but not yet committable (from the oldest unfinished event to the newest
+    /// taken), per partition, before the partition is paused: one stuck event must not let its
+    /// partition run ahead without bound (`processing.max_uncommitted_per_partition`).
+    package var maxUncommittedPerPartition: Int
+    /// An unfinished event older than this is logged once at WARNING (`processing.stuck_event_warning`).
+    package var stuckEventWarning: Duration
+
+    package init(
+        maxInFlight: Int = 1000, maxBufferedPerPartition: Int? = nil, maxUncommittedPerPartition: Int = 10_000,
+        stuckEventWarning: Duration = .seconds(300)
+    ) {
+        self.maxInFlight = max(1, maxInFlight)
+        self.maxBufferedPerPartition = max(1, maxBufferedPerPartition ?? maxInFlight)
+        self.maxUncommittedPerPartition = max(1, maxUncommittedPerPartition)
+        self.stuckEventWarning = stuckEventWarning
+    }
+}

@@ -1,0 +1,42 @@
+import App
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+
+/// The service's configuration for one benchmark run.
+struct RunConfig {
+    var topic: String
+    var group: String
+    var processing: [String] = []
+    var destination: String = "  - name: bench\n    type: noop"
+
+    func write(brokers: String, to url: URL, extra: [(String, String)] = []) throws -> String {
+        let yaml = """
+            kafka:
+              bootstrap_servers: "\(brokers)"
+              topic: \(topic)
+              group_id: \(group)
+              assignment_strategy: range
+              properties:
+                session.timeout.ms: "6000"
+                heartbeat.interval.ms: "300"
+                auto.commit.interval.ms: "50"
+                log_level: "3"
+            \(extra.map { "    \($0.0): \"\($0.1)\"" }.joined(separator: "\n"))
+            processing:
+              shutdown_grace: 5s
+            \(processing.map { "  \($0)" }.joined(separator: "\n"))
+            http:
+              enabled: false
+            logging:
+              level: info
+              format: json
+            destinations:
+            \(destination)
+
+            """
+        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+}

@@ -1,0 +1,12 @@
+import App
+import ArgumentParser
+import Destinations
+import Engine
+import Kafka
+import Logging
+
+/// Holds an optional processor across the dry-run branch.
+struct EventProcessorBox {
+    let value: EventProcessor
+    init(_ value: EventProcessor) { self.value = value }
+}
