@@ -93,7 +93,6 @@ let package = Package(
                 "Engine",
                 "Destinations",
                 "RetirementEvent",
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -140,14 +140,18 @@ package enum DeadLetterRedrive {
 
         switch processor.decoder.decode(key: original.key, value: original.value, header: { original.header($0) }) {
         case .failure(let bad) where retryingKey:
+            // Still no key: written again as it was, for a later redrive. Any other reason now
+            // (a wrong secret under the same id, invalid decrypted fields) is bad input for good:
+            // written again with that reason, owing nothing, as the service would have.
+            let stillNoKey = bad.code == "key_unavailable"
             logger.warning(
-                "dead-lettered event still cannot be decrypted; kept dead-lettered",
+                "dead-lettered event still cannot be decoded; kept dead-lettered",
                 metadata: ["partition": "\(original.partition)", "offset": "\(original.offset)", "reason": "\(bad.code)"])
-            guard await writeAgain(processor, original, reason: message.header(DeadLetterContract.Header.error) ?? bad.description, owed: [])
-            else { return false }
+            guard await writeAgain(processor, original, reason: bad.description, owed: []) else { return false }
+            processor.metrics.deadLettered(reasonCode: bad.code)
             state.update { summary in
                 summary.deadLetteredAgain += 1
-                summary.keyUnavailable += 1
+                if stillNoKey { summary.keyUnavailable += 1 } else { summary.skippedBadInput += 1 }
             }
             return true
         case .failure(let bad):
@@ -164,6 +168,7 @@ package enum DeadLetterRedrive {
             let owed = allOwed.map { OwedDestination(name: $0, reason: why, attempts: 0) }
             guard await writeAgain(processor, original, reason: owed.map { "\($0.name): \($0.reason)" }.joined(separator: "; "), owed: owed.map(\.name))
             else { return false }
+            for _ in allOwed { processor.metrics.deadLettered(reasonCode: DeadLetterContract.destinationFailed) }
             state.update { summary in
                 summary.deadLetteredAgain += 1
                 for name in selected { summary.unsettledByDestination[name, default: 0] += 1 }

@@ -2,6 +2,7 @@ import ConfigFile
 import Destinations
 import Engine
 import Foundation
+import Kafka
 import Logging
 import RetirementEvent
 
@@ -121,7 +122,7 @@ package struct ServiceConfiguration: Sendable {
             groupID: k.string("group_id", or: "retirement-consumer"),
             deadLetterTopic: k.string("dead_letter_topic", or: "\(topic).dlq"),
             assignmentStrategy: k.choice("assignment_strategy", default: AssignmentStrategy.range),
-            properties: refusingGroupProperties(k.stringMap("properties"), problems: problems),
+            properties: checkedProperties(k.stringMap("properties"), problems: problems),
             sessionTimeout: k.duration("session_timeout", default: .seconds(45), minimum: .seconds(3)))
         k.finish()
 
@@ -233,6 +234,16 @@ package struct ServiceConfiguration: Sendable {
         "auto.commit.enable": "an alias of enable.auto.commit, which the service manages",
         "partition.assignment.strategy": "set kafka.assignment_strategy",
     ]
+
+    /// `kafka.properties` without the refused keys; every refused key and every property
+    /// librdkafka does not accept is a problem naming the key.
+    static func checkedProperties(_ properties: [String: String], problems: ConfigProblems) -> [String: String] {
+        let kept = refusingGroupProperties(properties, problems: problems)
+        for (key, reason) in KafkaProperties(kept).refused() {
+            problems.add("kafka.properties.\(key)", reason)
+        }
+        return kept
+    }
 
     static func refusingGroupProperties(_ properties: [String: String], problems: ConfigProblems) -> [String: String] {
         var kept = properties

@@ -97,7 +97,7 @@ package struct AmplitudeDestination: Destination {
         let apiKey = reader.string("api_key", required: true) ?? ""
         let secretKey = reader.string("secret_key", required: true) ?? ""
         let host = reader.choice("region", default: "us", ["us": usHost, "eu": euHost])
-        let requester = reader.string("requester", default: "retirement-consumer") ?? "retirement-consumer"
+        let requester = reader.string("requester", or: "retirement-consumer")
         let baseURL = VendorHTTP.baseURL(reader, default: host)
         return (
             { context in

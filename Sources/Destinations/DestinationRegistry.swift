@@ -1,5 +1,7 @@
 import ConfigFile
+import Engine
 import Logging
+import RetirementEvent
 
 /// Reads one destination's settings (every key it knows; problems go to the reader) and returns
 /// how to build it and its default limits, or `nil` when the settings cannot make one.
@@ -35,6 +37,9 @@ package enum DestinationRegistry {
                 if !names.insert(name).inserted { reader.problems.add(reader.keyPath("name"), "duplicate destination name '\(name)'") }
                 if name.contains(",") || name.contains(" ") {
                     reader.problems.add(reader.keyPath("name"), "must not contain commas or spaces")
+                }
+                if BadInput.isCode(name) || name == DeadLetterContract.destinationFailed {
+                    reader.problems.add(reader.keyPath("name"), "must not be a dead-letter reason code ('\(name)')")
                 }
             }
             guard let type = reader.string("type", required: true) else { continue }

@@ -291,24 +291,20 @@ package final class SQLDestination: SingleEventDestination {
                 reader.problems.add(reader.keyPath("url"), "must be a postgres://user:password@host:port/database URL")
             }
         }
-        host = reader.string("host", default: host) ?? host
+        host = reader.string("host", or: host)
         port = reader.int("port", default: port, range: 1...65535)
         username = reader.string("username", default: username.isEmpty ? nil : username, required: true) ?? ""
         password = reader.string("password", default: password)
         database = reader.string("database", default: database)
-        let tlsMode = reader.string("tls", default: "prefer") ?? "prefer"
+        let tlsMode = reader.choice("tls", default: TLSMode.prefer)
         var tls = PostgresConnection.Configuration.TLS.disable
-        switch tlsMode {
-        case "disable": tls = .disable
-        case "prefer", "require":
+        if tlsMode != .disable {
             do {
                 let context = try NIOSSLContext(configuration: .makeClientConfiguration())
-                tls = tlsMode == "prefer" ? .prefer(context) : .require(context)
+                tls = tlsMode == .prefer ? .prefer(context) : .require(context)
             } catch {
                 reader.problems.add(reader.keyPath("tls"), "cannot set up TLS: \(error)")
             }
-        default:
-            reader.problems.add(reader.keyPath("tls"), "must be disable, prefer or require")
         }
         var statements: [Statement] = []
         for (index, text) in reader.stringList("statements", required: true).enumerated() {
@@ -340,6 +336,11 @@ package final class SQLDestination: SingleEventDestination {
                     lockTimeout: lockTimeout, logger: context.logger)
             }, DestinationLimits(concurrency: 4)
         )
+    }
+
+    /// `tls:` of the sql destination.
+    package enum TLSMode: String, Sendable, CaseIterable {
+        case disable, prefer, require
     }
 
     /// Connection ids for PostgresNIO's logs.

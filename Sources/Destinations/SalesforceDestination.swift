@@ -12,8 +12,8 @@ import RetirementEvent
 /// token is fetched on first use and fetched again once on 401 (`INVALID_SESSION_ID`).
 /// 404 `NOT_FOUND` / `ENTITY_IS_DELETED` on delete count as already gone.
 package final class SalesforceDestination: SingleEventDestination {
-    package enum Mode: String, Sendable { case delete, task }
-    package enum Flow: String, Sendable { case clientCredentials = "client_credentials", password }
+    package enum Mode: String, Sendable, CaseIterable { case delete, task }
+    package enum Flow: String, Sendable, CaseIterable { case clientCredentials = "client_credentials", password }
 
     package struct Settings: Sendable {
         package var loginURL: String
@@ -323,18 +323,16 @@ package final class SalesforceDestination: SingleEventDestination {
     /// 10 calls at once and no per-second limit.
     static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
-        let flowText = reader.string("auth", default: "client_credentials") ?? "client_credentials"
-        let flow = Flow(rawValue: flowText) ?? .clientCredentials
-        if Flow(rawValue: flowText) == nil { reader.problems.add(reader.keyPath("auth"), "must be client_credentials or password") }
+        let flow = reader.choice("auth", default: Flow.clientCredentials)
         let clientID = reader.string("client_id", required: true) ?? ""
         let clientSecret = reader.string("client_secret", required: true) ?? ""
         let username = reader.string("username", required: flow == .password)
         let password = reader.string("password", required: flow == .password)
         let securityToken = reader.string("security_token")
         let baseURL = VendorHTTP.baseURL(reader, default: nil, required: flow == .clientCredentials && !reader.has("login_url"))
-        var loginURL = reader.string("login_url", default: baseURL.isEmpty ? "https://login.salesforce.com" : baseURL) ?? ""
+        var loginURL = reader.string("login_url", or: baseURL.isEmpty ? "https://login.salesforce.com" : baseURL)
         while loginURL.hasSuffix("/") { loginURL.removeLast() }
-        let apiVersion = reader.string("api_version", default: "v62.0") ?? "v62.0"
+        let apiVersion = reader.string("api_version", or: "v62.0")
         if apiVersion.range(of: #"^v\d+\.\d$"#, options: .regularExpression) == nil {
             reader.problems.add(reader.keyPath("api_version"), "must look like v62.0")
         }
@@ -342,9 +340,7 @@ package final class SalesforceDestination: SingleEventDestination {
         for object in objects where object.range(of: #"^[A-Za-z][A-Za-z0-9_]*$"#, options: .regularExpression) == nil {
             reader.problems.add(reader.keyPath("objects"), "'\(object)' is not an sObject name")
         }
-        let modeText = reader.string("mode", default: "delete") ?? "delete"
-        let mode = Mode(rawValue: modeText) ?? .delete
-        if Mode(rawValue: modeText) == nil { reader.problems.add(reader.keyPath("mode"), "must be delete or task") }
+        let mode = reader.choice("mode", default: Mode.delete)
         let hardDelete = reader.bool("hard_delete", default: false)
         let taskOwnerID = reader.string("task_owner_id")
         let settings = Settings(

@@ -104,7 +104,7 @@ package struct SegmentDestination: Destination {
         let name = reader.string("name") ?? ""
         let token = reader.string("token", required: true) ?? ""
         let host = reader.choice("region", default: "us", ["us": usHost, "eu": euHost])
-        let regulationType = reader.string("regulation_type", default: "SUPPRESS_WITH_DELETE") ?? "SUPPRESS_WITH_DELETE"
+        let regulationType = reader.string("regulation_type", or: "SUPPRESS_WITH_DELETE")
         if !regulationTypes.contains(regulationType) {
             reader.problems.add(reader.keyPath("regulation_type"), "must be one of \(regulationTypes.joined(separator: ", "))")
         }

@@ -19,6 +19,21 @@ package struct KafkaProperties: Sendable, Equatable {
         KafkaProperties(values.merging(other) { _, new in new })
     }
 
+    /// Every property librdkafka refuses (unknown name or invalid value), with its reason, without
+    /// creating a client: configuration validation reports them with every other problem.
+    package func refused() -> [(key: String, reason: String)] {
+        var found: [(key: String, reason: String)] = []
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            guard let conf = rd_kafka_conf_new() else { return found }
+            var errbuf = [CChar](repeating: 0, count: 512)
+            if rd_kafka_conf_set(conf, key, value, &errbuf, errbuf.count) != RD_KAFKA_CONF_OK {
+                found.append((key, errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }))
+            }
+            rd_kafka_conf_destroy(conf)
+        }
+        return found
+    }
+
     /// Builds an `rd_kafka_conf_t`; the caller owns it. Unknown or invalid properties throw a
     /// configuration error naming the property.
     func makeConf() throws(KafkaError) -> OpaquePointer {

@@ -60,6 +60,33 @@ import Testing
         #expect(found.count == 4, "\(found)")
     }
 
+    /// A property librdkafka does not know, or a value it refuses, is a configuration problem
+    /// naming the key (exit 2 with every other problem), not a failure when the client starts.
+    @Test func unknownOrInvalidLibrdkafkaPropertiesAreConfigurationProblems() {
+        let yaml = valid.replacingOccurrences(
+            of: "  bootstrap_servers: \"127.0.0.1:9092\"",
+            with: """
+                  bootstrap_servers: "127.0.0.1:9092"
+                  properties:
+                    no.such.property: "1"
+                    security.protocol: carrier-pigeon
+                    sasl.mechanism: PLAIN
+                """)
+        let found = problems(yaml, env: ["CRM_SECRET": "x"])
+        #expect(found.count == 2, "\(found)")
+        #expect(found.contains { $0.hasPrefix("kafka.properties.no.such.property: ") })
+        #expect(found.contains { $0.hasPrefix("kafka.properties.security.protocol: ") })
+    }
+
+    /// A destination named like a dead-letter reason would be mislabelled in dlq list and metrics.
+    @Test func destinationNamesCannotBeReasonCodes() {
+        let yaml = valid.replacingOccurrences(of: "- name: crm", with: "- name: too_large")
+        #expect(
+            problems(yaml, env: ["CRM_SECRET": "x"]) == [
+                "destinations[0].name: must not be a dead-letter reason code ('too_large')"
+            ])
+    }
+
     /// Replay and redrive consumers never inherit the service's member identity.
     @Test func toolConsumersNeverInheritAMemberIdentity() throws {
         let yaml = valid.replacingOccurrences(

@@ -67,14 +67,15 @@ import Testing
         #expect(findings.map(\.keyID) == ["k-a", "k-b"])
         #expect(findings[0].message.contains("remove it from every keyring"))
         #expect(findings[1].message.contains("may remain until 2027-01-10T00:00:00Z"))
-        #expect(findings.allSatisfy { $0.level == .warning })
+        // Removable now: a warning. Still needed until a date: a note (nothing to do before it).
+        #expect(findings.map(\.level) == [.warning, .note])
         // The current key itself past retention: rotate.
         let stale = try Keyring(current: "k-a", keys: [try key("k-a", "2026-10-01T00:00:00Z")])
         #expect(KeyringAudit.check(stale, longestRetention: .seconds(30 * 86_400), now: now).first?.message.contains("generate a new current key") == true)
         // Young keys, no current key: only a note.
         let young = try Keyring(current: nil, keys: [try key("k-c", "2026-12-11T00:00:00Z")])
         #expect(KeyringAudit.check(young, longestRetention: .seconds(30 * 86_400), now: now).map(\.level) == [.note])
-        #expect(KeyringAudit.check(young, longestRetention: .seconds(30 * 86_400), now: now + 40 * day).map(\.level) == [.note, .warning])
+        #expect(KeyringAudit.check(young, longestRetention: .seconds(30 * 86_400), now: now + 40 * day).map(\.level) == [.note, .note])
     }
 }
 
@@ -122,15 +123,25 @@ extension ProcessTests {
             #expect(secrets.count == 2)
             for secret in secrets { #expect(!listOut.contains(secret)) }
 
-            // check: the September key is older than 30 days (a warning); --strict fails on it.
+            // check: the September key is older than 30 days but its events may remain for 30 days
+            // after k-now took over: a note (nothing to do yet), so --strict passes.
             let (checkCode, checkOut) = try await run(["keys", "check", "--keyring", ring], in: directory, name: "check")
             #expect(checkCode == 0, "\(checkOut)")
             #expect(checkOut.contains("ok: keyring valid: 2 key(s); current: k-now"))
-            #expect(checkOut.contains("warning: key 'k-2026-09'"), "\(checkOut)")
-            let (strictCode, _) = try await run(["keys", "check", "--keyring", ring, "--strict"], in: directory, name: "strict")
-            #expect(strictCode == 1)
+            #expect(checkOut.contains("note: key 'k-2026-09'"), "\(checkOut)")
+            let (strictCode, strictOut) = try await run(["keys", "check", "--keyring", ring, "--strict"], in: directory, name: "strict")
+            #expect(strictCode == 0, "\(strictOut)")
+            // A current key older than the longest retention is a warning: rotate; --strict fails.
+            let stale = directory.appendingPathComponent("stale.json").path
+            let (staleCode, staleOut) = try await run(
+                ["keys", "generate", "--keyring", stale, "--id", "k-old", "--created", "2026-09-01T00:00:00Z", "--make-current"],
+                in: directory, name: "stale")
+            #expect(staleCode == 0, "\(staleOut)")
+            let (staleStrict, staleStrictOut) = try await run(["keys", "check", "--keyring", stale, "--strict"], in: directory, name: "stale-strict")
+            #expect(staleStrict == 1, "\(staleStrictOut)")
+            #expect(staleStrictOut.contains("warning: current key 'k-old'"), "\(staleStrictOut)")
             let (longCode, longOut) = try await run(
-                ["keys", "check", "--keyring", ring, "--strict", "--longest-retention", "3650d"], in: directory, name: "long")
+                ["keys", "check", "--keyring", stale, "--strict", "--longest-retention", "3650d"], in: directory, name: "long")
             #expect(longCode == 0, "\(longOut)")
             #expect(!longOut.contains("warning"))
             for secret in secrets { #expect(!checkOut.contains(secret)) }
