@@ -14,8 +14,10 @@ swift format lint --strict --recursive Package.swift Sources Tests Fuzz
 
 echo "== ruff"
 VENV="$ROOT/.venv-lint"
+# shellcheck source=lib/python-venv.sh
+source "$ROOT/scripts/lib/python-venv.sh"
 if [ ! -x "$VENV/bin/ruff" ]; then
-    python3 -m venv "$VENV"
+    ensure_python_venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "ruff>=0.6,<1"
 fi
 PYTHON_PATHS=(lms-plugin tutor-plugin tools/deploycheck scripts)

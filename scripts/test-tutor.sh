@@ -18,26 +18,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${TUTOR_TEST_VENV:-$ROOT/.venv-tutor}"
 PYTHON="${PYTHON:-python3}"
 
-"$PYTHON" - <<'PY' || { echo "test-tutor.sh: Python >= 3.11 is required" >&2; exit 1; }
-import sys
-sys.exit(0 if sys.version_info >= (3, 11) else 1)
-PY
-
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
-    rm -rf "$VENV"
-    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
-        rm -rf "$VENV"
-        if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-            echo "test-tutor.sh: python3 -m venv failed; installing python3-venv" >&2
-            apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-            "$PYTHON" -m venv "$VENV"
-        else
-            echo "test-tutor.sh: '$PYTHON -m venv' failed; install python3-venv" >&2
-            exit 1
-        fi
-    fi
-fi
+# shellcheck source=lib/python-venv.sh
+source "$ROOT/scripts/lib/python-venv.sh"
+ensure_python_venv "$VENV" "$PYTHON" || { echo "test-tutor.sh: no usable venv" >&2; exit 1; }
 
 PIP=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" --upgrade pip

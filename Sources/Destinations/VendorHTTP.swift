@@ -50,13 +50,11 @@ enum VendorHTTP {
         }
     }
 
-    /// `X-RateLimit-Reset` as epoch seconds, as seconds from now (SendGrid's erasure spec), or
-    /// as an HTTP/RFC 5322 date (Segment). Values under 10^9 are read as a delay.
+    /// `X-RateLimit-Reset` in any unit ``HTTPWaitSignal/resetAt(_:now:)`` reads: epoch seconds or
+    /// milliseconds, seconds from now (SendGrid's erasure spec; values under 10^9), or an
+    /// HTTP/RFC 5322 date (Segment); clamped like every wait signal.
     static func rateLimitReset(_ response: HTTPTransport.Response, now: Date = Date()) -> Duration? {
-        guard let value = response.header("X-RateLimit-Reset")?.trimmingCharacters(in: .whitespaces) else { return nil }
-        if let number = Double(value), number >= 0, number < 1e9 {
-            return .milliseconds(Int64((number * 1000).rounded(.up)))
-        }
+        guard let value = response.header("X-RateLimit-Reset") else { return nil }
         return HTTPWaitSignal.resetAt(value, now: now)
     }
 

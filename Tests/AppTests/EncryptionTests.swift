@@ -39,15 +39,6 @@ extension ProcessTests {
     /// rotation: events under the old and the new key both processed; the old key removed, its
     /// events dead-letter as `key_unavailable`; deployed again, `dlq redrive` applies them.
     @Suite struct EncryptionTests {
-        func runCommand(_ harness: ProcessHarness, _ arguments: [String], name: String) async throws -> (Int32?, String) {
-            let process = try ConsumerProcess(
-                arguments, logURL: harness.directory.appendingPathComponent("\(name).log"),
-                environment: ["WEBHOOK_SECRET": harness.webhook.secret])
-            let code = await process.waitForExit(timeout: .seconds(90))
-            if code == nil { process.kill() }
-            return (code, process.log)
-        }
-
         func reasons(_ records: [KafkaMessage]) -> [String] {
             records.map { DeadLetterContract.reasonLabel(ofError: $0.header(DeadLetterContract.Header.error) ?? "") }
         }
@@ -156,15 +147,14 @@ extension ProcessTests {
             try EncryptedEvents.keyringJSON([EncryptedEvents.new], current: "k2-new").write(to: keyringURL, atomically: true, encoding: .utf8)
             refuse.value = false
             let config = harness.directory.appendingPathComponent("consumer-0.yaml").path
-            let (redriveCode, redriveOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-shredded")
+            let (redriveCode, redriveOut) = try await harness.runCommand(["dlq", "redrive", "--config", config], name: "redrive-shredded")
             #expect(redriveCode == 1, "\(redriveOut)")
             #expect(redriveOut.contains("redriven 0; dead-lettered again 6"), "\(redriveOut)")
             #expect(redriveOut.contains("still owed by crm: 5"), "\(redriveOut)")
             #expect(redriveOut.contains("key still unavailable (written again; deploy the key, then redrive): 1"), "\(redriveOut)")
             #expect(!harness.webhook.requests.contains { $0.userID <= 5 && $0.status == 200 })
 
-            let (replayCode, replayOut) = try await runCommand(
-                harness, ["replay", "--config", config, "--from", "30d"], name: "replay-shredded")
+            let (replayCode, replayOut) = try await harness.runCommand(["replay", "--config", config, "--from", "30d"], name: "replay-shredded")
             #expect(replayCode == 0, "\(replayOut)")
             #expect(replayOut.contains("dead-lettered 11"), "k1 events 1...10 and the k0 event: \(replayOut)")
             let afterShred = try harness.cluster.readAll(topic: "\(topic).dlq")
@@ -183,7 +173,7 @@ extension ProcessTests {
             // The key comes back (it was removed by mistake): redrive applies the key_unavailable records.
             try EncryptedEvents.keyringJSON([EncryptedEvents.old, EncryptedEvents.new], current: "k2-new")
                 .write(to: keyringURL, atomically: true, encoding: .utf8)
-            let (againCode, againOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-restored")
+            let (againCode, againOut) = try await harness.runCommand(["dlq", "redrive", "--config", config], name: "redrive-restored")
             #expect(againCode == 1, "the k0 event's key never existed: \(againOut)")
             #expect(againOut.contains("redriven 15;"), "\(againOut)")
             #expect(againOut.contains("key still unavailable (written again; deploy the key, then redrive): 2"), "the k0 event: \(againOut)")

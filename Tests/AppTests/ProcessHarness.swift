@@ -60,6 +60,16 @@ final class ProcessHarness: @unchecked Sendable {
         try await SampleEvents.produce(userIDs, to: cluster.topic, with: cluster.producer)
     }
 
+    /// Runs a one-shot subcommand (`replay`, `dlq …`, `keys …`) as its own process, with the
+    /// webhook's secret in its environment; returns its exit code and output.
+    func runCommand(_ arguments: [String], name: String) async throws -> (Int32?, String) {
+        let process = try ConsumerProcess(
+            arguments, logURL: directory.appendingPathComponent("\(name).log"), environment: ["WEBHOOK_SECRET": webhook.secret])
+        let code = await process.waitForExit(timeout: .seconds(90))
+        if code == nil { process.kill() }
+        return (code, process.log)
+    }
+
     /// Waits until the webhook erased every user in `userIDs` and the group committed everything.
     func waitUntilDone(_ userIDs: Set<Int>, timeout: Duration) async -> Bool {
         await eventually(timeout: timeout, every: .milliseconds(250)) {

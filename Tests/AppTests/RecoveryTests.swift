@@ -10,15 +10,6 @@ extension ProcessTests {
         static let day: Int64 = 86_400_000
         static let t0: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z
 
-        func runCommand(_ harness: ProcessHarness, _ arguments: [String], name: String) async throws -> (Int32?, String) {
-            let process = try ConsumerProcess(
-                arguments, logURL: harness.directory.appendingPathComponent("\(name).log"),
-                environment: ["WEBHOOK_SECRET": harness.webhook.secret])
-            let code = await process.waitForExit(timeout: .seconds(90))
-            if code == nil { process.kill() }
-            return (code, process.log)
-        }
-
         @Test func replayAppliesExactlyTheWindowToTheNamedDestinationOnly() async throws {
             let audit = try await WebhookServer(secret: "audit-secret")
             defer { audit.stop() }
@@ -42,16 +33,15 @@ extension ProcessTests {
             let config = harness.directory.appendingPathComponent("consumer-0.yaml").path
 
             // Dry run: per partition start, end and count; nothing applied.
-            let (dryCode, dryOut) = try await runCommand(
-                harness, ["replay", "--config", config, "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-03T00:00:00Z", "--dry-run"],
+            let (dryCode, dryOut) = try await harness.runCommand(
+                ["replay", "--config", config, "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-03T00:00:00Z", "--dry-run"],
                 name: "replay-dry")
             #expect(dryCode == 0, "\(dryOut)")
             #expect(dryOut.contains("total in window: 30"), "\(dryOut)")
             #expect(audit.requests.count == auditBefore)
 
             // The replay, while the service keeps running.
-            let (code, out) = try await runCommand(
-                harness,
+            let (code, out) = try await harness.runCommand(
                 ["replay", "--config", config, "--from", "2026-01-02T00:00:00Z", "--to", "2026-01-03T00:00:00Z", "--destination", "audit"],
                 name: "replay")
             #expect(code == 0, "\(out)")
@@ -63,8 +53,7 @@ extension ProcessTests {
             #expect(harness.processes[0].isRunning)
 
             // A duration back from now covers everything; an unknown destination is refused.
-            let (badCode, badOut) = try await runCommand(
-                harness, ["replay", "--config", config, "--from", "30d", "--destination", "nope"], name: "replay-bad")
+            let (badCode, badOut) = try await harness.runCommand(["replay", "--config", config, "--from", "30d", "--destination", "nope"], name: "replay-bad")
             #expect(badCode != 0)
             #expect(badOut.contains("unknown destination"))
             #expect(await harness.stopAll() == [0])
@@ -104,7 +93,7 @@ extension ProcessTests {
             let dead = receipts.filter { String(decoding: $0.value ?? [], as: UTF8.self).contains("\"dead_lettered\"") }
             #expect(dead.count == 10)
 
-            let (listCode, listOut) = try await runCommand(harness, ["dlq", "list", "--config", config], name: "dlq-list")
+            let (listCode, listOut) = try await harness.runCommand(["dlq", "list", "--config", config], name: "dlq-list")
             #expect(listCode == 0, "\(listOut)")
             #expect(listOut.contains("destination_failed"), "\(listOut)")
             #expect(listOut.contains("records beyond the redrive position: 10"), "\(listOut)")
@@ -112,13 +101,13 @@ extension ProcessTests {
 
             refuse.value = false
             let crmBefore = harness.webhook.requests.count
-            let (dryCode, dryOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config, "--dry-run"], name: "redrive-dry")
+            let (dryCode, dryOut) = try await harness.runCommand(["dlq", "redrive", "--config", config, "--dry-run"], name: "redrive-dry")
             #expect(dryCode == 0, "\(dryOut)")
             #expect(dryOut.contains("owed by crm: 10"), "\(dryOut)")
             #expect(harness.webhook.requests.count == crmBefore)
 
             let auditBefore = audit.requests.count
-            let (code, out) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive")
+            let (code, out) = try await harness.runCommand(["dlq", "redrive", "--config", config], name: "redrive")
             #expect(code == 0, "\(out)")
             #expect(out.contains("redriven 10"), "\(out)")
             #expect(Set(harness.webhook.requests.dropFirst(crmBefore).filter { $0.status == 200 }.map(\.userID)) == Set(1...10))
@@ -127,7 +116,7 @@ extension ProcessTests {
             #expect(dlqProgress.allSatisfy { $0.high == 0 || $0.committed == $0.high }, "\(dlqProgress)")
 
             // Drained: a second redrive reads nothing.
-            let (againCode, againOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-again")
+            let (againCode, againOut) = try await harness.runCommand(["dlq", "redrive", "--config", config], name: "redrive-again")
             #expect(againCode == 0)
             #expect(againOut.contains("read 0 dead-letter records"), "\(againOut)")
         }
@@ -162,21 +151,20 @@ extension ProcessTests {
             refuseCRM.value = false
             let crmBefore = harness.webhook.requests.count
             let auditBefore = audit.requests.count
-            let (code, out) = try await runCommand(
-                harness, ["dlq", "redrive", "--config", config, "--destination", "crm"], name: "redrive-crm")
+            let (code, out) = try await harness.runCommand(["dlq", "redrive", "--config", config, "--destination", "crm"], name: "redrive-crm")
             #expect(code == 0, "\(out)")
             #expect(out.contains("carried forward, not selected: audit: 15"), "\(out)")
             #expect(Set(harness.webhook.requests.dropFirst(crmBefore).filter { $0.status == 200 }.map(\.userID)) == Set(1...10))
             #expect(audit.requests.count == auditBefore, "audit was not selected")
 
             // What is still owed beyond the redrive position: audit for 15 learners, crm for none.
-            let (listCode, listOut) = try await runCommand(harness, ["dlq", "list", "--config", config], name: "list-1")
+            let (listCode, listOut) = try await harness.runCommand(["dlq", "list", "--config", config], name: "list-1")
             #expect(listCode == 0, "\(listOut)")
             #expect(listOut.contains("records beyond the redrive position: 15"), "\(listOut)")
             #expect(!listOut.contains(" crm "), "\(listOut)")
 
             // audit still refuses: nothing is lost, the exit status is 1 with the counts.
-            let (failCode, failOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-fail")
+            let (failCode, failOut) = try await harness.runCommand(["dlq", "redrive", "--config", config], name: "redrive-fail")
             #expect(failCode == 1, "\(failOut)")
             #expect(failOut.contains("still owed by audit: 15"), "\(failOut)")
 
@@ -184,11 +172,11 @@ extension ProcessTests {
             refuseAudit.value = false
             let crmAfter = harness.webhook.requests.count
             let auditNow = audit.requests.count
-            let (okCode, okOut) = try await runCommand(harness, ["dlq", "redrive", "--config", config], name: "redrive-ok")
+            let (okCode, okOut) = try await harness.runCommand(["dlq", "redrive", "--config", config], name: "redrive-ok")
             #expect(okCode == 0, "\(okOut)")
             #expect(Set(audit.requests.dropFirst(auditNow).filter { $0.status == 200 }.map(\.userID)) == Set(1...15))
             #expect(harness.webhook.requests.count == crmAfter)
-            let (lastCode, lastOut) = try await runCommand(harness, ["dlq", "list", "--config", config], name: "list-2")
+            let (lastCode, lastOut) = try await harness.runCommand(["dlq", "list", "--config", config], name: "list-2")
             #expect(lastCode == 0)
             #expect(lastOut.contains("records beyond the redrive position: 0"), "\(lastOut)")
         }

@@ -20,6 +20,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from django.apps import apps
 from django.utils.module_loading import import_string
 
+from .lms_api_fake import STATE_ORDER
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = REPO_ROOT / "schema"
 
@@ -173,26 +175,8 @@ def headers_dict(msg) -> dict:
 # LMS data (test doubles of edx-platform models)
 # --------------------------------------------------------------------------------------------
 
-STATES = [
-    "PENDING",
-    "LOCKING_ACCOUNT",
-    "LOCKING_COMPLETE",
-    "RETIRING_FORUMS",
-    "FORUMS_COMPLETE",
-    "RETIRING_EMAIL_LISTS",
-    "EMAIL_LISTS_COMPLETE",
-    "RETIRING_ENROLLMENTS",
-    "ENROLLMENTS_COMPLETE",
-    "RETIRING_NOTES",
-    "NOTES_COMPLETE",
-    "RETIRING_LMS_MISC",
-    "LMS_MISC_COMPLETE",
-    "RETIRING_LMS",
-    "LMS_COMPLETE",
-    "ERRORED",
-    "ABORTED",
-    "COMPLETE",
-]
+# The driver's states in edx-platform's order (the same list the fake LMS API serves).
+STATES = STATE_ORDER
 
 
 @pytest.fixture

@@ -11,28 +11,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="${VENV:-$ROOT/.venv-bench}"
 PYTHON="${PYTHON:-python3}"
 
-if ! command -v "$PYTHON" >/dev/null 2>&1; then
-    echo "bench/setup.sh: $PYTHON not found" >&2
-    exit 1
-fi
-"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
-    || { echo "bench/setup.sh: Python >= 3.11 is required" >&2; exit 1; }
-
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
-    rm -rf "$VENV"
-    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
-        rm -rf "$VENV"
-        if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-            echo "bench/setup.sh: python3 -m venv failed; installing python3-venv" >&2
-            apt-get update -qq >&2
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-            "$PYTHON" -m venv "$VENV"
-        else
-            echo "bench/setup.sh: '$PYTHON -m venv' failed; install python3-venv" >&2
-            exit 1
-        fi
-    fi
-fi
+# shellcheck source=../lib/python-venv.sh
+source "$ROOT/scripts/lib/python-venv.sh"
+ensure_python_venv "$VENV" "$PYTHON" >&2 || { echo "bench/setup.sh: no usable venv" >&2; exit 1; }
 
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/bench/requirements.txt" >&2
 echo "$VENV/bin/python"
