@@ -205,7 +205,9 @@ package final class ConsumerService: Service, @unchecked Sendable {
             let offsets = finals.map {
                 TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value)
             }
-            storeAndCommit(consumer, offsets, within: configuration.processing.commitTimeout)
+            // One attempt: while the group rebalances the coordinator refuses commits, and
+            // retrying would only hold the rebalance up.
+            storeAndCommit(consumer, offsets, within: configuration.processing.commitTimeout, retrying: false)
             finishedBeforeRevoke.withLock { remembered in
                 for item in offsets { remembered[item.topicPartition] = item.offset }
             }
@@ -251,7 +253,9 @@ package final class ConsumerService: Service, @unchecked Sendable {
     /// poll thread never waits longer (liveness and the pod's termination limit depend on it). A
     /// commit that still fails is logged; the offsets stay stored, and librdkafka's own commit of
     /// stored offsets (or the next owner's redelivery) takes it from there.
-    private func storeAndCommit(_ consumer: KafkaConsumer, _ offsets: [TopicPartitionOffset], within limit: Duration) {
+    private func storeAndCommit(
+        _ consumer: KafkaConsumer, _ offsets: [TopicPartitionOffset], within limit: Duration, retrying: Bool = true
+    ) {
         guard !offsets.isEmpty else { return }
         do { try consumer.storeOffsets(offsets) } catch {
             logger.debug("offset store skipped", metadata: ["error": "\(error)"])
@@ -264,7 +268,7 @@ package final class ConsumerService: Service, @unchecked Sendable {
                 commits["ok"]?.increment()
                 return
             } catch {
-                if !error.isRetriable || ContinuousClock.now + .milliseconds(200) >= deadline {
+                if !retrying || !error.isRetriable || ContinuousClock.now + .milliseconds(200) >= deadline {
                     commits["failed"]?.increment()
                     logger.warning("offset commit failed", metadata: ["error": "\(error)"])
                     return
