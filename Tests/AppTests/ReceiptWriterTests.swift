@@ -24,7 +24,7 @@ import Testing
     func unreachableProducer() throws -> KafkaProducer {
         try KafkaProducer(
             properties: KafkaProperties([
-                "bootstrap.servers": "127.0.0.1:\(closedPort())", "message.timeout.ms": "3000", "log_level": "0",
+                "bootstrap.servers": "127.0.0.1:\(closedPort())", "message.timeout.ms": "10000", "log_level": "0",
             ]), logger: Self.logger)
     }
 
@@ -72,7 +72,7 @@ import Testing
             ])
         let started = ContinuousClock.now
         #expect(await processor.process(record) == .erased)
-        #expect(ContinuousClock.now - started < .seconds(1), "the receipt write (3 s to fail) must not hold the event")
+        #expect(ContinuousClock.now - started < .seconds(5), "the receipt write (10 s to fail) must not hold the event")
         await writer.shutdown(timeout: .milliseconds(100))
         producer.shutdown()
     }
