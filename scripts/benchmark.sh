@@ -16,6 +16,16 @@ cd "$ROOT"
 export PATH="/opt/swift/usr/bin:$PATH"
 SCRATCH="${SCRATCH:-.build-bench}"
 
+scripts/install-deps.sh >&2
+if ! command -v kcat >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "benchmark.sh: installing kcat (the raw ceiling's reference)" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null
+    else
+        echo "benchmark.sh: kcat is not installed (apt-get install kcat); the raw section needs it" >&2
+    fi
+fi
+
 swift build -c release --scratch-path "$SCRATCH" --product retirement-consumer >&2
 swift build -c release --scratch-path "$SCRATCH" --product retirement-bench >&2
 BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
