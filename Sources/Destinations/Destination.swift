@@ -16,10 +16,15 @@ package protocol Destination: Sendable {
     func check() async -> [String]
     /// Releases clients and connections.
     func shutdown() async
+    /// Whether a call can outlast its deadline (network or database I/O). A destination that
+    /// answers in process without waiting on anything says `false`, and its calls skip the
+    /// deadline machinery (a task and a watched deadline per call).
+    var canHang: Bool { get }
 }
 
 extension Destination {
     package var maxBatchSize: Int { 1 }
+    package var canHang: Bool { true }
     package func shutdown() async {}
 }
 

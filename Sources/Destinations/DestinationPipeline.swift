@@ -16,6 +16,7 @@ package final class DestinationPipeline: ErasureApplier {
     private let rateLimiter: RateLimiter?
     private let batcher: Batcher?
     private let notBefore = Mutex<ContinuousClock.Instant?>(nil)
+    private let deadlines = DeadlineWatch()
     private let logger: Logger
     private let calls: Counter
 
@@ -72,11 +73,16 @@ package final class DestinationPipeline: ErasureApplier {
             return cancelled(events)
         }
         calls.increment()
+        guard destination.canHang else {
+            let outcomes = await destination.erase(events)
+            concurrency.release()
+            precondition(outcomes.count == events.count, "\(name) answered \(outcomes.count) outcomes for \(events.count) events")
+            observe(outcomes)
+            return outcomes
+        }
         let race = CallRace()
         let timeout = limits.callTimeout
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            guard !Task.isCancelled else { return }
+        let deadline = deadlines.add(deadline: .now + timeout) {
             // A call (a half-open probe too) that did not answer in time is a failure, recorded
             // before the caller hears of it.
             guard race.finish(.timedOut, onWin: { self.breaker.record(success: false) }) == nil else { return }
@@ -87,7 +93,7 @@ package final class DestinationPipeline: ErasureApplier {
         Task {
             let outcomes = await self.destination.erase(events)
             self.concurrency.release()
-            timer.cancel()
+            self.deadlines.cancel(deadline)
             precondition(outcomes.count == events.count, "\(self.name) answered \(outcomes.count) outcomes for \(events.count) events")
             if case .cancelled? = race.finish(.answered(outcomes), onWin: { self.observe(outcomes) }) {
                 // The caller left; the breaker still learns how the call (maybe a probe) ended.
@@ -149,6 +155,7 @@ package final class DestinationPipeline: ErasureApplier {
     }
 
     package func shutdown() async {
+        deadlines.close()
         await destination.shutdown()
     }
 }

@@ -19,6 +19,9 @@ package struct NoopDestination: Destination {
 
     package func check() async -> [String] { [] }
 
+    /// Answers at once, in process: no deadline to watch.
+    package var canHang: Bool { false }
+
     /// `type: noop`: `batch_size` (optional, default 1: one event per call).
     /// Default limits: concurrency 1024, no rate limit.
     static let make: DestinationFactory = { reader, _ in
