@@ -18,6 +18,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from .encryption import Keyring, KeyringError, load_keyring_setting
+from .kafka_config import idempotent_producer_config
 
 SETTING = "RETIREMENT_KAFKA"
 
@@ -75,20 +76,12 @@ class RetirementKafkaConfig:
 
     def producer_config(self) -> dict:
         """The confluent-kafka Producer configuration."""
-        timeout_ms = int(self.delivery_timeout_seconds * 1000)
-        conf = {
-            "bootstrap.servers": self.bootstrap_servers,
-            "client.id": "openedx-retirement-kafka",
-            "linger.ms": 5,
-            # librdkafka gives up on a message at the same time the receiver stops waiting,
-            # so a message the LMS reported as failed is not delivered much later.
-            "message.timeout.ms": timeout_ms,
-            "socket.connection.setup.timeout.ms": min(timeout_ms, 30000),
-        }
-        conf.update(self.producer_overrides)
-        conf["enable.idempotence"] = True
-        conf["acks"] = "all"
-        return conf
+        return idempotent_producer_config(
+            self.bootstrap_servers,
+            "openedx-retirement-kafka",
+            self.delivery_timeout_seconds,
+            self.producer_overrides,
+        )
 
 
 def merged_setting(settings: Any) -> dict:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from ..kafka_config import idempotent_producer_config
+
 ENV_PREFIX = "RETIREMENT_READER_"
 
 # The states at or after LMS_MISC_COMPLETE in the documented driver pipeline
@@ -88,18 +90,12 @@ class ReaderOptions:
 
     def producer_config(self) -> dict:
         """The confluent-kafka Producer configuration (idempotent, acks=all)."""
-        timeout_ms = int(self.delivery_timeout_seconds * 1000)
-        conf = {
-            "bootstrap.servers": self.bootstrap_servers,
-            "client.id": "openedx-retirement-reader",
-            "linger.ms": 5,
-            "message.timeout.ms": timeout_ms,
-            "socket.connection.setup.timeout.ms": min(timeout_ms, 30000),
-        }
-        conf.update(self.kafka_properties)
-        conf["enable.idempotence"] = True
-        conf["acks"] = "all"
-        return conf
+        return idempotent_producer_config(
+            self.bootstrap_servers,
+            "openedx-retirement-reader",
+            self.delivery_timeout_seconds,
+            self.kafka_properties,
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:

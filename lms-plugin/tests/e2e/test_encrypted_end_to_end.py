@@ -31,7 +31,7 @@ from openedx_retirement_kafka.events import ce_id_for
 
 from ..conftest import kafka_settings
 from ..test_receiver import retire_misc
-from .test_end_to_end import BIN, Child, Webhook, q
+from .test_end_to_end import BIN, Child, Webhook, q, start_consumer, wait_for_webhook
 
 pytestmark = pytest.mark.skipif(
     not BIN, reason="needs RETIREMENT_CONSUMER_BIN (the built retirement-consumer)"
@@ -186,17 +186,8 @@ def test_encrypted_end_to_end(settings, make_retirement, tmp_path, children):
         config = tmp_path / "consumer.yaml"
         write_config(config, brokers, webhook.url, keyring)
         env = dict(os.environ, E2E_WEBHOOK_SECRET=SECRET)
-        consumer = Child(
-            [BIN, "run", "--config", str(config)],
-            tmp_path / "consumer.log",
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        children.append(consumer)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(webhook.seen) < len(learners):
-            assert consumer.proc.poll() is None, f"consumer exited early: {consumer.stderr()}"
-            time.sleep(0.25)
+        consumer = start_consumer(config, tmp_path / "consumer.log", env, children)
+        wait_for_webhook(webhook, len(learners), consumer)
         assert not webhook.problems, webhook.problems
         assert set(webhook.seen) == set(expected_ids), consumer.stderr()
         for status in learners:

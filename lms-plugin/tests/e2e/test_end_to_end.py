@@ -192,6 +192,21 @@ def committed_and_high(brokers: str):
 
 
 @pytest.mark.django_db
+def start_consumer(config, log, env, children) -> Child:
+    """`retirement-consumer run --config CONFIG` as a child process (stopped by the fixture)."""
+    consumer = Child([BIN, "run", "--config", str(config)], log, env=env, stdin=subprocess.DEVNULL)
+    children.append(consumer)
+    return consumer
+
+
+def wait_for_webhook(webhook, count: int, consumer: Child, timeout: float = 60) -> None:
+    """Waits until the webhook saw `count` learners; fails at once if the consumer exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(webhook.seen) < count:
+        assert consumer.proc.poll() is None, f"consumer exited early: {consumer.stderr()}"
+        time.sleep(0.25)
+
+
 def test_end_to_end(settings, make_retirement, tmp_path, children):
     # 1. The Kafka cluster.
     cluster = Child(
@@ -220,19 +235,10 @@ def test_end_to_end(settings, make_retirement, tmp_path, children):
         config = tmp_path / "consumer.yaml"
         write_config(config, brokers, webhook.url)
         env = dict(os.environ, E2E_WEBHOOK_SECRET=SECRET)
-        consumer = Child(
-            [BIN, "run", "--config", str(config)],
-            tmp_path / "consumer.log",
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        children.append(consumer)
+        consumer = start_consumer(config, tmp_path / "consumer.log", env, children)
 
         # 4a. Every learner reaches the webhook, correctly signed.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(webhook.seen) < N:
-            assert consumer.proc.poll() is None, f"consumer exited early: {consumer.stderr()}"
-            time.sleep(0.25)
+        wait_for_webhook(webhook, N, consumer)
         assert not webhook.problems, webhook.problems
         assert set(webhook.seen) == set(expected_ids), (
             f"missing {set(expected_ids) - set(webhook.seen)}; consumer log: {consumer.stderr()}"
