@@ -113,8 +113,13 @@ package final class ConsumerService: Service, @unchecked Sendable {
                 break
             }
             do {
-                guard let message = try consumer.poll(timeoutMs: 100) else { continue }
-                engine.accept(InboundRecord(message))
+                var room = engine.intakeRoom()
+                try consumer.poll(maxMessages: ConsumerService.intakeBatch, timeoutMs: 100) { message in
+                    let record = InboundRecord(message)
+                    self.pending.append(record)
+                    return room.take(record.partition)
+                }
+                handOverPending()
             } catch {
                 logger.critical("fatal Kafka error; stopping", metadata: ["error": "\(error)"])
                 health.setFailed("consumer: \(error.message)")
@@ -175,7 +180,22 @@ package final class ConsumerService: Service, @unchecked Sendable {
         }
     }
 
+    /// Records one poll turn read, not yet handed to the engine. Only the poll thread touches it.
+    private var pending: [InboundRecord] = []
+    /// The most records one poll turn reads before handing them to the engine under one lock.
+    static let intakeBatch = 512
+
+    /// Hands the records read so far to the engine, in order.
+    private func handOverPending() {
+        guard !pending.isEmpty else { return }
+        engine.accept(pending)
+        pending.removeAll(keepingCapacity: true)
+    }
+
     private func handleRebalance(_ event: RebalanceEvent, consumer: KafkaConsumer?) {
+        // Records read before this rebalance in the same poll turn go to the engine first, under
+        // the assignment they were read in (a revoke then covers them; a later assign never sees them).
+        handOverPending()
         switch event {
         case .assign(let partitions):
             rebalances["assign"]?.increment()
@@ -285,15 +305,5 @@ package final class ConsumerService: Service, @unchecked Sendable {
         } else {
             commits["ok"]?.increment()
         }
-    }
-}
-
-extension InboundRecord {
-    init(_ message: KafkaMessage) {
-        self.init(
-            partition: PartitionID(topic: message.topicPartition.topic, partition: message.topicPartition.partition),
-            offset: message.offset, key: message.key, value: message.value,
-            headers: message.headers?.map { RecordHeader(name: $0.name, value: $0.value) },
-            timestamp: message.timestamp)
     }
 }

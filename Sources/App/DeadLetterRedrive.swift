@@ -45,7 +45,7 @@ package enum DeadLetterRedrive {
         let offset = message.header(DeadLetterContract.Header.originalOffset).flatMap(Int64.init) ?? message.offset
         return InboundRecord(
             partition: PartitionID(topic: topic, partition: partition), offset: offset, key: message.key, value: message.value,
-            headers: message.headers?.filter { !DeadLetterContract.Header.describingTheDeadLettering.contains($0.name) }.map {
+            headers: message.headers?.all.filter { !DeadLetterContract.Header.describingTheDeadLettering.contains($0.name) }.map {
                 RecordHeader(name: $0.name, value: $0.value)
             },
             timestamp: message.timestamp)

@@ -13,7 +13,7 @@ package struct KafkaDeadLetterSink: DeadLetterSink {
     }
 
     package func deadLetter(_ record: InboundRecord, reason: String, owedDestinations: [String], attempts: Int) async throws {
-        var headers = (record.headers ?? []).map { KafkaHeader(name: $0.name, value: $0.value) }
+        var headers = (record.headers?.allHeaders ?? []).map { KafkaHeader(name: $0.name, value: $0.value) }
         headers.append(KafkaHeader(name: DeadLetterContract.Header.error, string: reason))
         headers.append(KafkaHeader(name: DeadLetterContract.Header.destinations, string: DeadLetterContract.owedList(owedDestinations)))
         headers.append(KafkaHeader(name: DeadLetterContract.Header.originalTopic, string: record.partition.topic))

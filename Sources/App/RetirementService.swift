@@ -41,6 +41,7 @@ package struct RetirementService: Sendable {
             configuration: DispatchConfiguration(
                 maxInFlight: configuration.processing.maxInFlight,
                 maxBufferedPerPartition: configuration.processing.maxBufferedPerPartition,
+                maxBufferedTotal: configuration.processing.maxBuffered,
                 maxUncommittedPerPartition: configuration.processing.maxUncommittedPerPartition,
                 stuckEventWarning: configuration.processing.stuckEventWarning),
             metrics: work.metrics, logger: logger

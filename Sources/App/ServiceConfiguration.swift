@@ -27,6 +27,8 @@ package struct ServiceConfiguration: Sendable {
     package struct ProcessingSection: Sendable {
         package var maxInFlight: Int
         package var maxBufferedPerPartition: Int
+        /// Events taken and not done across all partitions (`max_buffered`, default 2 × max_in_flight).
+        package var maxBuffered: Int
         package var retry: RetryPolicy
         package var shutdownGrace: Duration
         /// How long a revoked partition's in-flight work may finish before it is abandoned.
@@ -128,6 +130,8 @@ package struct ServiceConfiguration: Sendable {
 
         let p = root.section("processing") ?? SettingsReader(path: "processing", values: [:], problems: problems)
         let maxInFlight = p.int("max_in_flight", default: 1000, range: 1...1_000_000)
+        let maxBuffered = p.int("max_buffered", default: 2 * maxInFlight, range: 1...10_000_000)
+        let maxBufferedPerPartition = p.int("max_buffered_per_partition", default: maxBuffered, range: 1...10_000_000)
         let retryReader = p.section("retry") ?? SettingsReader(path: "processing.retry", values: [:], problems: problems)
         let retry = RetryPolicy(
             initialBackoff: retryReader.duration("initial_backoff", default: .seconds(1), minimum: .milliseconds(1)),
@@ -140,14 +144,16 @@ package struct ServiceConfiguration: Sendable {
         retryReader.finish()
         let processing = ProcessingSection(
             maxInFlight: maxInFlight,
-            maxBufferedPerPartition: p.int("max_buffered_per_partition", default: maxInFlight, range: 1...10_000_000),
+            maxBufferedPerPartition: maxBufferedPerPartition,
+            maxBuffered: maxBuffered,
             retry: retry,
             shutdownGrace: p.duration("shutdown_grace", default: .seconds(20)),
             revokeGrace: p.duration("revoke_grace", default: .seconds(5)),
             configurationErrorRetryInterval: p.duration("configuration_error_retry_interval", default: .seconds(30), minimum: .milliseconds(10)),
             maxEventBytes: p.int("max_event_bytes", default: 64 * 1024, range: 256...100_000_000),
             callTimeout: p.duration("call_timeout", default: .seconds(30), minimum: .milliseconds(10)),
-            maxUncommittedPerPartition: p.int("max_uncommitted_per_partition", default: 10_000, range: 1...100_000_000),
+            maxUncommittedPerPartition: p.int(
+                "max_uncommitted_per_partition", default: max(10_000, maxBufferedPerPartition), range: 1...100_000_000),
             stuckEventWarning: p.duration("stuck_event_warning", default: .seconds(300), minimum: .seconds(1)),
             commitTimeout: p.duration("commit_timeout", default: .seconds(5), minimum: .milliseconds(100)),
             receiptQueueSize: p.int("receipt_queue_size", default: 10_000, range: 1...10_000_000))

@@ -4,6 +4,11 @@ package struct DispatchConfiguration: Sendable {
     package var maxInFlight: Int
     /// Events accepted and not done, per partition, before the partition is paused.
     package var maxBufferedPerPartition: Int
+    /// Events accepted and not done across every partition (`processing.max_buffered`): past it,
+    /// a partition that receives more is paused, whatever its own count, and paused partitions
+    /// resume once the total fell to half. The engine's memory is bounded by this, not by the
+    /// number of partitions assigned.
+    package var maxBufferedTotal: Int
     /// Offsets taken but not yet committable (from the oldest unfinished event to the newest
     /// taken), per partition, before the partition is paused: one stuck event must not let its
     /// partition run ahead without bound (`processing.max_uncommitted_per_partition`).
@@ -12,11 +17,13 @@ package struct DispatchConfiguration: Sendable {
     package var stuckEventWarning: Duration
 
     package init(
-        maxInFlight: Int = 1000, maxBufferedPerPartition: Int? = nil, maxUncommittedPerPartition: Int = 10_000,
+        maxInFlight: Int = 1000, maxBufferedPerPartition: Int? = nil, maxBufferedTotal: Int? = nil,
+        maxUncommittedPerPartition: Int = 10_000,
         stuckEventWarning: Duration = .seconds(300)
     ) {
         self.maxInFlight = max(1, maxInFlight)
         self.maxBufferedPerPartition = max(1, maxBufferedPerPartition ?? maxInFlight)
+        self.maxBufferedTotal = max(1, maxBufferedTotal ?? 2 * self.maxInFlight)
         self.maxUncommittedPerPartition = max(1, maxUncommittedPerPartition)
         self.stuckEventWarning = stuckEventWarning
     }

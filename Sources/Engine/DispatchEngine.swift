@@ -82,6 +82,10 @@ package final class DispatchEngine: @unchecked Sendable {
     private var duplicateCount = 0
     /// Assigned partitions that are paused (kept here instead of counted per event).
     private var pausedCount = 0
+    /// Events accepted and not done, across assigned partitions (see ``DispatchConfiguration/maxBufferedTotal``).
+    private var bufferedTotal = 0
+    /// The total rose above half its limit since paused partitions were last looked at.
+    private var totalAboveHalf = false
     private var reportedPausedCount = -1
 
     /// Called (outside the lock) when a completion made a partition resumable, so the poll loop
@@ -145,6 +149,7 @@ package final class DispatchEngine: @unchecked Sendable {
             drop(partition, id: id)
         }
         metrics.partitionsAssigned.record(partitions.count)
+        resumeHeldByTheTotal()
         dispatchReady()
         return result
     }
@@ -158,11 +163,14 @@ package final class DispatchEngine: @unchecked Sendable {
             drop(partition, id: id)
         }
         metrics.partitionsAssigned.record(partitions.count)
+        resumeHeldByTheTotal()
         dispatchReady()
     }
 
     /// Must hold the lock. Cancels the partition's running work and keeps it counted as orphaned.
     private func drop(_ partition: Partition, id: PartitionID) {
+        bufferedTotal -= partition.buffered
+        partition.buffered = 0
         for (jobID, task) in partition.running {
             task.cancel()
             orphan(jobID)
@@ -192,25 +200,66 @@ package final class DispatchEngine: @unchecked Sendable {
     /// Takes one record. Returns `false` when it is not taken (partition not assigned, or intake closed).
     @discardableResult
     package func accept(_ record: InboundRecord) -> Bool {
+        accept(CollectionOfOne(record)) == 1
+    }
+
+    /// Takes records in order under one lock (the poll loop hands over what one poll turn read).
+    /// Returns how many were taken; a record is not taken when its partition is not assigned or
+    /// is being revoked, when intake is closed, or when its offset was already taken.
+    @discardableResult
+    package func accept(_ records: some Sequence<InboundRecord>) -> Int {
         condition.lock()
         defer { condition.unlock() }
-        guard intakeOpen, let partition = partitions[record.partition], !partition.revoking else { return false }
-        guard partition.tracker.begin(record.offset) else {
-            duplicateCount += 1
-            return false
+        guard intakeOpen else { return 0 }
+        var taken = 0
+        var partition: Partition?
+        var partitionID: PartitionID?
+        let now = ContinuousClock.now
+        for record in records {
+            if record.partition != partitionID {
+                partitionID = record.partition
+                partition = partitions[record.partition]
+            }
+            guard let partition, !partition.revoking else { continue }
+            guard partition.tracker.begin(record.offset, at: now) else {
+                duplicateCount += 1
+                continue
+            }
+            nextJobID += 1
+            let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? "\u{0}offset:\(record.offset)"
+            let job = Job(id: nextJobID, partition: record.partition, epoch: partition.epoch, key: key, record: record)
+            partition.buffered += 1
+            bufferedTotal += 1
+            if partition.waitingByKey[key]?.append(job) == nil {
+                partition.waitingByKey[key] = []
+                ready.append(job)
+            }
+            updatePause(partition, id: record.partition, receiving: true)
+            taken += 1
         }
-        nextJobID += 1
-        let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? "\u{0}offset:\(record.offset)"
-        let job = Job(id: nextJobID, partition: record.partition, epoch: partition.epoch, key: key, record: record)
-        partition.buffered += 1
-        if partition.waitingByKey[key]?.append(job) == nil {
-            partition.waitingByKey[key] = []
-            ready.append(job)
-        }
-        updatePause(partition, id: record.partition)
+        if bufferedTotal > configuration.maxBufferedTotal / 2 { totalAboveHalf = true }
         dispatchReady()
         refreshPausedGauge()
-        return true
+        return taken
+    }
+
+    /// How many more records each assigned partition may take before it would be paused, and
+    /// across all of them (see ``IntakeRoom``). A paused or revoking partition has none.
+    package func intakeRoom() -> IntakeRoom {
+        condition.lock()
+        defer { condition.unlock() }
+        var byPartition: [PartitionID: Int] = [:]
+        byPartition.reserveCapacity(partitions.count)
+        for (id, partition) in partitions {
+            let room =
+                partition.paused || partition.revoking
+                ? 0
+                : min(
+                    configuration.maxBufferedPerPartition - partition.buffered,
+                    configuration.maxUncommittedPerPartition - partition.uncommittedSpan)
+            byPartition[id] = max(0, room)
+        }
+        return IntakeRoom(byPartition: byPartition, total: max(0, configuration.maxBufferedTotal - bufferedTotal))
     }
 
     /// Pending stores, pauses and resumes for the poll loop; clears them.
@@ -291,11 +340,13 @@ package final class DispatchEngine: @unchecked Sendable {
             partition.stalledJobs.remove(job.id)
             if result != .abandoned {
                 partition.buffered -= 1
+                bufferedTotal -= 1
                 if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
                 releaseKey(job.key, of: partition)
             }
             updatePause(partition, id: job.partition)
         }
+        resumeHeldByTheTotal()
         dispatchReady()
         refreshPausedGauge()
     }
@@ -315,6 +366,7 @@ package final class DispatchEngine: @unchecked Sendable {
         {
             partition.waitingByKey[job.key]!.remove(at: index)
             partition.buffered -= 1
+            bufferedTotal -= 1
             if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
         }
         releaseKey(job.key, of: partition)
@@ -340,13 +392,17 @@ package final class DispatchEngine: @unchecked Sendable {
         actions.stores[id] = committable
     }
 
-    /// Must hold the lock.
-    private func updatePause(_ partition: Partition, id: PartitionID) {
+    /// Must hold the lock. `receiving`: the partition just took a record, so the total limit
+    /// pauses it too (a partition that takes nothing need not be paused to keep the total).
+    private func updatePause(_ partition: Partition, id: PartitionID, receiving: Bool = false) {
         let limit = configuration.maxBufferedPerPartition
         let spanLimit = configuration.maxUncommittedPerPartition
+        let totalLimit = configuration.maxBufferedTotal
         let stalled = !partition.stalledJobs.isEmpty
-        let full = partition.buffered >= limit || partition.uncommittedSpan >= spanLimit
-        let drained = partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2
+        let full =
+            partition.buffered >= limit || partition.uncommittedSpan >= spanLimit || (receiving && bufferedTotal >= totalLimit)
+        let drained =
+            partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2 && bufferedTotal <= totalLimit / 2
         if !partition.paused, full || stalled {
             partition.paused = true
             pausedCount += 1
@@ -358,6 +414,14 @@ package final class DispatchEngine: @unchecked Sendable {
             actions.resume.insert(id)
             actions.pause.remove(id)
         }
+    }
+
+    /// Must hold the lock. Once the total fell to half its limit, every paused partition is looked
+    /// at again: one held back by the total may have nothing left of its own to complete.
+    private func resumeHeldByTheTotal() {
+        guard totalAboveHalf, bufferedTotal <= configuration.maxBufferedTotal / 2 else { return }
+        totalAboveHalf = false
+        for (id, partition) in partitions where partition.paused { updatePause(partition, id: id) }
     }
 
     /// Must hold the lock. Records the gauge only when the count changed.
@@ -375,6 +439,7 @@ package final class DispatchEngine: @unchecked Sendable {
     package func inspect(now: ContinuousClock.Instant = .now) {
         condition.lock()
         defer { condition.unlock() }
+        for (id, partition) in partitions where partition.paused { updatePause(partition, id: id) }
         for (id, partition) in partitions {
             guard let oldest = partition.tracker.oldestUnfinished else {
                 partition.oldestAge.record(0)

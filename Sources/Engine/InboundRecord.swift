@@ -5,12 +5,12 @@ package struct InboundRecord: Sendable {
     package var key: [UInt8]?
     package var value: [UInt8]?
     /// `nil` when the record has no headers at all.
-    package var headers: [RecordHeader]?
+    package var headers: (any RecordHeaderLookup)?
     /// Milliseconds since the epoch.
     package var timestamp: Int64?
 
     package init(
-        partition: PartitionID, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader]?,
+        partition: PartitionID, offset: Int64, key: [UInt8]?, value: [UInt8]?, headers: (any RecordHeaderLookup)?,
         timestamp: Int64? = nil
     ) {
         self.partition = partition
@@ -23,6 +23,6 @@ package struct InboundRecord: Sendable {
 
     /// The first header with this name.
     package func header(_ name: String) -> [UInt8]? {
-        headers?.first(where: { $0.name == name })?.value
+        headers?.headerValue(named: name)
     }
 }

@@ -121,23 +121,49 @@ package final class KafkaConsumer: @unchecked Sendable {
     /// Serves callbacks and returns the next message, or `nil` after the timeout.
     /// Transient consumer errors are logged and skipped; a fatal error throws.
     package func poll(timeoutMs: Int32) throws(KafkaError) -> KafkaMessage? {
-        guard let message = rd_kafka_consumer_poll(client.handle, timeoutMs) else {
-            if let fatal = client.context.fatalErrorSeen { throw fatal }
-            return nil
+        var taken: KafkaMessage?
+        _ = try poll(maxMessages: 1, timeoutMs: timeoutMs) {
+            taken = $0
+            return true
         }
-        defer { rd_kafka_message_destroy(message) }
-        let err = message.pointee.err
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
-            let error = KafkaError(err, context: "consume")
-            if err == RD_KAFKA_RESP_ERR__FATAL {
-                throw client.context.fatalErrorSeen ?? KafkaError(code: err.rawValue, message: error.message, isFatal: true)
-            }
-            client.context.logger.warning("consumer error", metadata: ["error": "\(error)"])
-            return nil
-        }
-        return KafkaMessage(copying: message)
+        return taken
     }
+
+    /// Serves callbacks and hands up to `maxMessages` messages to `body`, in order: waits up to
+    /// `timeoutMs` for the first, then takes only what librdkafka already holds, until `body`
+    /// answers `false`. Returns how many it handed over. Each message is handed over before the
+    /// next poll, so a rebalance handler served by a later poll of the same call sees every
+    /// earlier message already delivered. Transient consumer errors are logged and skipped; a
+    /// fatal error throws.
+    @discardableResult
+    package func poll(maxMessages: Int, timeoutMs: Int32, _ body: (KafkaMessage) -> Bool) throws(KafkaError) -> Int {
+        var delivered = 0
+        var timeout = timeoutMs
+        while delivered < maxMessages {
+            guard let message = rd_kafka_consumer_poll(client.handle, timeout) else {
+                if let fatal = client.context.fatalErrorSeen { throw fatal }
+                break
+            }
+            timeout = 0
+            defer { rd_kafka_message_destroy(message) }
+            let err = message.pointee.err
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                let error = KafkaError(err, context: "consume")
+                if err == RD_KAFKA_RESP_ERR__FATAL {
+                    throw client.context.fatalErrorSeen ?? KafkaError(code: err.rawValue, message: error.message, isFatal: true)
+                }
+                client.context.logger.warning("consumer error", metadata: ["error": "\(error)"])
+                continue
+            }
+            delivered += 1
+            guard body(KafkaMessage(copying: message, topicNames: topicNames)) else { break }
+        }
+        return delivered
+    }
+
+    /// Topic names of consumed records (see ``RDKafkaTopicNames``); only the polling thread uses it.
+    private let topicNames = RDKafkaTopicNames()
 
     /// Stores offsets (the next offset to consume) for the auto-committer and the next commit.
     /// Partitions no longer assigned are reported in the error, the others are stored.

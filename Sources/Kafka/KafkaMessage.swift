@@ -1,13 +1,14 @@
 import CRdKafka
 
-/// A consumed record, copied out of librdkafka's buffers.
+/// A consumed record, copied out of librdkafka's buffers: the key and the value once each, the
+/// headers packed into one buffer (``KafkaHeaders``), the topic name shared between records.
 package struct KafkaMessage: Sendable {
     package var topicPartition: TopicPartition
     package var offset: Int64
     package var key: [UInt8]?
     package var value: [UInt8]?
     /// `nil` when the record has no headers at all.
-    package var headers: [KafkaHeader]?
+    package var headers: KafkaHeaders?
     /// Milliseconds since the epoch, when the record has a timestamp.
     package var timestamp: Int64?
 
@@ -19,35 +20,23 @@ package struct KafkaMessage: Sendable {
         self.offset = offset
         self.key = key
         self.value = value
-        self.headers = headers
+        self.headers = headers.map(KafkaHeaders.init)
         self.timestamp = timestamp
     }
 
     /// Copies a message out of librdkafka; the caller still destroys `pointer`.
-    init(copying pointer: UnsafeMutablePointer<rd_kafka_message_t>) {
+    init(copying pointer: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: RDKafkaTopicNames) {
         let raw = pointer.pointee
-        let topic = String(cString: rd_kafka_topic_name(raw.rkt))
-        self.topicPartition = TopicPartition(topic: topic, partition: raw.partition)
+        self.topicPartition = TopicPartition(topic: topicNames.name(of: raw.rkt), partition: raw.partition)
         self.offset = raw.offset
         self.key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }
         self.value = raw.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.len)) }
         var type = rd_kafka_timestamp_type_t(0)
         let ts = rd_kafka_message_timestamp(pointer, &type)
         self.timestamp = ts >= 0 ? ts : nil
-        var hdrs: OpaquePointer?
-        if rd_kafka_message_headers(pointer, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
-            var list: [KafkaHeader] = []
-            var index = 0
-            while true {
-                var name: UnsafePointer<CChar>?
-                var value: UnsafeRawPointer?
-                var size = 0
-                if rd_kafka_header_get_all(hdrs, index, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR { break }
-                let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) }
-                list.append(KafkaHeader(name: name.map { String(cString: $0) } ?? "", value: bytes))
-                index += 1
-            }
-            self.headers = list
+        var list: OpaquePointer?
+        if rd_kafka_message_headers(pointer, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list {
+            self.headers = KafkaHeaders(copying: list)
         } else {
             self.headers = nil
         }
@@ -55,7 +44,6 @@ package struct KafkaMessage: Sendable {
 
     /// The first header with this name, decoded as UTF-8.
     package func header(_ name: String) -> String? {
-        guard let value = headers?.first(where: { $0.name == name })?.value else { return nil }
-        return String(decoding: value, as: UTF8.self)
+        headers?.value(named: name).map { String(decoding: $0, as: UTF8.self) }
     }
 }

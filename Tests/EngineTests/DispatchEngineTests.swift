@@ -82,6 +82,37 @@ import Testing
         #expect(resumed)
     }
 
+    @Test func theTotalLimitPausesAcrossPartitionsAndResumesAPartitionLeftWithNothingToComplete() async throws {
+        // p1's only event ends quickly; p0's take long. p1 is paused by the total with nothing of
+        // its own left to complete: it must resume once p0's completions bring the total down.
+        let engine = DispatchEngine(
+            configuration: DispatchConfiguration(maxInFlight: 8, maxBufferedPerPartition: 100, maxBufferedTotal: 4),
+            metrics: EngineMetrics(), logger: Logger(label: "t")
+        ) { record in
+            try? await Task.sleep(for: record.partition.partition == 1 ? .milliseconds(10) : .milliseconds(400))
+            return .erased
+        }
+        let p0 = PartitionID(topic: topic, partition: 0)
+        let p1 = PartitionID(topic: topic, partition: 1)
+        engine.assign([p0, p1])
+        let taken = engine.accept([record(0, 0, key: "a"), record(0, 1, key: "b"), record(0, 2, key: "c"), record(1, 0, key: "d")])
+        #expect(taken == 4)
+        engine.accept(record(0, 3, key: "e"))
+        let first = engine.takeActions()
+        #expect(first.pause == [p0, p1])
+        try await Task.sleep(for: .milliseconds(200))
+        // p1 is done (nothing buffered) but the total (4) is above half the limit: still paused.
+        #expect(engine.takeActions().resume.isEmpty)
+        #expect(engine.assignedPartitions[p1] == true)
+        var resumed: Set<PartitionID> = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        while resumed != [p0, p1], ContinuousClock.now < deadline {
+            resumed.formUnion(engine.takeActions().resume)
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(resumed == [p0, p1])
+    }
+
     @Test func revokeWaitsForInFlightWorkThenReturnsTheCommittableOffset() async throws {
         let gate = Gate(delay: .milliseconds(200))
         let engine = DispatchEngine(configuration: DispatchConfiguration(maxInFlight: 10), metrics: EngineMetrics(), logger: Logger(label: "t")) {
