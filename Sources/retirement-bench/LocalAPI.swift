@@ -5,11 +5,10 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// Local HTTP servers standing in for the external systems: a webhook answering after
-/// `latency`, and a Braze-shaped `/braze/users/delete` (up to 50 ids per call) answering after `latency`.
+/// A local HTTP server standing in for Braze, in the bench process: `/braze/users/delete` (up to
+/// 50 ids per call) answering after `latency`. The webhook is a process of its own (`WebhookServer`).
 final class LocalAPI: Sendable {
     final class Counters: Sendable {
-        let webhookCalls = Atomic<Int>(0)
         let brazeCalls = Atomic<Int>(0)
         let brazeIDs = Atomic<Int>(0)
         let brazeOversized = Atomic<Int>(0)
@@ -22,12 +21,6 @@ final class LocalAPI: Sendable {
     init(latency: Duration) async throws {
         let counters = self.counters
         let router = Router()
-        router.post("/webhook") { request, _ -> Response in
-            _ = try await request.body.collect(upTo: 1 << 20)
-            try? await Task.sleep(for: latency)
-            counters.webhookCalls.add(1, ordering: .relaxed)
-            return Response(status: .ok)
-        }
         router.post("/braze/users/delete") { request, _ -> Response in
             var body = try await request.body.collect(upTo: 1 << 20)
             let bytes = body.readBytes(length: body.readableBytes) ?? []
@@ -50,7 +43,6 @@ final class LocalAPI: Sendable {
         guard canConnect(port) else { throw BenchError("local API did not start") }
     }
 
-    var webhookURL: String { "http://127.0.0.1:\(port)/webhook" }
     var brazeBaseURL: String { "http://127.0.0.1:\(port)/braze" }
 
     func stop() { task.cancel() }

@@ -19,3 +19,18 @@ struct BenchError: Error, CustomStringConvertible {
     var description: String
     init(_ text: String) { description = text }
 }
+
+/// The repository's root: the nearest directory holding `scripts/bench/webhook_server.py` above
+/// the working directory or this executable (the working directory itself when none does).
+func repositoryRoot() -> URL {
+    let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+    for start in [workingDirectory, executable.deletingLastPathComponent()] {
+        var directory = start.standardizedFileURL
+        while directory.path != "/" {
+            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("scripts/bench/webhook_server.py").path) { return directory }
+            directory.deleteLastPathComponent()
+        }
+    }
+    return workingDirectory
+}
