@@ -114,7 +114,13 @@ package final class ConsumerService: Service, @unchecked Sendable {
             }
             do {
                 var room = engine.intakeRoom()
-                try consumer.poll(maxMessages: ConsumerService.intakeBatch, timeoutMs: 100) { message in
+                if room.total <= 0 {
+                    // processing.max_buffered reached: read nothing more until work ends. The poll
+                    // below still serves callbacks (and may take one record) every 100 ms at most.
+                    engine.waitForRoom(timeout: .milliseconds(100))
+                    room = engine.intakeRoom()
+                }
+                try consumer.poll(maxMessages: ConsumerService.intakeBatch, timeoutMs: room.total > 0 ? 100 : 0) { message in
                     let record = InboundRecord(message)
                     self.pending.append(record)
                     return room.take(record.partition)

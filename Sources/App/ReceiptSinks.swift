@@ -3,6 +3,7 @@ import Foundation
 import Kafka
 import Logging
 import Metrics
+import RetirementEvent
 import Synchronization
 
 /// Writes erasure receipts as log lines and/or JSON records on a Kafka topic (key: user id).
@@ -62,13 +63,13 @@ package final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
     }
 
     package static func json(_ receipt: ErasureReceipt) -> [UInt8] {
-        var object: [String: Any] = [
-            "event_id": receipt.eventID, "user_id": receipt.userID, "destination": receipt.destination,
-            "outcome": receipt.outcome.rawValue, "attempts": receipt.attempts,
-            "time": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: receipt.time)),
+        var members: [(String, CompactJSON.Value)] = [
+            ("attempts", .integer(Int64(receipt.attempts))), ("destination", .string(receipt.destination)),
+            ("event_id", .string(receipt.eventID)), ("outcome", .string(receipt.outcome.rawValue)),
+            ("time", .string(RFC3339.utc(epochSeconds: receipt.time))), ("user_id", .integer(receipt.userID)),
         ]
-        if let jobID = receipt.jobID { object["job_id"] = jobID }
-        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+        if let jobID = receipt.jobID { members.append(("job_id", .string(jobID))) }
+        return CompactJSON.object(members)
     }
 
     package func record(_ receipt: ErasureReceipt) {

@@ -27,7 +27,7 @@ package struct ServiceConfiguration: Sendable {
     package struct ProcessingSection: Sendable {
         package var maxInFlight: Int
         package var maxBufferedPerPartition: Int
-        /// Events taken and not done across all partitions (`max_buffered`, default 2 × max_in_flight).
+        /// Events taken and not done across all partitions (`max_buffered`, default 4 × max_in_flight).
         package var maxBuffered: Int
         package var retry: RetryPolicy
         package var shutdownGrace: Duration
@@ -130,7 +130,7 @@ package struct ServiceConfiguration: Sendable {
 
         let p = root.section("processing") ?? SettingsReader(path: "processing", values: [:], problems: problems)
         let maxInFlight = p.int("max_in_flight", default: 1000, range: 1...1_000_000)
-        let maxBuffered = p.int("max_buffered", default: 2 * maxInFlight, range: 1...10_000_000)
+        let maxBuffered = p.int("max_buffered", default: 4 * maxInFlight, range: 1...10_000_000)
         let maxBufferedPerPartition = p.int("max_buffered_per_partition", default: maxBuffered, range: 1...10_000_000)
         let retryReader = p.section("retry") ?? SettingsReader(path: "processing.retry", values: [:], problems: problems)
         let retry = RetryPolicy(

@@ -32,7 +32,9 @@ package struct AmplitudeDestination: Destination {
 
     package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         let ids = events.map { String($0.userID) }
-        let body = VendorHTTP.json(["user_ids": ids, "requester": requester, "ignore_invalid_id": "true"])
+        let body = VendorHTTP.json([
+            ("user_ids", .array(ids.map { .string($0) })), ("requester", .string(requester)), ("ignore_invalid_id", .string("true")),
+        ])
         let headers = [("Authorization", authorization), ("Content-Type", "application/json")]
         switch await VendorHTTP.send(transport, .post, "\(baseURL)/api/2/deletions/users", headers: headers, body: body) {
         case .failure(let failure):

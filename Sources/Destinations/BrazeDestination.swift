@@ -26,7 +26,7 @@ package struct BrazeDestination: Destination {
     }
 
     package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
-        let body = VendorHTTP.json(["external_ids": events.map { String($0.userID) }])
+        let body = VendorHTTP.json([("external_ids", .array(events.map { .string(String($0.userID)) }))])
         let headers = [("Authorization", "Bearer \(apiKey)"), ("Content-Type", "application/json")]
         switch await VendorHTTP.send(transport, .post, "\(baseURL)/users/delete", headers: headers, body: body) {
         case .failure(let failure):

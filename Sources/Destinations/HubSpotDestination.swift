@@ -24,7 +24,7 @@ package struct HubSpotDestination: SingleEventDestination {
     }
 
     package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
-        let body = VendorHTTP.json(["objectId": event.email, "idProperty": "email"])
+        let body = VendorHTTP.json([("objectId", .string(event.email)), ("idProperty", .string("email"))])
         let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
         let url = "\(baseURL)/crm/v3/objects/contacts/gdpr-delete"
         switch await VendorHTTP.send(transport, .post, url, headers: headers, body: body) {

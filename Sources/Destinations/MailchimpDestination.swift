@@ -28,7 +28,7 @@ package struct MailchimpDestination: SingleEventDestination {
 
     /// MD5 hex of the lowercased address (Mailchimp's subscriber hash).
     package static func subscriberHash(_ email: String) -> String {
-        Insecure.MD5.hash(data: Array(email.lowercased().utf8)).map { String(format: "%02x", $0) }.joined()
+        Base16.lowercase(Insecure.MD5.hash(data: Array(email.lowercased().utf8)))
     }
 
     /// `us6` from `…-us6`; `nil` without a suffix.

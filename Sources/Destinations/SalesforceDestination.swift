@@ -99,13 +99,18 @@ package final class SalesforceDestination: SingleEventDestination {
             }
         }
         guard let first = ids.first else { return .alreadyGone }
-        var task: [String: Any] = [
-            "Subject": subject,
-            "Description": "A learner (LMS user id \(event.userID)) asked to be forgotten. "
-                + "Please manually retire the user data for these records: \(ids.joined(separator: ", ")).",
-            "WhoId": first,
+        var task: [(String, CompactJSON.Value)] = [
+            ("Subject", .string(subject)),
+            (
+                "Description",
+                .string(
+                    "A learner (LMS user id \(event.userID)) asked to be forgotten. "
+                        + "Please manually retire the user data for these records: \(ids.joined(separator: ", "))."
+                )
+            ),
+            ("WhoId", .string(first)),
         ]
-        if let owner = settings.taskOwnerID { task["OwnerId"] = owner }
+        if let owner = settings.taskOwnerID { task.append(("OwnerId", .string(owner))) }
         switch await call(.post, "/sobjects/Task", body: VendorHTTP.json(task)) {
         case .failure(let failure): return failure.outcome
         case .success(let response):

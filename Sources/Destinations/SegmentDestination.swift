@@ -48,7 +48,8 @@ package struct SegmentDestination: Destination {
 
     package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
         let body = VendorHTTP.json([
-            "regulationType": regulationType, "subjectType": "USER_ID", "subjectIds": subjectIDs(events),
+            ("regulationType", .string(regulationType)), ("subjectType", .string("USER_ID")),
+            ("subjectIds", .array(subjectIDs(events).map { .string($0) })),
         ])
         let headers = [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")]
         switch await VendorHTTP.send(transport, .post, "\(baseURL)/regulations", headers: headers, body: body) {

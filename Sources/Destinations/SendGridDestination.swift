@@ -67,7 +67,7 @@ package struct SendGridDestination: Destination {
 
     /// Lowercased email → contact id for the addresses SendGrid knows.
     func search(_ emails: [String]) async -> Result<[String: String], TransportFailure> {
-        let body = VendorHTTP.json(["emails": emails])
+        let body = VendorHTTP.json([("emails", .array(emails.map { .string($0) }))])
         let url = "\(baseURL)/v3/marketing/contacts/search/emails"
         switch await VendorHTTP.send(transport, .post, url, headers: headers, body: body) {
         case .failure(let failure):

@@ -2,14 +2,14 @@ import ConfigFile
 import Engine
 import Foundation
 import NIOHTTP1
+import RetirementEvent
 
 /// Small helpers shared by the vendor destinations: JSON bodies, auth headers, URL pieces,
 /// and the reading of vendor wait signals. Nothing here logs or keeps personal data.
 enum VendorHTTP {
-    /// A JSON body from Foundation values (sorted keys, slashes unescaped).
-    static func json(_ object: Any) -> [UInt8] {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Array(data)
+    /// A JSON object body (keys sorted, slashes unescaped).
+    static func json(_ members: [(String, CompactJSON.Value)]) -> [UInt8] {
+        CompactJSON.object(members)
     }
 
     /// A parsed JSON body, or `nil` when it is not JSON.

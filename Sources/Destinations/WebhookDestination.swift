@@ -33,19 +33,19 @@ package struct WebhookDestination: SingleEventDestination {
     package func signature(_ body: [UInt8]) -> String? {
         guard let secret else { return nil }
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret))
-        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "sha256=" + Base16.lowercase(mac)
     }
 
     /// The body of docs/contract.md#webhook-body: optional fields only when the event has them.
     package static func body(for event: RetirementEvent) -> [UInt8] {
-        var object: [String: Any] = [
-            "event_id": event.eventID, "user_id": event.userID, "username": event.username, "email": event.email,
+        var members: [(String, CompactJSON.Value)] = [
+            ("email", .string(event.email)), ("event_id", .string(event.eventID)), ("user_id", .integer(event.userID)),
+            ("username", .string(event.username)),
         ]
-        if let value = event.retiredUsername { object["retired_username"] = value }
-        if let value = event.retiredEmail { object["retired_email"] = value }
-        if let value = event.requestedAt { object["requested_at"] = value }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Array(data)
+        if let value = event.requestedAt { members.append(("requested_at", .string(value))) }
+        if let value = event.retiredEmail { members.append(("retired_email", .string(value))) }
+        if let value = event.retiredUsername { members.append(("retired_username", .string(value))) }
+        return CompactJSON.object(members)
     }
 
     /// The webhook contract has no harmless probe; `check` only proves the host answers HTTP.

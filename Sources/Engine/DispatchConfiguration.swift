@@ -4,10 +4,10 @@ package struct DispatchConfiguration: Sendable {
     package var maxInFlight: Int
     /// Events accepted and not done, per partition, before the partition is paused.
     package var maxBufferedPerPartition: Int
-    /// Events accepted and not done across every partition (`processing.max_buffered`): past it,
-    /// a partition that receives more is paused, whatever its own count, and paused partitions
-    /// resume once the total fell to half. The engine's memory is bounded by this, not by the
-    /// number of partitions assigned.
+    /// Events accepted and not done across every partition (`processing.max_buffered`): at it,
+    /// the poll loop stops reading until some are done (the backlog waits in librdkafka's queue,
+    /// which is bounded by `queued.max.messages.kbytes`). The engine's memory is bounded by
+    /// this, not by the number of partitions assigned.
     package var maxBufferedTotal: Int
     /// Offsets taken but not yet committable (from the oldest unfinished event to the newest
     /// taken), per partition, before the partition is paused: one stuck event must not let its
@@ -23,7 +23,7 @@ package struct DispatchConfiguration: Sendable {
     ) {
         self.maxInFlight = max(1, maxInFlight)
         self.maxBufferedPerPartition = max(1, maxBufferedPerPartition ?? maxInFlight)
-        self.maxBufferedTotal = max(1, maxBufferedTotal ?? 2 * self.maxInFlight)
+        self.maxBufferedTotal = max(1, maxBufferedTotal ?? 4 * self.maxInFlight)
         self.maxUncommittedPerPartition = max(1, maxUncommittedPerPartition)
         self.stuckEventWarning = stuckEventWarning
     }

@@ -84,8 +84,6 @@ package final class DispatchEngine: @unchecked Sendable {
     private var pausedCount = 0
     /// Events accepted and not done, across assigned partitions (see ``DispatchConfiguration/maxBufferedTotal``).
     private var bufferedTotal = 0
-    /// The total rose above half its limit since paused partitions were last looked at.
-    private var totalAboveHalf = false
     private var reportedPausedCount = -1
 
     /// Called (outside the lock) when a completion made a partition resumable, so the poll loop
@@ -149,7 +147,6 @@ package final class DispatchEngine: @unchecked Sendable {
             drop(partition, id: id)
         }
         metrics.partitionsAssigned.record(partitions.count)
-        resumeHeldByTheTotal()
         dispatchReady()
         return result
     }
@@ -163,7 +160,6 @@ package final class DispatchEngine: @unchecked Sendable {
             drop(partition, id: id)
         }
         metrics.partitionsAssigned.record(partitions.count)
-        resumeHeldByTheTotal()
         dispatchReady()
     }
 
@@ -234,10 +230,9 @@ package final class DispatchEngine: @unchecked Sendable {
                 partition.waitingByKey[key] = []
                 ready.append(job)
             }
-            updatePause(partition, id: record.partition, receiving: true)
+            updatePause(partition, id: record.partition)
             taken += 1
         }
-        if bufferedTotal > configuration.maxBufferedTotal / 2 { totalAboveHalf = true }
         dispatchReady()
         refreshPausedGauge()
         return taken
@@ -260,6 +255,21 @@ package final class DispatchEngine: @unchecked Sendable {
             byPartition[id] = max(0, room)
         }
         return IntakeRoom(byPartition: byPartition, total: max(0, configuration.maxBufferedTotal - bufferedTotal))
+    }
+
+    /// Waits up to `timeout` until the engine holds fewer than
+    /// ``DispatchConfiguration/maxBufferedTotal`` events (at once when it does). The poll loop
+    /// calls it instead of reading more when the total is reached: the backlog then stays in
+    /// librdkafka's queue, bounded there, with no pause and no refetch. Returns whether there is room.
+    @discardableResult
+    package func waitForRoom(timeout: Duration) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(timeout.seconds)
+        while intakeOpen, bufferedTotal >= configuration.maxBufferedTotal {
+            if !condition.wait(until: deadline) { break }
+        }
+        return bufferedTotal < configuration.maxBufferedTotal
     }
 
     /// Pending stores, pauses and resumes for the poll loop; clears them.
@@ -346,7 +356,6 @@ package final class DispatchEngine: @unchecked Sendable {
             }
             updatePause(partition, id: job.partition)
         }
-        resumeHeldByTheTotal()
         dispatchReady()
         refreshPausedGauge()
     }
@@ -392,17 +401,13 @@ package final class DispatchEngine: @unchecked Sendable {
         actions.stores[id] = committable
     }
 
-    /// Must hold the lock. `receiving`: the partition just took a record, so the total limit
-    /// pauses it too (a partition that takes nothing need not be paused to keep the total).
-    private func updatePause(_ partition: Partition, id: PartitionID, receiving: Bool = false) {
+    /// Must hold the lock.
+    private func updatePause(_ partition: Partition, id: PartitionID) {
         let limit = configuration.maxBufferedPerPartition
         let spanLimit = configuration.maxUncommittedPerPartition
-        let totalLimit = configuration.maxBufferedTotal
         let stalled = !partition.stalledJobs.isEmpty
-        let full =
-            partition.buffered >= limit || partition.uncommittedSpan >= spanLimit || (receiving && bufferedTotal >= totalLimit)
-        let drained =
-            partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2 && bufferedTotal <= totalLimit / 2
+        let full = partition.buffered >= limit || partition.uncommittedSpan >= spanLimit
+        let drained = partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2
         if !partition.paused, full || stalled {
             partition.paused = true
             pausedCount += 1
@@ -414,14 +419,6 @@ package final class DispatchEngine: @unchecked Sendable {
             actions.resume.insert(id)
             actions.pause.remove(id)
         }
-    }
-
-    /// Must hold the lock. Once the total fell to half its limit, every paused partition is looked
-    /// at again: one held back by the total may have nothing left of its own to complete.
-    private func resumeHeldByTheTotal() {
-        guard totalAboveHalf, bufferedTotal <= configuration.maxBufferedTotal / 2 else { return }
-        totalAboveHalf = false
-        for (id, partition) in partitions where partition.paused { updatePause(partition, id: id) }
     }
 
     /// Must hold the lock. Records the gauge only when the count changed.
@@ -439,7 +436,6 @@ package final class DispatchEngine: @unchecked Sendable {
     package func inspect(now: ContinuousClock.Instant = .now) {
         condition.lock()
         defer { condition.unlock() }
-        for (id, partition) in partitions where partition.paused { updatePause(partition, id: id) }
         for (id, partition) in partitions {
             guard let oldest = partition.tracker.oldestUnfinished else {
                 partition.oldestAge.record(0)

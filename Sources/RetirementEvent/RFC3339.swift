@@ -4,6 +4,28 @@
 /// `T` or `t` (RFC 3339 §5.6; not the space its note allows), and second 60 (a leap second) is
 /// refused, since most consumers of these times cannot represent it.
 package enum RFC3339 {
+    /// `yyyy-MM-ddTHH:mm:ssZ` in UTC, whole seconds (rounded down), for seconds since the epoch:
+    /// what `ISO8601DateFormatter` writes by default, without building one per call.
+    package static func utc(epochSeconds: Double) -> String {
+        let whole = Int64(epochSeconds.rounded(.down))
+        let days = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
+        let secondOfDay = whole - days * 86_400
+        // Days since 1970-01-01 to a proleptic Gregorian civil date (H. Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let yearText = String(year)
+        let paddedYear = String(repeating: "0", count: max(0, 4 - yearText.count)) + yearText
+        return "\(paddedYear)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60)):\(two(secondOfDay % 60))Z"
+    }
+
     package static func isValid(_ text: String) -> Bool {
         parse(text) != nil
     }

@@ -28,6 +28,8 @@ struct Bench {
         var latencyInFlight: [Int] = [64, 256, 1024]
         /// Extra librdkafka properties for every `run` (`kafka.properties`), e.g. fetch.wait.max.ms=10.
         var kafkaProperties: [(String, String)] = []
+        /// Extra `processing` settings for every `run` (a later key wins), e.g. max_buffered=8192.
+        var processingSettings: [(String, String)] = []
     }
 
     static func run(_ options: Options) async throws {
@@ -143,7 +145,8 @@ struct Bench {
         let name = name + binary.tag
         var config = config
         config.group += binary.tag
-        let path = try config.write(brokers: brokers, to: directory.appendingPathComponent("\(name).yaml"), extra: options.kafkaProperties)
+        let path = try config.write(
+            brokers: brokers, to: directory.appendingPathComponent("\(name).yaml"), extra: options.kafkaProperties, processing: options.processingSettings)
         let process = try ServiceProcess(binary: binary.url, config: path, logURL: directory.appendingPathComponent("\(name).log"))
         let deadline = now() + timeout + 15
         var assigned: Double?
@@ -203,7 +206,8 @@ struct Bench {
 
         // The same consumer properties as `run` gets from this config.
         let config = RunConfig(topic: topic, group: "raw-service", processing: ["max_in_flight: 1000"])
-        let path = try config.write(brokers: brokers, to: directory.appendingPathComponent("raw-wrapper.yaml"), extra: options.kafkaProperties)
+        let path = try config.write(
+            brokers: brokers, to: directory.appendingPathComponent("raw-wrapper.yaml"), extra: options.kafkaProperties, processing: options.processingSettings)
         let properties = try ServiceConfiguration.load(path: path, requireDestinations: false).consumerProperties(groupID: "raw-wrapper")
 
         // a. The project's librdkafka wrapper, in process, nothing done per message.
@@ -480,7 +484,8 @@ struct Bench {
         producerThread.start()
         defer { flowing.store(false, ordering: .relaxed) }
         let config = RunConfig(topic: topic, group: group, processing: ["max_in_flight: 256"])
-        let pathA = try config.write(brokers: brokers, to: directory.appendingPathComponent("rebalance-a.yaml"), extra: options.kafkaProperties)
+        let pathA = try config.write(
+            brokers: brokers, to: directory.appendingPathComponent("rebalance-a.yaml"), extra: options.kafkaProperties, processing: options.processingSettings)
         let a = try ServiceProcess(binary: binary, config: pathA, logURL: directory.appendingPathComponent("rebalance-a.log"))
         defer { a.stop() }
         // Wait until A commits on every partition.

@@ -26,6 +26,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Partition counts of the latency-bound runs, comma-separated.") var latencyPartitions = "1,12"
     @Option(help: "max_in_flight values of the latency-bound runs, comma-separated.") var latencyInFlight = "64,256,1024"
     @Option(help: "An extra librdkafka property for every run, KEY=VALUE (repeatable).") var kafkaProperty: [String] = []
+    @Option(help: "A processing setting for every run, KEY=VALUE (repeatable; replaces the row's own).") var processing: [String] = []
     @Option(help: "Events in the peer section's topic (12 partitions); run reads them all.") var peerBacklog = 40_000
     @Option(help: "Events the peer (scripts/bench/peer_consumer.py) handles before it stops.") var peerEvents = 200
     @Option(help: "Python of the helper processes (default: <repo>/.venv-bench/bin/python, made by scripts/bench/setup.sh).")
@@ -55,6 +56,9 @@ struct BenchCommand: AsyncParsableCommand {
         for property in kafkaProperty where property.split(separator: "=", maxSplits: 1).count != 2 {
             throw ValidationError("--kafka-property takes KEY=VALUE, got \(property)")
         }
+        for setting in processing where setting.split(separator: "=", maxSplits: 1).count != 2 {
+            throw ValidationError("--processing takes KEY=VALUE, got \(setting)")
+        }
     }
 
     func run() async throws {
@@ -65,6 +69,10 @@ struct BenchCommand: AsyncParsableCommand {
         options.memorySeconds = memorySeconds
         options.latencyPartitions = latencyPartitions.split(separator: ",").compactMap { Int32($0) }
         options.latencyInFlight = latencyInFlight.split(separator: ",").compactMap { Int($0) }
+        options.processingSettings = processing.map {
+            let pair = $0.split(separator: "=", maxSplits: 1).map(String.init)
+            return (pair[0], pair[1])
+        }
         options.kafkaProperties = kafkaProperty.map {
             let pair = $0.split(separator: "=", maxSplits: 1).map(String.init)
             return (pair[0], pair[1])

@@ -11,7 +11,9 @@ struct RunConfig {
     var processing: [String] = []
     var destination: String = "  - name: bench\n    type: noop"
 
-    func write(brokers: String, to url: URL, extra: [(String, String)] = []) throws -> String {
+    func write(brokers: String, to url: URL, extra: [(String, String)] = [], processing extraProcessing: [(String, String)] = []) throws -> String {
+        let keys = Set(extraProcessing.map(\.0))
+        let settings = processing.filter { line in !keys.contains(String(line.prefix { $0 != ":" })) } + extraProcessing.map { "\($0.0): \($0.1)" }
         let yaml = """
             kafka:
               bootstrap_servers: "\(brokers)"
@@ -26,7 +28,7 @@ struct RunConfig {
             \(extra.map { "    \($0.0): \"\($0.1)\"" }.joined(separator: "\n"))
             processing:
               shutdown_grace: 5s
-            \(processing.map { "  \($0)" }.joined(separator: "\n"))
+            \(settings.map { "  \($0)" }.joined(separator: "\n"))
             http:
               enabled: false
             logging:
