@@ -21,6 +21,10 @@ package struct ServiceConfiguration: Sendable {
         package var properties: [String: String]
         /// Session timeout for the group (`session.timeout.ms`).
         package var sessionTimeout: Duration
+        /// Kilobytes of records librdkafka may hold read ahead, across every assigned partition
+        /// (`prefetch_kbytes`): its `queued.max.messages.kbytes`, and the largest fetch response
+        /// (`fetch.max.bytes`, at least 1,000,000 as librdkafka requires).
+        package var prefetchKBytes: Int
     }
 
     /// `processing:`
@@ -125,7 +129,8 @@ package struct ServiceConfiguration: Sendable {
             deadLetterTopic: k.string("dead_letter_topic", or: "\(topic).dlq"),
             assignmentStrategy: k.choice("assignment_strategy", default: AssignmentStrategy.range),
             properties: checkedProperties(k.stringMap("properties"), problems: problems),
-            sessionTimeout: k.duration("session_timeout", default: .seconds(45), minimum: .seconds(3)))
+            sessionTimeout: k.duration("session_timeout", default: .seconds(45), minimum: .seconds(3)),
+            prefetchKBytes: k.int("prefetch_kbytes", default: 1024, range: 256...2_097_151))
         k.finish()
 
         let p = root.section("processing") ?? SettingsReader(path: "processing", values: [:], problems: problems)
@@ -282,11 +287,14 @@ package struct ServiceConfiguration: Sendable {
             "partition.assignment.strategy": kafka.assignmentStrategy.rawValue,
             "session.timeout.ms": String(Int64(kafka.sessionTimeout.seconds * 1000)),
             "statistics.interval.ms": "5000",
-            "queued.max.messages.kbytes": "16384",
-            // librdkafka's default. Lower, librdkafka 2.0.2 stops fetching a partition whose queue
-            // reached it until its broker thread's next wakeup (up to 1 s), a tenth of the
-            // throughput (docs/performance.md). Memory stays bounded by queued.max.messages.kbytes
-            // and the engine's pausing.
+            // The prefetch budget: what librdkafka holds read ahead, whatever the number of
+            // partitions (the high-level consumer counts its one queue), plus one fetch response.
+            // librdkafka 2.0.2 stalls a fetcher whose queue was full until its broker thread wakes;
+            // KafkaConsumer wakes it (FetchWaker), so a small queue costs no throughput.
+            "queued.max.messages.kbytes": String(kafka.prefetchKBytes),
+            "fetch.max.bytes": String(max(1_000_000, kafka.prefetchKBytes * 1024)),
+            "receive.message.max.bytes": String(max(100_000_000, kafka.prefetchKBytes * 1024 + 512)),
+            // librdkafka's default: the queue is bounded by queued.max.messages.kbytes.
             "queued.min.messages": "100000",
             "fetch.wait.max.ms": "100",
             "log_level": "4",

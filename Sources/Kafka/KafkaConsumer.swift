@@ -54,6 +54,7 @@ package final class KafkaConsumer: @unchecked Sendable {
     private let consumerQueue: OpaquePointer?
 
     deinit {
+        fetchWaker.stop()
         if let consumerQueue { rd_kafka_queue_destroy(consumerQueue) }
     }
 
@@ -157,13 +158,33 @@ package final class KafkaConsumer: @unchecked Sendable {
                 continue
             }
             delivered += 1
-            guard body(KafkaMessage(copying: message, topicNames: topicNames)) else { break }
+            guard body(KafkaMessage(copying: message, topicNames: topicNames)) else { return delivered }
         }
+        if delivered < maxMessages { wakeFetchersIfBehind() }
         return delivered
     }
 
     /// Topic names of consumed records (see ``RDKafkaTopicNames``); only the polling thread uses it.
     private let topicNames = RDKafkaTopicNames()
+    /// Wakes librdkafka's fetchers when a poll drained its queue while records wait (see ``FetchWaker``).
+    private let fetchWaker = FetchWaker()
+    private var fetchWakerStarted = false
+    private var lastBacklogCheck = ContinuousClock.now
+
+    /// A poll read everything librdkafka held: if librdkafka knows of more records for the
+    /// assignment, its fetcher may have stopped at `queued.max.messages.kbytes`; wake it.
+    /// Checked at most every 10 ms, on the polling thread, without a request.
+    private func wakeFetchersIfBehind() {
+        let now = ContinuousClock.now
+        guard now - lastBacklogCheck >= .milliseconds(10) else { return }
+        lastBacklogCheck = now
+        guard client.assignmentHasUnconsumedRecords() else { return }
+        if !fetchWakerStarted {
+            fetchWakerStarted = true
+            fetchWaker.start(client: client)
+        }
+        fetchWaker.nudge()
+    }
 
     /// Stores offsets (the next offset to consume) for the auto-committer and the next commit.
     /// Partitions no longer assigned are reported in the error, the others are stored.
@@ -294,6 +315,7 @@ package final class KafkaConsumer: @unchecked Sendable {
 
     /// Leaves the group: the rebalance handler sees the final revoke, then the consumer stops.
     package func close() throws(KafkaError) {
+        fetchWaker.stop()
         let err = rd_kafka_consumer_close(client.handle)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "close") }
     }

@@ -77,6 +77,37 @@ final class RDKafkaClient: @unchecked Sendable {
         return (low, high)
     }
 
+    /// Whether librdkafka has seen records past the consume position of any assigned partition,
+    /// from the high watermarks of its last fetch responses (no request is sent).
+    func assignmentHasUnconsumedRecords() -> Bool {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return false }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard list.pointee.cnt > 0, rd_kafka_position(handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return false }
+        for index in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[index]
+            // No position yet: nothing consumed from it, so nothing says it is behind.
+            guard element.offset >= 0 else { continue }
+            var low: Int64 = 0
+            var high: Int64 = 0
+            guard rd_kafka_get_watermark_offsets(handle, element.topic, element.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR
+            else { continue }
+            if high > element.offset { return true }
+        }
+        return false
+    }
+
+    /// Sends one offsets request per leader of the assigned partitions and ignores the answer:
+    /// the request wakes each leader's broker thread (see ``FetchWaker``).
+    func wakeLeadersOfAssignment(timeoutMs: Int32) {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        guard list.pointee.cnt > 0 else { return }
+        for index in 0..<Int(list.pointee.cnt) { list.pointee.elems[index].offset = -1 }
+        _ = rd_kafka_offsets_for_times(handle, list, timeoutMs)
+    }
+
     /// The number of partitions of a topic from the broker's metadata.
     func partitionCount(topic: String, timeoutMs: Int32) throws(KafkaError) -> Int32 {
         guard let rkt = rd_kafka_topic_new(handle, topic, nil) else {

@@ -14,6 +14,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
+        MallocArenas.limit()
         let config = try loadConfiguration(options.config)
         LogSetup.bootstrap(format: config.logging.format, level: config.logging.level)
         let registry = PrometheusCollectorRegistry()

@@ -1,0 +1,61 @@
+import CRdKafka
+import Foundation
+
+/// Keeps librdkafka's fetchers going while a backlog is read through a small prefetch queue.
+///
+/// librdkafka 2.0.2 stops fetching a partition while the consumer queue holds more than
+/// `queued.max.messages.kbytes`, and looks again only when its broker thread next wakes: up to a
+/// second later when nothing else wakes it. With a queue small enough to bound memory the reader
+/// then idles most of the time (docs/performance.md). When a poll has read everything librdkafka
+/// held and librdkafka knows of more records, ``KafkaConsumer`` calls ``nudge()``; this thread
+/// then sends one offsets request per leader of the assigned partitions (at most one round every
+/// `interval`), which wakes each leader's broker thread, and that fetches again. The polling
+/// thread never waits for it.
+final class FetchWaker: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var wanted = false
+    private var stopped = false
+    /// Seconds between two rounds at most.
+    private let interval: Double
+    private var thread: Thread?
+
+    init(interval: Double = 0.02) {
+        self.interval = interval
+    }
+
+    /// Starts the thread. It holds the client weakly: a consumer dropped without ``stop()`` still
+    /// ends it at the next round.
+    func start(client: RDKafkaClient) {
+        let thread = Thread { [self, weak client] in
+            while true {
+                condition.lock()
+                while !wanted, !stopped { condition.wait() }
+                let stop = stopped
+                wanted = false
+                condition.unlock()
+                guard !stop, let client else { return }
+                client.wakeLeadersOfAssignment(timeoutMs: 1000)
+                Thread.sleep(forTimeInterval: interval)
+            }
+        }
+        thread.name = "kafka-fetch-waker"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Asks for one wake-up round (several nudges before it runs make one round).
+    func nudge() {
+        condition.lock()
+        wanted = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Ends the thread after its current round.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
+    }
+}
