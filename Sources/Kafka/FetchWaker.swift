@@ -15,6 +15,7 @@ final class FetchWaker: @unchecked Sendable {
     private let condition = NSCondition()
     private var wanted = false
     private var stopped = false
+    private var roundsDone = 0
     /// Seconds between two rounds at most.
     private let interval: Double
     private var thread: Thread?
@@ -35,12 +36,22 @@ final class FetchWaker: @unchecked Sendable {
                 condition.unlock()
                 guard !stop, let client else { return }
                 client.wakeLeadersOfAssignment(timeoutMs: 1000)
+                condition.lock()
+                roundsDone += 1
+                condition.unlock()
                 Thread.sleep(forTimeInterval: interval)
             }
         }
         thread.name = "kafka-fetch-waker"
         self.thread = thread
         thread.start()
+    }
+
+    /// Wake-up rounds done so far.
+    var rounds: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return roundsDone
     }
 
     /// Asks for one wake-up round (several nudges before it runs make one round).

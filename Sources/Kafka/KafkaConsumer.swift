@@ -171,6 +171,13 @@ package final class KafkaConsumer: @unchecked Sendable {
     private var fetchWakerStarted = false
     private var lastBacklogCheck = ContinuousClock.now
 
+    /// How many times this consumer woke librdkafka's fetchers (see ``FetchWaker``).
+    package var fetcherWakeRounds: Int { fetchWaker.rounds }
+
+    /// Whether librdkafka has seen records past the consume position of an assigned partition
+    /// (from its last fetch responses; no request is sent).
+    package var knowsOfUnconsumedRecords: Bool { client.assignmentHasUnconsumedRecords() }
+
     /// A poll read everything librdkafka held: if librdkafka knows of more records for the
     /// assignment, its fetcher may have stopped at `queued.max.messages.kbytes`; wake it.
     /// Checked at most every 10 ms, on the polling thread, without a request.
