@@ -35,7 +35,7 @@ final class FetchWaker: @unchecked Sendable {
                 wanted = false
                 condition.unlock()
                 guard !stop, let client else { return }
-                client.wakeLeadersOfAssignment(timeoutMs: 1000)
+                client.wakeLeaders(of: client.context.assigned, timeoutMs: 1000)
                 condition.lock()
                 roundsDone += 1
                 condition.unlock()

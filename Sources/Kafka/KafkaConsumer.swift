@@ -79,6 +79,7 @@ package final class KafkaConsumer: @unchecked Sendable {
                     if let offset = starts[tp] { partitions.pointee.elems[index].offset = offset }
                 }
             }
+            context?.updateAssigned(list, replace: !cooperative, adding: true)
             if cooperative {
                 if let error = rd_kafka_incremental_assign(rk, partitions) {
                     logger?.error("incremental assign failed", metadata: ["error": "\(KafkaError(consuming: error, context: "assign"))"])
@@ -92,6 +93,7 @@ package final class KafkaConsumer: @unchecked Sendable {
             context?.rebalanceHandler?(.assign(list))
         } else {
             let lost = rd_kafka_assignment_lost(rk) != 0
+            context?.updateAssigned(list, replace: !cooperative, adding: false)
             context?.rebalanceHandler?(lost ? .lost(list) : .revoke(list))
             if cooperative {
                 if let error = rd_kafka_incremental_unassign(rk, partitions) {
@@ -117,6 +119,7 @@ package final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_assign(client.handle, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "assign") }
+        client.context.updateAssigned(partitions.map(\.topicPartition), replace: true, adding: true)
     }
 
     /// Serves callbacks and returns the next message, or `nil` after the timeout.
@@ -176,7 +179,7 @@ package final class KafkaConsumer: @unchecked Sendable {
 
     /// Whether librdkafka has seen records past the consume position of an assigned partition
     /// (from its last fetch responses; no request is sent).
-    package var knowsOfUnconsumedRecords: Bool { client.assignmentHasUnconsumedRecords() }
+    package var knowsOfUnconsumedRecords: Bool { client.hasUnconsumedRecords(client.context.assigned) }
 
     /// A poll read everything librdkafka held: if librdkafka knows of more records for the
     /// assignment, its fetcher may have stopped at `queued.max.messages.kbytes`; wake it.
@@ -185,7 +188,7 @@ package final class KafkaConsumer: @unchecked Sendable {
         let now = ContinuousClock.now
         guard now - lastBacklogCheck >= .milliseconds(10) else { return }
         lastBacklogCheck = now
-        guard client.assignmentHasUnconsumedRecords() else { return }
+        guard client.hasUnconsumedRecords(client.context.assigned) else { return }
         if !fetchWakerStarted {
             fetchWakerStarted = true
             fetchWaker.start(client: client)

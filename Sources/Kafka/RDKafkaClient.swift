@@ -77,13 +77,14 @@ final class RDKafkaClient: @unchecked Sendable {
         return (low, high)
     }
 
-    /// Whether librdkafka has seen records past the consume position of any assigned partition,
-    /// from the high watermarks of its last fetch responses (no request is sent).
-    func assignmentHasUnconsumedRecords() -> Bool {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return false }
+    /// Whether librdkafka has seen records past the consume position of any of these partitions,
+    /// from the high watermarks of its last fetch responses. Local calls only: no request, no
+    /// wait on librdkafka's other threads.
+    func hasUnconsumedRecords(_ partitions: [TopicPartition]) -> Bool {
+        guard !partitions.isEmpty else { return false }
+        let list = RDKafkaTopicPartitionList.make(partitions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        guard list.pointee.cnt > 0, rd_kafka_position(handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return false }
+        guard rd_kafka_position(handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return false }
         for index in 0..<Int(list.pointee.cnt) {
             let element = list.pointee.elems[index]
             // No position yet: nothing consumed from it, so nothing says it is behind.
@@ -97,14 +98,12 @@ final class RDKafkaClient: @unchecked Sendable {
         return false
     }
 
-    /// Sends one offsets request per leader of the assigned partitions and ignores the answer:
-    /// the request wakes each leader's broker thread (see ``FetchWaker``).
-    func wakeLeadersOfAssignment(timeoutMs: Int32) {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return }
+    /// Sends one offsets request per leader of these partitions (at most `timeoutMs`) and ignores
+    /// the answer: the request wakes each leader's broker thread (see ``FetchWaker``).
+    func wakeLeaders(of partitions: [TopicPartition], timeoutMs: Int32) {
+        guard !partitions.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList.make(partitions.map { TopicPartitionOffset($0, offset: -1) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        guard list.pointee.cnt > 0 else { return }
-        for index in 0..<Int(list.pointee.cnt) { list.pointee.elems[index].offset = -1 }
         _ = rd_kafka_offsets_for_times(handle, list, timeoutMs)
     }
 

@@ -15,6 +15,25 @@ final class RDKafkaClientContext: @unchecked Sendable {
     var commitHandler: (@Sendable (KafkaError?, [TopicPartitionOffset]) -> Void)?
     private let fatalLock = NSLock()
     private var fatal: KafkaError?
+    private var assignedPartitions: Set<TopicPartition> = []
+
+    /// The partitions assigned now, as the rebalance handler and `assign` left them. Kept here
+    /// so the fetch waker never asks librdkafka's main thread (`rd_kafka_assignment` waits for
+    /// its answer without a timeout).
+    var assigned: [TopicPartition] {
+        fatalLock.lock()
+        defer { fatalLock.unlock() }
+        return Array(assignedPartitions)
+    }
+
+    /// Records an assignment change: `replace` for an eager assign (or a manual one), otherwise
+    /// added (`adding`) or taken away.
+    func updateAssigned(_ partitions: [TopicPartition], replace: Bool = false, adding: Bool) {
+        fatalLock.lock()
+        defer { fatalLock.unlock() }
+        if replace { assignedPartitions = [] }
+        if adding { assignedPartitions.formUnion(partitions) } else { assignedPartitions.subtract(partitions) }
+    }
 
     init(logger: Logger) {
         self.logger = logger
