@@ -21,9 +21,9 @@ package struct ServiceConfiguration: Sendable {
         package var properties: [String: String]
         /// Session timeout for the group (`session.timeout.ms`).
         package var sessionTimeout: Duration
-        /// Kilobytes of records librdkafka may hold read ahead, across every assigned partition
-        /// (`prefetch_kbytes`): its `queued.max.messages.kbytes`, and the largest fetch response
-        /// (`fetch.max.bytes`, at least 1,000,000 as librdkafka requires).
+        /// Kilobytes of records librdkafka may hold read ahead (`prefetch_kbytes`): its
+        /// `queued.max.messages.kbytes`, and the largest fetch response (`fetch.max.bytes`, at
+        /// least 1,000,000 as librdkafka requires).
         package var prefetchKBytes: Int
     }
 
@@ -287,8 +287,8 @@ package struct ServiceConfiguration: Sendable {
             "partition.assignment.strategy": kafka.assignmentStrategy.rawValue,
             "session.timeout.ms": String(Int64(kafka.sessionTimeout.seconds * 1000)),
             "statistics.interval.ms": "5000",
-            // The prefetch budget: what librdkafka holds read ahead, whatever the number of
-            // partitions (the high-level consumer counts its one queue), plus one fetch response.
+            // The prefetch budget: what librdkafka holds read ahead, and the largest fetch
+            // response (docs/performance.md#memory has what each costs).
             // librdkafka 2.0.2 stalls a fetcher whose queue was full until its broker thread wakes;
             // KafkaConsumer wakes it (FetchWaker), so a small queue costs no throughput.
             "queued.max.messages.kbytes": String(kafka.prefetchKBytes),

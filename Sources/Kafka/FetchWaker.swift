@@ -18,7 +18,6 @@ final class FetchWaker: @unchecked Sendable {
     private var roundsDone = 0
     /// Seconds between two rounds at most.
     private let interval: Double
-    private var thread: Thread?
 
     init(interval: Double = 0.02) {
         self.interval = interval
@@ -43,7 +42,6 @@ final class FetchWaker: @unchecked Sendable {
             }
         }
         thread.name = "kafka-fetch-waker"
-        self.thread = thread
         thread.start()
     }
 
