@@ -63,10 +63,11 @@ class RetirementKafkaConfig:
     topic: str = "user-retirement"
     delivery_timeout_seconds: float = 10.0
     lms_host: str = ""
-    producer_overrides: Mapping[str, Any] = field(default_factory=dict)
+    # No secret in a repr: PRODUCER_CONFIG may hold sasl.password or ssl.key.password.
+    producer_overrides: Mapping[str, Any] = field(default_factory=dict, repr=False)
     backfill_lms_base_url: str = ""
     backfill_client_id: str = ""
-    backfill_client_secret: str = ""
+    backfill_client_secret: str = field(default="", repr=False)
     backfill_states: tuple[str, ...] = DEFAULT_BACKFILL_STATES
     backfill_http_timeout_seconds: float = 30.0
     backfill_max_attempts: int = 5

@@ -153,7 +153,8 @@ class RetirementEvent:
     ce_id: str
     user_id: int
     retirement_id: int | None = None
-    data: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # The personal fields in clear (also of an encrypted event): never in a repr.
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def header(self, name: str) -> str | None:
         for key, val in self.headers:

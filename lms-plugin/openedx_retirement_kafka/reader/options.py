@@ -69,11 +69,13 @@ def parse_duration(text: str) -> float:
 class ReaderOptions:
     lms_url: str
     client_id: str
-    client_secret: str
+    # No secret in a repr (a log line, a traceback): the OAuth secret, and the librdkafka
+    # properties, which may hold sasl.password or ssl.key.password.
+    client_secret: str = field(repr=False)
     bootstrap_servers: str
     topic: str
     lms_host: str
-    kafka_properties: Mapping[str, str] = field(default_factory=dict)
+    kafka_properties: Mapping[str, str] = field(default_factory=dict, repr=False)
     states: tuple[str, ...] = DEFAULT_STATES
     start_date: date | None = None
     end_date: date | None = None
