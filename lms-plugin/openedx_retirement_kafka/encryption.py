@@ -293,14 +293,21 @@ def open_envelope(sealed: Sealed, keyring: Keyring | None, ce_id: Any, user_id: 
     return {name: fields[name] for name in PERSONAL_FIELDS if name in fields}
 
 
-def load_keyring_setting(raw: Any, file_path: Any) -> Keyring | None:
-    """The plugin's keyring from ``ENCRYPTION_KEYRING`` (JSON text or dict) or
-    ``ENCRYPTION_KEYRING_FILE`` (a path). None when neither is set. Raises KeyringError."""
+def load_keyring_setting(
+    raw: Any,
+    file_path: Any,
+    raw_name: str = "ENCRYPTION_KEYRING",
+    file_name: str = "ENCRYPTION_KEYRING_FILE",
+) -> Keyring | None:
+    """A producer's keyring from ``raw`` (JSON text or dict) or ``file_path`` (a path): the
+    plugin's ``ENCRYPTION_KEYRING`` / ``ENCRYPTION_KEYRING_FILE``, or the reader's keyring
+    options (``raw_name`` and ``file_name`` name them in messages). None when neither is set.
+    A keyring without a current key is refused: producers encrypt with it. Raises KeyringError."""
     if raw not in (None, "", {}) and file_path not in (None, ""):
-        raise KeyringError("set ENCRYPTION_KEYRING or ENCRYPTION_KEYRING_FILE, not both")
+        raise KeyringError(f"set {raw_name} or {file_name}, not both")
     if file_path not in (None, ""):
         if not isinstance(file_path, (str, os.PathLike)):
-            raise KeyringError("ENCRYPTION_KEYRING_FILE must be a path")
+            raise KeyringError(f"{file_name} must be a path")
         try:
             with open(file_path, "rb") as handle:
                 raw = handle.read()

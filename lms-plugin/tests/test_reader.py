@@ -4,6 +4,7 @@ fake of the LMS API over HTTP and librdkafka's mock cluster over TCP, with Djang
 unimportable in that process.
 """
 
+import base64
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from openedx_retirement_kafka.encryption import Key, Keyring
 from openedx_retirement_kafka.events import ce_id_for, parse_record
 
 from .conftest import headers_dict
@@ -484,3 +486,118 @@ def test_reader_rules_in_process(tmp_path):
     again = reader.run_pass(today - timedelta(days=30), today)
     assert again.published == 0 and again.already_published == len(ids)
     assert set(Cursor.load(tmp_path / "c.json", options.lms_host, options.topic).published) == set(ids)
+
+
+# --------------------------------------------------------------------------------------------
+# The keyring: the reader encrypts as the plugin does (docs/encryption.md)
+# --------------------------------------------------------------------------------------------
+
+READER_KEY = Key(id="reader-k2", created="2026-11-01T00:00:00Z", secret=bytes(range(100, 132)))
+OLD_KEY = Key(id="reader-k1", created="2026-10-01T00:00:00Z", secret=bytes(range(1, 33)))
+READER_KEYRING = Keyring(current=READER_KEY.id, keys=(OLD_KEY, READER_KEY))
+SECRET_TEXTS = [base64.b64encode(k.secret).decode() for k in READER_KEYRING.keys]
+
+
+@pytest.mark.parametrize(
+    "source", ["--keyring-file", "RETIREMENT_READER_KEYRING_FILE", "RETIREMENT_READER_KEYRING"]
+)
+def test_with_a_keyring_the_topic_holds_only_envelopes(no_django, kafka_cluster, topic, tmp_path, source):
+    spec = [r for r in ROWS if r[0] in (101, 102, 106)]
+    rows = make_rows(spec)
+    path = tmp_path / "keyring.json"
+    path.write_text(READER_KEYRING.to_json())
+    args = ["--start-date", days_ago(15).date().isoformat()]
+    with FakeLms(rows) as lms:
+        env = reader_env(no_django, lms, kafka_cluster, topic)
+        if source == "--keyring-file":
+            args += ["--keyring-file", str(path)]
+        elif source == "RETIREMENT_READER_KEYRING_FILE":
+            env[source] = str(path)
+        else:
+            env[source] = READER_KEYRING.to_json()
+        result = run_reader(env, *args)
+    assert result.returncode == 0, result.stderr
+    assert "Encrypting the personal fields under key reader-k2" in result.stderr
+    messages = kafka_cluster.read_topic(topic, expected=len(spec), settle=1.0)
+    assert len(messages) == len(spec)
+    needles = personal_data(rows) | {r[k] for r in rows for k in ("retired_username", "retired_email")}
+    for msg in messages:
+        value = json.loads(msg.value())
+        assert set(value) == {"user_id", "retirement_id", "requested_at", "encrypted"}, value
+        assert value["encrypted"]["kid"] == READER_KEY.id
+        for needle in needles:
+            assert needle.encode() not in msg.value(), "a personal value in clear on the topic"
+        obj = parse_record(msg.key(), msg.headers(), msg.value(), keyring=READER_KEYRING)
+        uid = obj["user_id"]
+        assert obj["username"] == f"learner{uid}" and obj["email"] == f"learner{uid}@foo.invalid"
+        assert headers_dict(msg)["ce_id"] == ce_id_for(LMS_HOST, uid, obj["retirement_id"])
+    for text in [*needles, *SECRET_TEXTS]:
+        assert text not in result.stderr
+
+
+def keyring_json(current="reader-k2", secret=None):
+    doc = json.loads(READER_KEYRING.to_json())
+    doc["current"] = current
+    if secret is not None:
+        doc["keys"][0]["secret"] = secret
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    "file_text, inline, named, problem",
+    [
+        (
+            keyring_json(current=None),
+            None,
+            "--keyring-file (env RETIREMENT_READER_KEYRING_FILE)",
+            "no 'current' key",
+        ),
+        (None, keyring_json(current=None), "RETIREMENT_READER_KEYRING:", "no 'current' key"),
+        (keyring_json(current="k9"), None, "--keyring-file", "not in the keyring"),
+        (None, "{not json", "RETIREMENT_READER_KEYRING:", "not valid JSON"),
+        (None, keyring_json(secret="AQEB"), "RETIREMENT_READER_KEYRING:", "32 bytes"),
+        ("", None, "--keyring-file", "not valid JSON"),
+        (keyring_json(), keyring_json(), "--keyring-file", "not both"),
+    ],
+)
+def test_an_unusable_keyring_is_refused_at_start(
+    no_django, kafka_cluster, topic, tmp_path, file_text, inline, named, problem
+):
+    with FakeLms(make_rows()) as lms:
+        env = reader_env(no_django, lms, kafka_cluster, topic)
+        if file_text is not None:
+            path = tmp_path / "keyring.json"
+            path.write_text(file_text)
+            env["RETIREMENT_READER_KEYRING_FILE"] = str(path)
+        if inline is not None:
+            env["RETIREMENT_READER_KEYRING"] = inline
+        result = run_reader(env, timeout=30)
+        assert lms.requests == [], "nothing is read before the configuration is valid"
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"openedx-retirement-reader: {named}"), lines[0]
+    assert problem in lines[0]
+    for secret in SECRET_TEXTS:
+        assert secret not in result.stderr and secret[:8] not in result.stderr
+
+
+def test_a_missing_keyring_file_is_refused_at_start(no_django, kafka_cluster, topic, tmp_path):
+    with FakeLms([]) as lms:
+        env = reader_env(no_django, lms, kafka_cluster, topic)
+        result = run_reader(env, "--keyring-file", str(tmp_path / "absent.json"), timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert (
+        "--keyring-file (env RETIREMENT_READER_KEYRING_FILE): cannot read the keyring file" in result.stderr
+    )
+
+
+def test_without_a_keyring_the_reader_says_it_publishes_in_clear(no_django, kafka_cluster, topic):
+    with FakeLms(make_rows([r for r in ROWS if r[0] == 101])) as lms:
+        result = run_reader(
+            reader_env(no_django, lms, kafka_cluster, topic), "--start-date", days_ago(9).date().isoformat()
+        )
+    assert result.returncode == 0, result.stderr
+    assert "personal fields are published in clear" in result.stderr
+    [(_, _, value)] = published(kafka_cluster, topic, expected=1)
+    assert value["email"] == "learner5001@foo.invalid" and "encrypted" not in value

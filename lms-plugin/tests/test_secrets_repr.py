@@ -105,3 +105,21 @@ def test_event_and_delivery_repr_hide_the_clear_personal_fields():
     assert event.data["email"] == "ana@example.org"
     assert_hidden(event, "ana@example.org", "ana_b", "Ana B")
     assert_hidden(Delivery(event), "ana@example.org", "ana_b", "Ana B")
+
+
+def test_reader_options_repr_hides_the_keyring(tmp_path):
+    path = tmp_path / "keyring.json"
+    path.write_text(Keyring(current="k1", keys=(key(),)).to_json())
+    env = {
+        "RETIREMENT_READER_LMS_URL": "https://lms.example.org",
+        "RETIREMENT_READER_CLIENT_ID": "client",
+        "RETIREMENT_READER_CLIENT_SECRET": CLIENT_SECRET,
+        "RETIREMENT_READER_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+    }
+    for extra in (
+        {"RETIREMENT_READER_KEYRING_FILE": str(path)},
+        {"RETIREMENT_READER_KEYRING": path.read_text()},
+    ):
+        options = parse_options([], {**env, **extra})
+        assert options.keyring.current_key.secret == KEY_BYTES
+        assert_hidden(options, CLIENT_SECRET, *secret_forms())

@@ -95,6 +95,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         options.topic,
         options.lms_host,
     )
+    if options.keyring is not None:
+        log.info("Encrypting the personal fields under key %s (docs/encryption.md)", options.keyring.current)
+    else:
+        log.info(
+            "No keyring (--keyring-file, env %s): personal fields are published in clear",
+            "RETIREMENT_READER_KEYRING",
+        )
     try:
         if options.follow:
             reader.follow()

@@ -130,7 +130,9 @@ class Reader:
                     stats.already_published += 1
                     continue
                 try:
-                    events.append(build_event(record, lms_host=self.options.lms_host))
+                    events.append(
+                        build_event(record, lms_host=self.options.lms_host, keyring=self.options.keyring)
+                    )
                 except EventBuildError as exc:
                     stats.unusable += 1
                     log.error("Cannot build the event of user_id=%s: %s", record.user_id, exc)

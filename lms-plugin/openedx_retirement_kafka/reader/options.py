@@ -10,6 +10,11 @@ Every flag ``--some-flag`` can also come from the environment variable
 * ``--state STATE``: env ``RETIREMENT_READER_STATE``, comma-separated (``--state`` also takes
   a comma-separated list).
 
+The keyring (docs/encryption.md) comes from ``--keyring-file PATH`` (env
+``RETIREMENT_READER_KEYRING_FILE``) or from the environment variable
+``RETIREMENT_READER_KEYRING`` holding the keyring's JSON itself (no flag: a secret on the
+command line shows in ``ps``).
+
 Booleans (``--follow``) from the environment: ``1/true/yes/on`` or ``0/false/no/off``.
 Problems raise :class:`UsageError` naming the flag (exit code 2).
 """
@@ -25,9 +30,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
+from ..encryption import Keyring, KeyringError, load_keyring_setting
 from ..kafka_config import idempotent_producer_config
 
 ENV_PREFIX = "RETIREMENT_READER_"
+KEYRING_ENV = ENV_PREFIX + "KEYRING"
+KEYRING_FILE_ENV = ENV_PREFIX + "KEYRING_FILE"
 
 # The states at or after LMS_MISC_COMPLETE in the documented driver pipeline
 # (docs/lms-plugin.md §3); learners in them have been through retire_misc.
@@ -53,7 +61,10 @@ class UsageError(Exception):
         env = ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
         if flag == "--kafka-property":
             env = ENV_PREFIX + "KAFKA_PROPERTIES"
-        super().__init__(f"{flag} (env {env}): {problem}")
+        if flag.startswith(ENV_PREFIX):  # a variable without a flag
+            super().__init__(f"{flag}: {problem}")
+        else:
+            super().__init__(f"{flag} (env {env}): {problem}")
         self.flag = flag
 
 
@@ -89,6 +100,8 @@ class ReaderOptions:
     http_timeout_seconds: float = 30.0
     max_attempts: int = 5
     initial_backoff_seconds: float = 1.0
+    # Encrypts the personal fields of every event under its current key (None: in clear).
+    keyring: Keyring | None = field(default=None, repr=False)
 
     def producer_config(self) -> dict:
         """The confluent-kafka Producer configuration (idempotent, acks=all)."""
@@ -139,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--lms-host",
         help="LMS host for ce_source/ce_id (default the host of --lms-url); must equal the "
         "plugin's LMS_HOST for the ids to match",
+    )
+    add(
+        "--keyring-file",
+        metavar="PATH",
+        help="keyring JSON file (docs/encryption.md): encrypt the personal fields under its current key, "
+        f"as the plugin's ENCRYPTION_KEYRING_FILE; or env {KEYRING_ENV} holding the keyring's JSON",
     )
     add("--log-level", help="DEBUG, INFO (default), WARNING or ERROR")
     add("--lookback", help=f"how many request days back each pass reads (default {DEFAULT_LOOKBACK})")
@@ -219,6 +238,23 @@ def _bool(text, flag: str) -> bool:
     raise UsageError(flag, f"not a boolean: {text!r}")
 
 
+def _keyring(path: str | None, inline: str | None) -> Keyring | None:
+    """The keyring of ``--keyring-file`` or of the variable RETIREMENT_READER_KEYRING (JSON text).
+    Messages name the option and the problem, never a secret."""
+    inline = inline if inline not in (None, "") and inline.strip() else None
+    path = path.strip() if path is not None and path.strip() else None
+    flag = "--keyring-file" if path is not None else KEYRING_ENV
+    try:
+        return load_keyring_setting(
+            inline,
+            path,
+            raw_name=KEYRING_ENV,
+            file_name=f"--keyring-file (env {KEYRING_FILE_ENV})",
+        )
+    except KeyringError as exc:
+        raise UsageError(flag, str(exc)) from None
+
+
 def parse_options(argv: Sequence[str] | None, environ: Mapping[str, str] | None = None) -> ReaderOptions:
     """Flags, then environment, then defaults. Raises UsageError; argparse exits 2 on bad syntax."""
     env = os.environ if environ is None else environ
@@ -295,6 +331,8 @@ def parse_options(argv: Sequence[str] | None, environ: Mapping[str, str] | None 
     if not 1 <= attempts <= 20:
         raise UsageError("--max-attempts", "must be an integer from 1 to 20")
 
+    keyring = _keyring(_pick(args.keyring_file, env, "keyring-file"), env.get(KEYRING_ENV))
+
     return ReaderOptions(
         lms_url=lms_url,
         client_id=required["client-id"],
@@ -329,4 +367,5 @@ def parse_options(argv: Sequence[str] | None, environ: Mapping[str, str] | None 
         initial_backoff_seconds=_seconds(
             _pick(args.initial_backoff, env, "initial-backoff", default="1s"), "--initial-backoff", 0, 60
         ),
+        keyring=keyring,
     )
