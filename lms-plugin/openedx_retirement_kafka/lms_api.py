@@ -16,17 +16,22 @@ API (see docs/lms-plugin.md and docs/out-of-band-reader.md):
   dates in the future.
 
 A 401 renews the token once and retries the call; 5xx, connection errors and timeouts are
-retried with exponential backoff, a bounded number of times.
+retried with exponential backoff, a bounded number of times. The token request follows no
+redirect: a 3xx answer is an error naming the status (following a 307/308 would send the client
+secret wherever the answer points). With ``https_only`` (the out-of-band reader) the base URL
+must be https unless it is a loopback address (:func:`is_loopback_host`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -48,6 +53,25 @@ class LmsApiError(Exception):
 
 
 BackfillError = LmsApiError  # the name the backfill command has always used
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """``localhost``, an IPv4 address in 127.0.0.0/8 or ``::1`` (a URL's hostname, no brackets)."""
+    if not host:
+        return False
+    host = host.lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_http(url: str) -> bool:
+    """Whether ``url`` is plain http to a host that is not a loopback address."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname)
 
 
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w)\Z")
@@ -84,6 +108,7 @@ class LmsRetirementApi:
         max_backoff: float = 60.0,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        https_only: bool = False,
         credentials_hint: str = (
             "set RETIREMENT_KAFKA['BACKFILL_CLIENT_ID'/'BACKFILL_CLIENT_SECRET'] "
             "or env RETIREMENT_KAFKA_BACKFILL_CLIENT_ID / RETIREMENT_KAFKA_BACKFILL_CLIENT_SECRET"
@@ -91,6 +116,12 @@ class LmsRetirementApi:
     ):
         if not client_id or not client_secret:
             raise LmsApiError(f"no OAuth2 client credentials: {credentials_hint}")
+        if urlsplit(base_url).scheme.lower() not in ("http", "https") or (
+            https_only and insecure_http(base_url)
+        ):
+            raise LmsApiError(
+                "the LMS URL must be https (http only to a loopback address: 127.0.0.0/8, ::1, localhost)"
+            )
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
@@ -144,8 +175,15 @@ class LmsRetirementApi:
                     "token_type": "jwt",
                 },
                 timeout=self.timeout,
+                allow_redirects=False,  # never send the client secret where a redirect points
             ),
         )
+        if 300 <= response.status_code < 400:
+            raise LmsApiError(
+                f"token request answered HTTP {response.status_code} (a redirect); redirects are not "
+                "followed: use the LMS's final https base URL",
+                response.status_code,
+            )
         if response.status_code != 200:
             raise LmsApiError(f"token request refused: HTTP {response.status_code}", response.status_code)
         try:

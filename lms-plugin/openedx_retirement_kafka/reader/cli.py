@@ -40,7 +40,7 @@ def _usage(message: str) -> int:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     from confluent_kafka import KafkaException, Producer
 
-    from ..lms_api import LmsApiError
+    from ..lms_api import LmsApiError, insecure_http
     from ..producer import RetirementPublishError
     from .core import CLEANUP_DAYS, Reader, utc_today
     from .cursor import Cursor, CursorError
@@ -95,6 +95,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         options.topic,
         options.lms_host,
     )
+    if options.allow_insecure_http and insecure_http(options.lms_url):
+        log.warning(
+            "--allow-insecure-http: reading %s over plain http; the client secret, the token and "
+            "learners' identities cross the network in clear",
+            options.lms_url,
+        )
     if options.keyring is not None:
         log.info("Encrypting the personal fields under key %s (docs/encryption.md)", options.keyring.current)
     else:

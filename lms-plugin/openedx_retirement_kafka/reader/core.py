@@ -81,6 +81,7 @@ class Reader:
             timeout=options.http_timeout_seconds,
             max_attempts=options.max_attempts,
             initial_backoff=options.initial_backoff_seconds,
+            https_only=not options.allow_insecure_http,
             credentials_hint="set --client-id and --client-secret",
         )
         self.publisher = publisher or RetirementPublisher(_PublisherConfig(options))

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from ..encryption import Keyring, KeyringError, load_keyring_setting
 from ..kafka_config import idempotent_producer_config
+from ..lms_api import insecure_http
 
 ENV_PREFIX = "RETIREMENT_READER_"
 KEYRING_ENV = ENV_PREFIX + "KEYRING"
@@ -100,6 +101,8 @@ class ReaderOptions:
     http_timeout_seconds: float = 30.0
     max_attempts: int = 5
     initial_backoff_seconds: float = 1.0
+    # Plain http to a host that is not a loopback address, on purpose (--allow-insecure-http).
+    allow_insecure_http: bool = False
     # Encrypts the personal fields of every event under its current key (None: in clear).
     keyring: Keyring | None = field(default=None, repr=False)
 
@@ -125,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--lms-url", help="LMS base URL, e.g. https://lms.example.org (required)")
+    add(
+        "--allow-insecure-http",
+        action="store_true",
+        default=None,
+        help="allow an http:// --lms-url that is not a loopback address (127.0.0.0/8, ::1, localhost): "
+        "the client secret, the token and learners' identities then cross the network in clear",
+    )
     add("--client-id", help="OAuth2 client id of the retirement service worker (required)")
     add("--client-secret", help="its secret (required; prefer the environment variable)")
     add("--bootstrap-servers", help="Kafka bootstrap servers host:port[,host:port] (required)")
@@ -271,6 +281,15 @@ def parse_options(argv: Sequence[str] | None, environ: Mapping[str, str] | None 
     parts = urlsplit(lms_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError("--lms-url", "must be an http(s) URL such as https://lms.example.org")
+    allow_insecure = _bool(
+        _pick(args.allow_insecure_http, env, "allow-insecure-http", default=False), "--allow-insecure-http"
+    )
+    if insecure_http(lms_url) and not allow_insecure:
+        raise UsageError(
+            "--lms-url",
+            "must be https; http only to a loopback address (127.0.0.0/8, ::1, localhost) or with "
+            "--allow-insecure-http (env RETIREMENT_READER_ALLOW_INSECURE_HTTP)",
+        )
     lms_host = _pick(args.lms_host, env, "lms-host", default=parts.netloc.rsplit("@", 1)[-1])
     lms_host = lms_host.strip().lower()
     if not _HOST_RE.match(lms_host):
@@ -367,5 +386,6 @@ def parse_options(argv: Sequence[str] | None, environ: Mapping[str, str] | None 
         initial_backoff_seconds=_seconds(
             _pick(args.initial_backoff, env, "initial-backoff", default="1s"), "--initial-backoff", 0, 60
         ),
+        allow_insecure_http=allow_insecure,
         keyring=keyring,
     )
