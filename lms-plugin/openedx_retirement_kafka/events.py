@@ -290,11 +290,19 @@ def _check_envelope(obj: Mapping[str, Any]) -> encryption.Sealed:
     return sealed
 
 
-def parse_value(value: bytes | None) -> dict:
+def _refuse_plain(obj: Mapping[str, Any]) -> None:
+    """``encryption.required``: an event in clear (no envelope, or null) is ``not_encrypted``."""
+    _check_user_id(obj)
+    raise InvalidRetirementEvent("not_encrypted")
+
+
+def parse_value(value: bytes | None, require_encryption: bool = False) -> dict:
     """Check the value of a record; return the JSON object or raise InvalidRetirementEvent.
 
     An encrypted value is checked as far as it can be without headers and keys: ``user_id``,
-    the envelope's shape and the clear fields (:func:`parse_record` decrypts).
+    the envelope's shape and the clear fields (:func:`parse_record` decrypts). With
+    ``require_encryption`` (the consumer's ``encryption.required``) a value in clear is
+    ``not_encrypted``.
     """
     obj = _load_object(value)
     if _is_encrypted(obj):
@@ -302,6 +310,8 @@ def parse_value(value: bytes | None) -> dict:
         _check_envelope(obj)
         _check_clear_optionals(obj)
         return obj
+    if require_encryption:
+        _refuse_plain(obj)
     return _check_fields(obj)
 
 
@@ -368,13 +378,16 @@ def parse_record(
     headers: Iterable[Header] | None,
     value: bytes | None,
     keyring: encryption.Keyring | None = None,
+    require_encryption: bool = False,
 ) -> dict:
     """Check a whole record (value, then headers, then key); return the value object.
 
     Raises InvalidRetirementEvent with the reason code on bad input. Where a header appears
     more than once, the first one counts. An encrypted value is decrypted with ``keyring`` (in
     the consumer's order: ``user_id``, envelope, headers, key lookup, authentication, then the
-    decrypted fields); the returned object holds the personal fields in clear.
+    decrypted fields); the returned object holds the personal fields in clear. With
+    ``require_encryption`` (the consumer's ``encryption.required``) a value without an envelope
+    (absent or null) is ``not_encrypted`` once its ``user_id`` is checked.
     """
     obj = _load_object(value)
     header_list = list(headers) if headers is not None else []
@@ -388,6 +401,8 @@ def parse_record(
             raise InvalidRetirementEvent(exc.reason) from None
         obj = {name: item for name, item in obj.items() if name != encryption.ENVELOPE_FIELD}
         obj.update(fields)
+    elif require_encryption:
+        _refuse_plain(obj)
     obj = _check_fields(obj)
     _check_headers(header_list)
     if key is not None and key != str(obj["user_id"]).encode("ascii"):

@@ -30,7 +30,19 @@ KEYRING = Keyring.parse(VECTORS["keyring"])
 EVENTS = VECTORS["events"]
 VALID = [v for v in EVENTS if v["valid"]]
 INVALID = [v for v in EVENTS if not v["valid"]]
-REASONS = {"key_unavailable", "decryption_failed", "invalid_value:encrypted"}
+REASONS = {"key_unavailable", "decryption_failed", "invalid_value:encrypted", "not_encrypted"}
+# The vectors of encryption.required (require_encryption true); every other one has it false.
+REQUIRED = {
+    "plain event, encryption required": "not_encrypted",
+    "the same plain event, encryption not required": None,
+    "encrypted event, encryption required": None,
+    "plain event with a null envelope, encryption required": "not_encrypted",
+    "plain event whose envelope is not an object, encryption required": "invalid_value:encrypted",
+}
+
+
+def is_encrypted(vector):
+    return json.loads(vector["value"]).get("encrypted") is not None
 
 
 def ids(items):
@@ -61,9 +73,24 @@ def test_vector_file_covers_every_reason_and_rotation():
     reasons = {v["reason"] for v in INVALID}
     assert REASONS <= reasons
     assert {"missing_field:email", "key_mismatch", "missing_header:ce_id"} <= reasons
-    kids = {json.loads(v["value"])["encrypted"]["kid"] for v in VALID}
+    kids = {json.loads(v["value"])["encrypted"]["kid"] for v in VALID if is_encrypted(v)}
     assert len(kids) >= 2, "valid events under an older and the current key"
     assert len(VECTORS["primitives"]) >= 3
+
+
+def test_every_event_vector_says_whether_encryption_is_required():
+    by_name = {v["name"]: v for v in EVENTS}
+    for vector in EVENTS:
+        assert isinstance(vector["require_encryption"], bool), vector["name"]
+        if vector["name"] not in REQUIRED:
+            assert vector["require_encryption"] is False, vector["name"]
+    for name, reason in REQUIRED.items():
+        vector = by_name[name]
+        assert vector.get("reason") == reason, name
+        assert vector["require_encryption"] is (name != "the same plain event, encryption not required")
+    same = by_name["the same plain event, encryption not required"]
+    assert same["value"] == by_name["plain event, encryption required"]["value"]
+    assert "require_encryption" in VECTORS["description"]
 
 
 @pytest.mark.parametrize("vector", VECTORS["primitives"], ids=ids(VECTORS["primitives"]))
@@ -81,12 +108,21 @@ def test_primitive(vector):
 @pytest.mark.parametrize("vector", VALID, ids=ids(VALID))
 def test_valid_encrypted_event_decrypts_to_its_fields(vector):
     key, headers, value = record(vector)
-    obj = parse_record(key, headers, value, keyring=KEYRING if vector["use_keyring"] else None)
+    obj = parse_record(
+        key,
+        headers,
+        value,
+        keyring=KEYRING if vector["use_keyring"] else None,
+        require_encryption=vector["require_encryption"],
+    )
     assert {k: obj[k] for k in encryption.PERSONAL_FIELDS if obj.get(k) is not None} == vector["expect"]
     assert "encrypted" not in obj
     assert vector["schema_valid"]
     VALIDATOR.validate(json.loads(value))
-    parse_value(value)
+    parse_value(value, require_encryption=vector["require_encryption"])
+    if not is_encrypted(vector):
+        assert not vector["require_encryption"]
+        return
     for text in vector["expect"].values():
         assert text.encode("utf-8") not in value, "a personal value is in clear on the wire"
 
@@ -95,8 +131,20 @@ def test_valid_encrypted_event_decrypts_to_its_fields(vector):
 def test_invalid_encrypted_event_is_rejected_with_its_reason(vector):
     key, headers, value = record(vector)
     with pytest.raises(InvalidRetirementEvent) as info:
-        parse_record(key, headers, value, keyring=KEYRING if vector["use_keyring"] else None)
+        parse_record(
+            key,
+            headers,
+            value,
+            keyring=KEYRING if vector["use_keyring"] else None,
+            require_encryption=vector["require_encryption"],
+        )
     assert info.value.reason == vector["reason"]
+    if vector["reason"] == "not_encrypted":
+        # The same record is a valid plain event when encryption is not required.
+        parse_record(key, headers, value, keyring=KEYRING)
+        with pytest.raises(InvalidRetirementEvent) as info:
+            parse_value(value, require_encryption=True)
+        assert info.value.reason == "not_encrypted"
 
 
 @pytest.mark.parametrize("vector", EVENTS, ids=ids(EVENTS))
