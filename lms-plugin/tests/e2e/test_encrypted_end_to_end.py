@@ -13,6 +13,10 @@ retirement-consumer -> webhook.
 4. A byte scan of the retirement topic and the dead-letter topic finds no email, username or
    name of an encrypted learner; nor does the consumer's log.
 
+``test_reader_encrypted_end_to_end``: the same with the out-of-band reader as the producer
+(``openedx-retirement-reader --keyring-file``, reading a fake LMS API): its records hold only
+envelopes, and the consumer, with the same keyring, erases every learner.
+
 Runs only when RETIREMENT_CONSUMER_BIN points to the built Swift binary.
 """
 
@@ -23,13 +27,17 @@ import signal
 import subprocess
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from openedx_retirement_kafka.encryption import PERSONAL_FIELDS
 from openedx_retirement_kafka.events import ce_id_for
 
 from ..conftest import kafka_settings
+from ..lms_api_fake import FakeLms, api_row
+from ..test_reader import days_ago, no_django, reader_env, run_reader  # noqa: F401
 from ..test_receiver import retire_misc
 from .test_end_to_end import BIN, Child, Webhook, q, start_consumer, wait_for_webhook
 
@@ -227,3 +235,107 @@ def test_encrypted_end_to_end(settings, make_retirement, tmp_path, children):
     # The plain events are there in clear (encryption was off for them): the scan can see values.
     plain_blob = b"".join(v for _, _, v in read_topic(brokers, TOPIC))
     assert learners[0].original_email.encode() in plain_blob
+
+
+# At least 32 bytes: consumers refuse shorter webhook secrets.
+READER_SECRET = "e2e-reader-webhook-secret-0123456789abcdef"
+
+
+def start_cluster(tmp_path, children) -> str:
+    cluster = Child(
+        [
+            BIN,
+            "dev-cluster",
+            "--topic",
+            TOPIC,
+            "--partitions",
+            str(PARTITIONS),
+            "--topic",
+            DLQ,
+            "--partitions",
+            "1",
+        ],
+        tmp_path / "dev-cluster.log",
+    )
+    children.append(cluster)
+    first = cluster.first_line(timeout=30)
+    assert first.startswith("BROKERS="), first
+    return first[len("BROKERS=") :]
+
+
+def test_reader_encrypted_end_to_end(no_django, tmp_path, children):  # noqa: F811
+    brokers = start_cluster(tmp_path, children)
+    keyring = tmp_path / "keyring.json"
+    made = subprocess.run(
+        [BIN, "keys", "generate", "--keyring", str(keyring), "--id", "e2e-reader"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+
+    # 1. The reader publishes 6 learners from the LMS API, encrypted.
+    rows = [
+        api_row(
+            300 + i,
+            9000 + i,
+            "COMPLETE" if i % 2 else "LMS_MISC_COMPLETE",
+            days_ago(8 + i),
+            last_state="LMS_COMPLETE" if i % 2 else "RETIRING_LMS_MISC",
+            username=f"e2e_reader_user_{i}",
+            email=f"e2e-reader-{i}@mail.example.net",
+            name=f"Reader Learner {i}",
+        )
+        for i in range(6)
+    ]
+    with FakeLms(rows) as lms:
+        env = reader_env(no_django, lms, SimpleNamespace(bootstrap=brokers), TOPIC)
+        result = run_reader(
+            env, "--start-date", days_ago(20).date().isoformat(), "--keyring-file", str(keyring)
+        )
+    assert result.returncode == 0, result.stderr
+    needles = [row[k] for row in rows for k in ("original_username", "original_email", "original_name")]
+    needles += [row[k] for row in rows for k in ("retired_username", "retired_email")]
+
+    # 2. The topic holds envelopes only.
+    records = read_topic(brokers, TOPIC)
+    assert len(records) == len(rows)
+    for key, headers, value in records:
+        doc = json.loads(value)
+        assert doc.get("encrypted", {}).get("kid") == "e2e-reader", doc
+        assert not set(doc) & set(PERSONAL_FIELDS), doc
+        blob = (key or b"") + value + b"".join(v or b"" for _, v in headers)
+        for needle in needles:
+            assert needle.encode() not in blob, "the reader put a personal value in clear on the topic"
+
+    # 3. The consumer, with the same keyring, erases every learner at the webhook.
+    expected = {row["user"]["id"]: ce_id_for("lms.example.org", row["user"]["id"], row["id"]) for row in rows}
+    webhook = Webhook(READER_SECRET)
+    try:
+        config = tmp_path / "consumer.yaml"
+        write_config(config, brokers, webhook.url, keyring)
+        consumer = start_consumer(
+            config, tmp_path / "consumer.log", dict(os.environ, E2E_WEBHOOK_SECRET=READER_SECRET), children
+        )
+        wait_for_webhook(webhook, len(rows), consumer)
+        assert not webhook.problems, webhook.problems
+        assert set(webhook.seen) == set(expected), consumer.stderr()
+        for row in rows:
+            doc = webhook.seen[row["user"]["id"]]
+            assert doc["event_id"] == expected[row["user"]["id"]]
+            assert doc["email"] == row["original_email"] and doc["username"] == row["original_username"]
+        consumer.proc.send_signal(signal.SIGTERM)
+        assert consumer.proc.wait(30) == 0, consumer.stderr()
+    finally:
+        webhook.close()
+    assert read_topic(brokers, DLQ) == [], "nothing was dead-lettered"
+
+    # 4. No personal value in either log.
+    log = (
+        (tmp_path / "consumer.log").read_text(errors="replace")
+        + "\n".join(consumer.all_lines)
+        + result.stderr
+    )
+    for needle in needles:
+        assert needle not in log, "a personal value in a log"
