@@ -352,6 +352,9 @@ def test_next_to_the_retirement_plugin(environments):
     assert "populate_retirement_states" in init
     reader_env = services(rendered, "docker-compose.jobs.yml")["retirement-reader-job"]["environment"]
     assert reader_env["RETIREMENT_READER_CLIENT_SECRET"] == "hastexo-client-secret-0005"
+    # Tutor's internal LMS URL is plain http: the reader needs the explicit opt-in for it.
+    assert reader_env["RETIREMENT_READER_LMS_URL"] == "http://lms:8000"
+    assert reader_env["RETIREMENT_READER_ALLOW_INSECURE_HTTP"] == "true"
 
 
 def test_without_the_retirement_plugin_a_service_worker_client_is_created(environments):

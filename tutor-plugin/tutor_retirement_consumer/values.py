@@ -247,14 +247,20 @@ def compute(source: t.Any) -> dict:
     }
 
     # --- the out-of-band reader (openedx-retirement-reader), environment only
+    reader_url = config.text("LMS_INTERNAL_URL") or "http://lms:8000"
     reader_env = {
-        "RETIREMENT_READER_LMS_URL": config.text("LMS_INTERNAL_URL") or "http://lms:8000",
+        "RETIREMENT_READER_LMS_URL": reader_url,
         "RETIREMENT_READER_CLIENT_ID": client_id,
         "RETIREMENT_READER_CLIENT_SECRET": client_secret,
         "RETIREMENT_READER_BOOTSTRAP_SERVERS": servers,
         "RETIREMENT_READER_TOPIC": topic,
         "RETIREMENT_READER_TOPIC_PREFIX": prefix,
     }
+    if reader_url.lower().startswith("http://"):
+        # Tutor's internal URL (http://lms:8000) stays on the deployment's own network; the reader
+        # refuses plain http to anything but a loopback address without this opt-in
+        # (docs/out-of-band-reader.md#transport-https-and-no-redirects).
+        reader_env["RETIREMENT_READER_ALLOW_INSECURE_HTTP"] = "true"
     kafka_env = consumer_env_for_reader(consumer_env, indirect)
     reader_env.update(kafka_env)
     # Flags for the Kafka properties: secrets are expanded by the shell from the environment
