@@ -14,6 +14,7 @@ Usage: python3 scripts/check_docs.py [repository root]. Exits 1 and lists every 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -99,6 +100,34 @@ def anchors(text: str) -> set[str]:
     return found
 
 
+def webhook_headers(secret: str, timestamp: str, body: bytes) -> list[str] | None:
+    """The signature headers docs/contract.md#webhook-signature defines for one request: the
+    Standard Webhooks headers and the deprecated X-Retirement-Signature. None for a secret that
+    is not a key of at least 32 bytes."""
+    if secret.startswith("whsec_"):
+        try:
+            key = base64.b64decode(secret[len("whsec_") :], validate=True)
+        except ValueError:
+            return None
+    else:
+        key = secret.encode("utf-8")
+    if len(key) < 32:
+        return None
+    try:
+        event_id = json.loads(body)["event_id"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    signed = f"{event_id}.{timestamp}.".encode() + body
+    standard = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    legacy = hmac.new(key, body, hashlib.sha256).hexdigest()
+    return [
+        f"webhook-id: {event_id}",
+        f"webhook-timestamp: {timestamp}",
+        f"webhook-signature: v1,{standard}",
+        f"X-Retirement-Signature: sha256={legacy}",
+    ]
+
+
 class Checker:
     def __init__(self, root: Path):
         self.root = root.resolve()
@@ -180,13 +209,17 @@ class Checker:
                 counts[kind] += 1
                 signature_lines.update(range(index + 1, index + 3 + len(block) + 2))
                 secret = re.search(r"secret=(\S+)", arguments)
-                if not bodies or not secret:
-                    self.problem(path, index + 1, "a signature needs a body before it and secret=")
+                timestamp = re.search(r"timestamp=(\d+)", arguments)
+                if not bodies or not secret or not timestamp:
+                    why = "a signature needs a body before it, secret= and timestamp="
+                    self.problem(path, index + 1, why)
                     continue
-                digest = hmac.new(secret.group(1).encode(), bodies[-1], hashlib.sha256).hexdigest()
-                expected = f"X-Retirement-Signature: sha256={digest}"
-                if block != [expected]:
-                    self.problem(path, index + 1, f"wrong signature; the body gives '{expected}'")
+                expected = webhook_headers(secret.group(1), timestamp.group(1), bodies[-1])
+                if expected is None:
+                    why = "the example's secret is not a valid key of at least 32 bytes"
+                    self.problem(path, index + 1, why)
+                elif block != expected:
+                    self.problem(path, index + 1, "wrong signature; the body gives " + " / ".join(expected))
             elif kind == "ce-id":
                 counts[kind] += 1
                 values = dict(
@@ -207,17 +240,21 @@ class Checker:
             if count == 0:
                 self.problem(path, 1, f"no '{kind}' example found")
         # Every signature quoted anywhere in the contract is one of the checked examples'.
-        checked = {
-            hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-            for body in bodies
-            for secret in re.findall(r"check-docs: webhook-example-signature secret=(\S+)", text)
-        }
+        checked: set[str] = set()
+        for arguments in re.findall(r"check-docs: webhook-example-signature (.*?)-->", text):
+            secret = re.search(r"secret=(\S+)", arguments)
+            timestamp = re.search(r"timestamp=(\d+)", arguments)
+            if not secret or not timestamp:
+                continue
+            for body in bodies:
+                checked.update((webhook_headers(secret.group(1), timestamp.group(1), body) or [])[2:])
         for number, line in enumerate(lines, start=1):
             if number in signature_lines:
                 continue  # checked above
-            for digest in re.findall(r"sha256=([0-9a-f]{64})", line):
-                if digest not in checked:
-                    self.problem(path, number, f"signature {digest[:12]}… matches no checked example")
+            for found in re.findall(r"(sha256=[0-9a-f]{64}|v1,[A-Za-z0-9+/]{43}=)", line):
+                label = "webhook-signature: " if found.startswith("v1,") else "X-Retirement-Signature: "
+                if label + found not in checked:
+                    self.problem(path, number, f"signature {found[:16]}… matches no checked example")
 
     @staticmethod
     def block_after(lines: list[str], index: int) -> list[str] | None:

@@ -6,6 +6,7 @@ Usage: python3 scripts/test_check_docs.py
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import io
@@ -21,7 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import check_docs  # noqa: E402
 
 BODY = '{"event_id":"e1","user_id":42}'
-SIGNATURE = hmac.new(b"k", BODY.encode(), hashlib.sha256).hexdigest()
+KEY = b"k" * 32
+SECRET = "whsec_" + base64.b64encode(KEY).decode()
+SIGNATURE = hmac.new(KEY, BODY.encode(), hashlib.sha256).hexdigest()
+SIGNED = b"e1.1700000000." + BODY.encode()
+STANDARD = base64.b64encode(hmac.new(KEY, SIGNED, hashlib.sha256).digest()).decode()
 CE_NAME = "openedx-retirement://lms.example.org/users/5213599/retirements/46"
 CE_ID = "168726d1-9e87-59dd-861f-1be5dcbb6eaf"
 
@@ -47,8 +52,11 @@ ce_id = {ce_id}
 {BODY}
 ```
 
-<!-- check-docs: webhook-example-signature secret=k -->
+<!-- check-docs: webhook-example-signature secret={SECRET} timestamp=1700000000 -->
 ```text
+webhook-id: e1
+webhook-timestamp: 1700000000
+webhook-signature: v1,{STANDARD}
 X-Retirement-Signature: sha256={signature}
 ```
 """
@@ -129,6 +137,19 @@ class CheckDocsTests(unittest.TestCase):
     def test_stray_signature_in_prose(self) -> None:
         text = contract() + "\nHeader: `sha256=" + "ab" * 32 + "`\n"
         self.assert_one_problem({"docs/contract.md": text}, "matches no checked example")
+
+    def test_stray_standard_signature_in_prose(self) -> None:
+        text = contract() + "\nHeader: `webhook-signature: v1," + "A" * 43 + "=`\n"
+        self.assert_one_problem({"docs/contract.md": text}, "matches no checked example")
+
+    def test_the_checked_signature_may_be_quoted_elsewhere(self) -> None:
+        text = contract() + f"\nHeaders: `v1,{STANDARD}` and `sha256={SIGNATURE}`\n"
+        code, problems = self.run_checker({"docs/contract.md": text})
+        self.assertEqual((code, problems), (0, []))
+
+    def test_short_example_secret(self) -> None:
+        text = contract().replace(SECRET, "whsec_" + base64.b64encode(b"short").decode())
+        self.assert_one_problem({"docs/contract.md": text}, "at least 32 bytes")
 
     def test_undocumented_reason_code(self) -> None:
         self.assert_one_problem({"docs/contract.md": contract(reasons="none")}, "reason code 'empty_value'")

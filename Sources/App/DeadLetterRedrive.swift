@@ -38,7 +38,8 @@ package enum DeadLetterRedrive {
         package var settledEverything: Bool { unsettledByDestination.isEmpty && keyUnavailable == 0 }
     }
 
-    /// Rebuilds the original record from a dead-letter record: original headers, topic, partition and offset.
+    /// Rebuilds the original record from a dead-letter record: original headers, topic, partition,
+    /// offset and timestamp (a record written before `x-original-timestamp` existed: its own).
     static func originalRecord(_ message: KafkaMessage) -> InboundRecord {
         let topic = message.header(DeadLetterContract.Header.originalTopic) ?? message.topicPartition.topic
         let partition = message.header(DeadLetterContract.Header.originalPartition).flatMap(Int32.init) ?? message.topicPartition.partition
@@ -48,7 +49,7 @@ package enum DeadLetterRedrive {
             headers: message.headers?.all.filter { !DeadLetterContract.Header.describingTheDeadLettering.contains($0.name) }.map {
                 RecordHeader(name: $0.name, value: $0.value)
             },
-            timestamp: message.timestamp)
+            timestamp: message.header(DeadLetterContract.Header.originalTimestamp).flatMap(Int64.init) ?? message.timestamp)
     }
 
     /// The destinations a dead-letter record owes (`x-retirement-destinations`; empty for bad input).

@@ -95,7 +95,7 @@ package enum Demo {
             encryption:
               keyring_env: DEMO_KEYRING
             destinations:
-              - {name: crm, type: webhook, url: "http://127.0.0.1:\(port)/crm", secret: demo-secret}
+              - {name: crm, type: webhook, url: "http://127.0.0.1:\(port)/crm", secret: demo-webhook-secret-not-for-production}
               - {name: email-platform, type: webhook, url: "http://127.0.0.1:\(port)/email-platform"}
               - {name: braze, type: braze, base_url: "http://127.0.0.1:\(port)/braze", api_key: demo-key, batch_linger: 100ms}
             """

@@ -20,6 +20,9 @@ package struct KafkaDeadLetterSink: DeadLetterSink {
         headers.append(KafkaHeader(name: DeadLetterContract.Header.originalPartition, string: String(record.partition.partition)))
         headers.append(KafkaHeader(name: DeadLetterContract.Header.originalOffset, string: String(record.offset)))
         headers.append(KafkaHeader(name: DeadLetterContract.Header.attempts, string: String(attempts)))
+        if let timestamp = record.timestamp {
+            headers.append(KafkaHeader(name: DeadLetterContract.Header.originalTimestamp, string: String(timestamp)))
+        }
         let result: Result<TopicPartitionOffset, KafkaError>
         do {
             result = .success(try await producer.send(topic: topic, key: record.key, value: record.value, headers: headers))

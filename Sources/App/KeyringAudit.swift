@@ -16,7 +16,11 @@ package enum KeyringAudit {
     /// - Parameters:
     ///   - longestRetention: the longest any event can stay in the topics (default: the dead-letter topic's 30 days).
     ///   - now: seconds since the epoch.
-    package static func check(_ keyring: Keyring, longestRetention: Duration, now: Double) -> [Finding] {
+    ///   - evidence: the keys that records still waiting in the topics are sealed under; a key
+    ///     they use is never called removable.
+    package static func check(
+        _ keyring: Keyring, longestRetention: Duration, now: Double, evidence: KeyUsageScan.Evidence = .notChecked
+    ) -> [Finding] {
         let retention = Double(longestRetention.components.seconds)
         let retentionText = days(retention)
         var findings: [Finding] = []
@@ -44,7 +48,22 @@ package enum KeyringAudit {
             }
             // Events under this key were produced until its successor became current.
             let successor = byAge.first { $0.createdAt > key.createdAt }
-            if let successor, now - successor.createdAt > retention {
+            if let successor, now - successor.createdAt > retention, case .read(let usage) = evidence, let topics = usage[key.id] {
+                let places = topics.sorted { $0.key < $1.key }.map { "\($0.value) in \($0.key)" }.joined(separator: ", ")
+                findings.append(
+                    Finding(
+                        level: .warning, keyID: key.id,
+                        message:
+                            "key '\(key.id)' is past the longest retention but still seals records waiting in the topics (\(places)): do not remove it; settle them first (dlq redrive, or let the service consume them): removing the key would shred erasures still owed"
+                    ))
+            } else if let successor, now - successor.createdAt > retention, case .unreadable(let why) = evidence {
+                findings.append(
+                    Finding(
+                        level: .warning, keyID: key.id,
+                        message:
+                            "key '\(key.id)' was replaced by '\(successor.id)' longer ago than the longest retention (\(retentionText)), but the topics could not be read (\(why)): run keys check --config again with Kafka reachable before removing it"
+                    ))
+            } else if let successor, now - successor.createdAt > retention {
                 findings.append(
                     Finding(
                         level: .warning, keyID: key.id,

@@ -94,7 +94,8 @@ extension RetirementService {
         return EventProcessor(
             destinations: destinations,
             decoder: RetirementEventDecoder(
-                maxValueBytes: configuration.processing.maxEventBytes, keyring: configuration.encryption.keyring),
+                maxValueBytes: configuration.processing.maxEventBytes, keyring: configuration.encryption.keyring,
+                requireEncryption: configuration.encryption.required),
             deadLetters: KafkaDeadLetterSink(producer: producer, topic: configuration.kafka.deadLetterTopic),
             retry: configuration.processing.retry,
             configurationErrorRetryInterval: configuration.processing.configurationErrorRetryInterval,

@@ -83,6 +83,8 @@ package struct ServiceConfiguration: Sendable {
         /// The longest time an event can stay in the topics (the dead-letter topic's retention):
         /// a key older than this is reported by `keys check` and at start-up.
         package var longestRetention: Duration = .seconds(30 * 86_400)
+        /// `required`: plain events are refused as `not_encrypted` (needs a keyring).
+        package var required = false
 
         package init() {}
     }
@@ -222,7 +224,7 @@ package struct ServiceConfiguration: Sendable {
     static func readEncryption(_ reader: SettingsReader?, problems: ConfigProblems) -> EncryptionSection {
         var section = EncryptionSection()
         guard let reader else { return section }
-        if let text = reader.string("keyring"), text != "<unresolved>" {
+        if let text = reader.string("keyring"), text != ConfigValue.unresolvedText {
             do {
                 section.keyring = try Keyring.parse(text)
             } catch {
@@ -230,6 +232,12 @@ package struct ServiceConfiguration: Sendable {
             }
         }
         section.longestRetention = reader.duration("longest_retention", default: .seconds(30 * 86_400), minimum: .seconds(3600))
+        section.required = reader.bool("required", default: false)
+        if section.required, !reader.has("keyring") {
+            problems.add(
+                "encryption.required",
+                "needs a keyring (encryption.keyring, keyring_file or keyring_env): without one every event would be refused")
+        }
         reader.finish()
         return section
     }

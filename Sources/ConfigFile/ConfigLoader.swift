@@ -37,7 +37,7 @@ package enum ConfigLoader {
         do {
             node = try Yams.compose(yaml: yaml)
         } catch {
-            throw Failure(problems: ["config: not valid YAML: \(error)"])
+            throw Failure(problems: ["config: not valid YAML: \(Self.describe(yamlError: error))"])
         }
         guard let node else { throw Failure(problems: ["config: the file is empty"]) }
         let problems = ConfigProblems()
@@ -86,7 +86,7 @@ package enum ConfigLoader {
                     let base = String(key.dropLast(isEnv ? 4 : 5))
                     let basePath = path.isEmpty ? base : "\(path).\(base)"
                     // A key that cannot be resolved gets a placeholder, so it is reported once, here.
-                    let unresolved = ConfigValue.string("<unresolved>")
+                    let unresolved = ConfigValue.string(ConfigValue.unresolvedText)
                     if map[base] != nil {
                         problems.add(basePath, "set both directly and through '\(key)'; keep one")
                         continue
@@ -127,6 +127,26 @@ package enum ConfigLoader {
             return .list(items.enumerated().map { resolve($1, path: "\(path)[\($0)]", environment: environment, problems: problems) })
         default:
             return value
+        }
+    }
+}
+
+extension ConfigLoader {
+    /// A YAML error without the offending line: Yams quotes it, and the line may hold a secret
+    /// (a password or token written in the file). The position is enough to find it.
+    static func describe(yamlError error: any Error) -> String {
+        guard let yaml = error as? YamlError else { return "the YAML could not be read" }
+        func at(_ mark: Mark) -> String { "line \(mark.line), column \(mark.column)" }
+        switch yaml {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            return "\(problem) at \(at(mark))" + (context.map { " (\($0.text) from \(at($0.mark)))" } ?? "")
+        case .reader(let problem, let offset, _, _):
+            return "\(problem)" + (offset.map { " at byte \($0)" } ?? "")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "duplicate keys \(duplicates.sorted().joined(separator: ", ")) at \(at(context.mark))"
+        default:
+            return "the YAML could not be read"
         }
     }
 }

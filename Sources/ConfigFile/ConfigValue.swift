@@ -9,6 +9,10 @@ package indirect enum ConfigValue: Sendable, Equatable {
     case list([ConfigValue])
     case map([String: ConfigValue])
 
+    /// The text that stands for a value whose `_env` / `_file` indirection failed (the failure is
+    /// reported once, at the indirection): readers check nothing more about it.
+    package static let unresolvedText = "<unresolved>"
+
     /// The value's kind, for error messages.
     package var kind: String {
         switch self {

@@ -58,7 +58,7 @@ package struct BrazeDestination: Destination {
     package func check() async -> [String] {
         await VendorHTTP.check(
             transport, destination: name, baseURL: baseURL, path: "/", headers: [("Authorization", "Bearer \(apiKey)")],
-            refused: { "\(baseURL) refused the API key (HTTP \($0))" })
+            refused: { "\(RedactedURL(baseURL)) refused the API key (HTTP \($0))" })
     }
 
     /// `type: braze`: `api_key` (required), `base_url` (required: the instance REST endpoint).

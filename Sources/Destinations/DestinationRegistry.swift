@@ -75,15 +75,26 @@ package enum DestinationRegistry {
 }
 
 extension WebhookDestination {
-    /// `type: webhook`: `url` (required), `secret` (optional; use `secret_env` or `secret_file`).
+    /// `type: webhook`: `url` (required; `https://`, or `http://` to loopback unless
+    /// `allow_insecure_http`), `secret` (optional, at least 32 bytes; `whsec_<base64>` or
+    /// text; use `secret_env` or `secret_file`).
     static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
+        let urlKey = reader.has("base_url") && !reader.has("url") ? "base_url" : "url"
         let url = reader.string("url", required: !reader.has("base_url")) ?? reader.string("base_url") ?? ""
         reader.allow("base_url")
-        let secret = reader.string("secret")
-        if !url.isEmpty, !(url.hasPrefix("http://") || url.hasPrefix("https://")) {
-            reader.problems.add(reader.keyPath("url"), "must be an http:// or https:// URL")
+        HTTPURLRule.check(url, key: urlKey, reader: reader)
+        var signingKey: [UInt8]?
+        if let secret = reader.string("secret"), secret != ConfigValue.unresolvedText {
+            switch WebhookSigner.key(fromSecret: secret) {
+            case .success(let bytes): signingKey = bytes
+            case .failure(let problem): reader.problems.add(reader.keyPath("secret"), problem.description)
+            }
         }
-        return ({ context in WebhookDestination(name: name, url: url, secret: secret, transport: context.transport) }, DestinationLimits(concurrency: 64))
+        let key = signingKey
+        return (
+            { context in WebhookDestination(name: name, url: url, signingKey: key, transport: context.transport) },
+            DestinationLimits(concurrency: 64)
+        )
     }
 }

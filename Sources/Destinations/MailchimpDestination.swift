@@ -26,9 +26,10 @@ package struct MailchimpDestination: SingleEventDestination {
         self.transport = transport
     }
 
-    /// MD5 hex of the lowercased address (Mailchimp's subscriber hash).
+    /// MD5 hex of the lowercased address (Mailchimp's subscriber hash). ASCII letters only are
+    /// lowercased: Unicode case mapping would hash another member's address (`K` → `kim@…`).
     package static func subscriberHash(_ email: String) -> String {
-        Base16.lowercase(Insecure.MD5.hash(data: Array(email.lowercased().utf8)))
+        Base16.lowercase(Insecure.MD5.hash(data: Array(EmailAddress.asciiLowercased(email).utf8)))
     }
 
     /// `us6` from `…-us6`; `nil` without a suffix.
@@ -75,7 +76,7 @@ package struct MailchimpDestination: SingleEventDestination {
             let url = "\(baseURL)/3.0/lists/\(VendorHTTP.encode(audience))?fields=id"
             switch await VendorHTTP.send(transport, .get, url, headers: headers) {
             case .failure:
-                problems.append("destination \(name): cannot reach \(baseURL)")
+                problems.append("destination \(name): cannot reach \(RedactedURL(baseURL))")
             case .success(let response):
                 if response.status == 404 {
                     problems.append("destination \(name): audience \(audience) does not exist (HTTP 404)")

@@ -41,6 +41,9 @@ package final class SQLDestination: SingleEventDestination {
     let statementTimeout: Duration
     /// `SET LOCAL lock_timeout` of every transaction.
     let lockTimeout: Duration
+    /// PostgresNIO's logger: never below `info`, whatever `logging.level` says. At `debug` and
+    /// `trace` the driver logs server notices and every wire message, bind values (the
+    /// learner's email and username) included.
     let logger: Logger
     private let connectionIDs = ConnectionIDs()
 
@@ -53,7 +56,9 @@ package final class SQLDestination: SingleEventDestination {
         self.configuration = configuration
         self.statementTimeout = statementTimeout
         self.lockTimeout = lockTimeout
-        self.logger = logger
+        var driverLogger = logger
+        driverLogger.logLevel = max(logger.logLevel, .info)
+        self.logger = driverLogger
     }
 
     /// `SET LOCAL` statements for the timeouts, in whole milliseconds (numbers we format, no input).
@@ -269,9 +274,11 @@ package final class SQLDestination: SingleEventDestination {
         return problems
     }
 
-    /// `type: sql`: `statements` (required list); `url` (`postgres://user:pass@host:port/db`) or
-    /// `host`, `port` (5432), `username`, `password`, `database`; `tls: disable|prefer|require`
-    /// (default prefer). Defaults: 4 transactions at once, no rate limit.
+    /// `type: sql`: `statements` (required list); `url` (`postgres://user:pass@host:port/db`, with
+    /// `sslmode` and `sslrootcert` as its only parameters) or `host`, `port` (5432), `username`,
+    /// `password`, `database`; `tls: require|disable` (default require: TLS with the server's
+    /// certificate and host name verified), `ca_file` (PEM roots instead of the system's).
+    /// Defaults: 4 transactions at once, no rate limit.
     static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         var host = "127.0.0.1"
@@ -279,6 +286,8 @@ package final class SQLDestination: SingleEventDestination {
         var username = ""
         var password: String?
         var database: String?
+        var urlTLS: TLSMode?
+        var urlRootCert: String?
         if let url = reader.string("url") {
             if let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? "") {
                 host = components.host ?? host
@@ -287,6 +296,20 @@ package final class SQLDestination: SingleEventDestination {
                 password = components.password?.removingPercentEncoding
                 let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
                 database = path.isEmpty ? nil : path
+                for item in components.queryItems ?? [] {
+                    switch item.name {
+                    case "sslmode":
+                        switch TLSMode.fromSSLMode(item.value ?? "") {
+                        case .success(let mode): urlTLS = mode
+                        case .failure(let why): reader.problems.add(reader.keyPath("url"), why.description)
+                        }
+                    case "sslrootcert":
+                        urlRootCert = item.value
+                    default:
+                        // Named, never its value: a parameter may hold a secret.
+                        reader.problems.add(reader.keyPath("url"), "unknown parameter '\(item.name)' (only sslmode and sslrootcert are read)")
+                    }
+                }
             } else {
                 reader.problems.add(reader.keyPath("url"), "must be a postgres://user:password@host:port/database URL")
             }
@@ -296,15 +319,20 @@ package final class SQLDestination: SingleEventDestination {
         username = reader.string("username", default: username.isEmpty ? nil : username, required: true) ?? ""
         password = reader.string("password", default: password)
         database = reader.string("database", default: database)
-        let tlsMode = reader.choice("tls", default: TLSMode.prefer)
+        let tlsMode = TLSMode.read(reader, fromURL: urlTLS)
+        let caFile = reader.string("ca_file", default: urlRootCert)
         var tls = PostgresConnection.Configuration.TLS.disable
-        if tlsMode != .disable {
+        if tlsMode == .require {
             do {
-                let context = try NIOSSLContext(configuration: .makeClientConfiguration())
-                tls = tlsMode == .prefer ? .prefer(context) : .require(context)
+                var client = TLSConfiguration.makeClientConfiguration()
+                client.certificateVerification = .fullVerification
+                if let caFile { client.trustRoots = .file(caFile) }
+                tls = .require(try NIOSSLContext(configuration: client))
             } catch {
-                reader.problems.add(reader.keyPath("tls"), "cannot set up TLS: \(error)")
+                reader.problems.add(reader.keyPath(caFile == nil ? "tls" : "ca_file"), "cannot set up TLS: \(error)")
             }
+        } else if caFile != nil {
+            reader.problems.add(reader.keyPath("ca_file"), "is set but tls is disable")
         }
         var statements: [Statement] = []
         for (index, text) in reader.stringList("statements", required: true).enumerated() {
@@ -336,11 +364,6 @@ package final class SQLDestination: SingleEventDestination {
                     lockTimeout: lockTimeout, logger: context.logger)
             }, DestinationLimits(concurrency: 4)
         )
-    }
-
-    /// `tls:` of the sql destination.
-    package enum TLSMode: String, Sendable, CaseIterable {
-        case disable, prefer, require
     }
 
     /// Connection ids for PostgresNIO's logs.

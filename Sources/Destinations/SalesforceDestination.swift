@@ -43,6 +43,10 @@ package final class SalesforceDestination: SingleEventDestination {
     }
 
     package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
+        // The email is the only learner value in a query: refused before any query is built.
+        guard EmailAddress.isUsable(event.email) else {
+            return .permanent(reason: "the event's email is not a usable address; no query built")
+        }
         switch settings.mode {
         case .delete: return await deleteRecords(event)
         case .task: return await createTask(event)
@@ -119,23 +123,25 @@ package final class SalesforceDestination: SingleEventDestination {
         }
     }
 
-    /// SOQL string-literal escaping: backslash, quotes and control characters.
+    /// SOQL string-literal escaping: backslash, quotes and control characters, per Unicode
+    /// scalar. (Per `Character`, a quote followed by a combining mark, or `\r\n`, is one
+    /// grapheme cluster that matches no case and would pass through unescaped.)
     package static func soqlEscape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "\\": out += "\\\\"
-            case "'": out += "\\'"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{8}": out += "\\b"
-            case "\u{c}": out += "\\f"
-            default: out.append(character)
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out.append(contentsOf: "\\\\".unicodeScalars)
+            case "'": out.append(contentsOf: "\\'".unicodeScalars)
+            case "\"": out.append(contentsOf: "\\\"".unicodeScalars)
+            case "\n": out.append(contentsOf: "\\n".unicodeScalars)
+            case "\r": out.append(contentsOf: "\\r".unicodeScalars)
+            case "\t": out.append(contentsOf: "\\t".unicodeScalars)
+            case "\u{8}": out.append(contentsOf: "\\b".unicodeScalars)
+            case "\u{c}": out.append(contentsOf: "\\f".unicodeScalars)
+            default: out.append(scalar)
             }
         }
-        return out
+        return String(out)
     }
 
     /// Runs a SOQL query (`queryAll` includes Recycle Bin records) and follows `nextRecordsUrl`.

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Metrics
 import RetirementEvent
 
 /// `type: segment`: Public API workspace regulation, `POST {base_url}/regulations` with
@@ -7,7 +8,9 @@ import RetirementEvent
 /// `Authorization: Bearer <Public API token>`.
 ///
 /// Each learner contributes its LMS user id and, as Open edX's driver does, its original
-/// username (Segment user ids may be either). Segment takes up to 5,000 ids per call, so a
+/// username (Segment user ids may be either). A username of ASCII digits only is never sent: it
+/// may be another learner's user id (Open edX allows such usernames), and erasing the wrong
+/// person cannot be undone. Such skips are counted in `retirement_segment_usernames_skipped_total`. Segment takes up to 5,000 ids per call, so a
 /// batch holds up to 2,500 learners. The regulation id is kept as `jobID` (Segment finishes
 /// within 30 days). On 429 the body's `msBeforeNext` is honoured, else `X-RateLimit-Reset`.
 package struct SegmentDestination: Destination {
@@ -22,6 +25,7 @@ package struct SegmentDestination: Destination {
     package let includeUsername: Bool
     let token: String
     let transport: HTTPTransport
+    let skippedUsernames: Counter
 
     package var maxBatchSize: Int { includeUsername ? Self.maxSubjectIDs / 2 : Self.maxSubjectIDs }
 
@@ -32,16 +36,29 @@ package struct SegmentDestination: Destination {
         self.regulationType = regulationType
         self.includeUsername = includeUsername
         self.transport = transport
+        self.skippedUsernames = Counter(label: "retirement_segment_usernames_skipped_total", dimensions: [("destination", name)])
     }
 
-    /// The subject ids of a batch: user ids, then usernames, without duplicates.
+    /// Whether a username could be taken for a user id: ASCII digits only.
+    package static func couldBeAUserID(_ username: String) -> Bool {
+        !username.isEmpty && username.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    }
+
+    /// The subject ids of a batch: user ids, then usernames (never one that could be a user
+    /// id), without duplicates.
     func subjectIDs(_ events: [RetirementEvent]) -> [String] {
         var seen: Set<String> = []
         var ids: [String] = []
         for event in events {
-            for id in [String(event.userID)] + (includeUsername ? [event.username] : []) where !id.isEmpty {
-                if seen.insert(id).inserted { ids.append(id) }
+            var candidates = [String(event.userID)]
+            if includeUsername, !event.username.isEmpty {
+                if Self.couldBeAUserID(event.username) {
+                    skippedUsernames.increment()
+                } else {
+                    candidates.append(event.username)
+                }
             }
+            for id in candidates where seen.insert(id).inserted { ids.append(id) }
         }
         return ids
     }

@@ -46,7 +46,7 @@ package struct SendGridDestination: Destination {
             return Array(repeating: failure.outcome, count: events.count)
         }
         // Contact id per event (nil: not found).
-        let contactIDs = emails.map { found[$0.lowercased()] }
+        let contactIDs = emails.map { found[EmailAddress.asciiLowercased($0)] }
         let ids = Array(Set(contactIDs.compactMap { $0 })).sorted()
         if ids.isEmpty { return Array(repeating: .alreadyGone, count: events.count) }
         let deleted: ErasureOutcome
@@ -65,7 +65,8 @@ package struct SendGridDestination: Destination {
         return contactIDs.map { $0 == nil ? .alreadyGone : deleted }
     }
 
-    /// Lowercased email → contact id for the addresses SendGrid knows.
+    /// ASCII-lowercased email → contact id for the addresses SendGrid knows (Unicode case
+    /// mapping would take another person's contact for the learner's).
     func search(_ emails: [String]) async -> Result<[String: String], TransportFailure> {
         let body = VendorHTTP.json([("emails", .array(emails.map { .string($0) }))])
         let url = "\(baseURL)/v3/marketing/contacts/search/emails"
@@ -80,9 +81,14 @@ package struct SendGridDestination: Destination {
             let result = (VendorHTTP.parse(response.body) as? [String: Any])?["result"] as? [String: Any] ?? [:]
             var map: [String: String] = [:]
             for (email, value) in result {
-                if let contact = (value as? [String: Any])?["contact"] as? [String: Any], let id = contact["id"] as? String {
-                    map[email.lowercased()] = id
+                guard let contact = (value as? [String: Any])?["contact"] as? [String: Any], let id = contact["id"] as? String else {
+                    continue
                 }
+                // Only a contact whose own address is the one searched for: never one that the
+                // search matched more widely (Unicode case folding, normalisation).
+                let key = EmailAddress.asciiLowercased(email)
+                if let own = contact["email"] as? String, EmailAddress.asciiLowercased(own) != key { continue }
+                map[key] = id
             }
             return .success(map)
         }

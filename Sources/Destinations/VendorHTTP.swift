@@ -98,9 +98,7 @@ enum VendorHTTP {
     /// Trims a trailing slash; reports a value that is not an http(s) URL.
     static func baseURL(_ reader: SettingsReader, default defaultValue: String?, required: Bool = false) -> String {
         let value = reader.string("base_url", default: defaultValue, required: required) ?? ""
-        if !value.isEmpty, !(value.hasPrefix("http://") || value.hasPrefix("https://")) {
-            reader.problems.add(reader.keyPath("base_url"), "must be an http:// or https:// URL")
-        }
+        HTTPURLRule.check(value, key: "base_url", reader: reader)
         var trimmed = value
         while trimmed.hasSuffix("/") { trimmed.removeLast() }
         return trimmed
@@ -115,7 +113,7 @@ enum VendorHTTP {
     ) async -> [String] {
         switch await send(transport, .get, baseURL + path, headers: headers) {
         case .failure:
-            return ["destination \(name): cannot reach \(baseURL)"]
+            return ["destination \(name): cannot reach \(RedactedURL(baseURL))"]
         case .success(let response):
             if (200..<300).contains(response.status) { return [] }
             if response.status == 401 || response.status == 403 { return ["destination \(name): \(refused(response.status))"] }

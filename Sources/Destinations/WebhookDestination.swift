@@ -3,37 +3,38 @@ import Engine
 import Foundation
 import RetirementEvent
 
-/// `type: webhook` (docs/contract.md#webhook): POSTs the event as JSON, signed with HMAC-SHA256 when a secret is set.
+/// `type: webhook` (docs/contract.md#webhook): POSTs the event as JSON, signed when a secret is
+/// set (``WebhookSigner``: Standard Webhooks headers, and the deprecated `X-Retirement-Signature`).
 package struct WebhookDestination: SingleEventDestination {
     package let name: String
     package let url: String
-    package let secret: [UInt8]?
+    package let signer: WebhookSigner?
     let transport: HTTPTransport
+    /// Unix seconds for `webhook-timestamp`.
+    let now: @Sendable () -> Int64
 
-    package init(name: String, url: String, secret: String?, transport: HTTPTransport) {
+    package init(
+        name: String, url: String, signingKey: [UInt8]?, transport: HTTPTransport,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) {
         self.name = name
         self.url = url
-        self.secret = secret.map { Array($0.utf8) }
+        self.signer = signingKey.map(WebhookSigner.init(key:))
         self.transport = transport
+        self.now = now
     }
 
     package func erase(_ event: RetirementEvent) async -> ErasureOutcome {
         let body = WebhookDestination.body(for: event)
         var headers = [("Content-Type", "application/json"), ("Idempotency-Key", event.eventID)]
-        if let signature = signature(body) { headers.append(("X-Retirement-Signature", signature)) }
+        // Signed at each attempt: a retry carries a fresh timestamp, within the receiver's tolerance.
+        if let signer { headers += signer.headers(eventID: event.eventID, timestamp: now(), body: body) }
         do {
             let response = try await transport.send(.POST, url, headers: headers, body: body)
             return HTTPOutcome.classify(response)
         } catch {
             return HTTPOutcome.transportFailure(error)
         }
-    }
-
-    /// `sha256=<hex HMAC-SHA256 of the body>`, or `nil` without a secret.
-    package func signature(_ body: [UInt8]) -> String? {
-        guard let secret else { return nil }
-        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret))
-        return "sha256=" + Base16.lowercase(mac)
     }
 
     /// The body of docs/contract.md#webhook-body: optional fields only when the event has them.
@@ -53,11 +54,11 @@ package struct WebhookDestination: SingleEventDestination {
         do {
             let response = try await transport.send(.HEAD, url, headers: [])
             if response.status == 401 || response.status == 403 {
-                return ["destination \(name): \(url) refused the request (HTTP \(response.status)); check the secret"]
+                return ["destination \(name): \(RedactedURL(url)) refused the request (HTTP \(response.status)); check the secret"]
             }
             return []
         } catch {
-            return ["destination \(name): cannot reach \(url): \(error)"]
+            return ["destination \(name): cannot reach \(RedactedURL(url)): \(error)"]
         }
     }
 }

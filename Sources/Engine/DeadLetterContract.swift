@@ -15,6 +15,10 @@ package enum DeadLetterContract {
         package static let originalOffset = "x-original-offset"
         /// Attempts at the destination that failed most often.
         package static let attempts = "x-attempts"
+        /// The original record's timestamp (milliseconds since the epoch), kept when a redrive
+        /// writes the record again: the dead-letter record's own timestamp is the time of writing,
+        /// from which the topic's retention counts.
+        package static let originalTimestamp = "x-original-timestamp"
         /// Present when the original value could not be copied (too large for the topic): the
         /// original is read from its coordinates while the source topic retains it.
         package static let valueOmitted = "x-retirement-value-omitted"
@@ -22,7 +26,7 @@ package enum DeadLetterContract {
         /// The headers that describe the dead-lettering itself, removed before a record is
         /// applied again (``valueOmitted`` stays: a record without its value keeps saying why).
         package static let describingTheDeadLettering: Set<String> = [
-            error, destinations, originalTopic, originalPartition, originalOffset, attempts,
+            error, destinations, originalTopic, originalPartition, originalOffset, attempts, originalTimestamp,
         ]
     }
 

@@ -11,6 +11,9 @@ package final class EngineMetrics: Sendable {
     package let deadLetterWriteFailures = Counter(label: "retirement_dead_letter_write_failures_total")
     /// Valid events whose personal fields arrived in clear, not encrypted (docs/encryption.md).
     package let plaintextEvents = Counter(label: "retirement_events_plaintext_total")
+    /// Plain events refused as `not_encrypted` because `encryption.required` is on: each one is
+    /// an erasure order that no holder of the keyring sealed (docs/encryption.md).
+    package let refusedPlaintextEvents = Counter(label: "retirement_events_refused_plaintext_total")
     private let completed: [EventCompletion: Counter]
     private let perDestination = Mutex<[String: DestinationMetrics]>([:])
     private let deadLetters = Mutex<[String: Counter]>([:])
@@ -35,6 +38,7 @@ package final class EngineMetrics: Sendable {
     }
 
     package func deadLettered(reasonCode: String) {
+        if reasonCode == "not_encrypted" { refusedPlaintextEvents.increment() }
         let counter = deadLetters.withLock { map in
             if let counter = map[reasonCode] { return counter }
             let counter = Counter(label: "retirement_dead_letters_total", dimensions: [("reason", reasonCode)])

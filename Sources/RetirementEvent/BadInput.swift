@@ -4,7 +4,8 @@ package struct BadInput: Error, Sendable, Equatable, CustomStringConvertible {
     /// `empty_value`, `not_utf8`, `invalid_json`, `not_an_object`, `missing_field:<f>`,
     /// `wrong_type:<f>`, `invalid_value:<f>`, `missing_header:ce_type`, `unsupported_type`,
     /// `missing_header:ce_id`, `key_mismatch`, `too_large`; for encrypted events (docs/encryption.md)
-    /// `key_unavailable`, `decryption_failed`, `invalid_value:encrypted`.
+    /// `key_unavailable`, `decryption_failed`, `invalid_value:encrypted`; with `encryption.required`,
+    /// `not_encrypted` for a plain event.
     package var code: String
     package var detail: String
 
@@ -21,6 +22,7 @@ package struct BadInput: Error, Sendable, Equatable, CustomStringConvertible {
     package static let kinds: Set<String> = [
         "empty_value", "not_utf8", "invalid_json", "not_an_object", "missing_field", "wrong_type", "invalid_value",
         "missing_header", "unsupported_type", "key_mismatch", "too_large", "key_unavailable", "decryption_failed",
+        "not_encrypted",
     ]
 
     /// The kind of ``code`` (the part before `:`).

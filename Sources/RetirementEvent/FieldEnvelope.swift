@@ -83,4 +83,13 @@ package enum FieldEnvelope {
         return "{\"v\":1,\"alg\":\"\(algorithm)\",\"kid\":\"\(key.id)\",\"nonce\":\"\(Base64.encode(nonceBytes))\","
             + "\"ciphertext\":\"\(Base64.encode(Array(box.ciphertext) + Array(box.tag)))\"}"
     }
+
+    /// The `kid` of a record value's envelope, without decrypting anything; `nil` for a plain,
+    /// malformed or non-UTF-8 value. `keys check` uses it to find the keys still in use.
+    package static func keyID(ofValue value: [UInt8]) -> String? {
+        guard String(validating: value, as: UTF8.self) != nil, case .object(let object)? = try? JSONParser.parse(value),
+            case .object(let envelope)? = object["encrypted"], case .string(let kid)? = envelope["kid"]
+        else { return nil }
+        return kid
+    }
 }

@@ -5,10 +5,15 @@ package struct RetirementEventDecoder: Sendable {
     /// Decrypts events whose personal fields are in an `encrypted` envelope (docs/encryption.md);
     /// without one, such events are bad input (`key_unavailable`). Plain events need none.
     package var keyring: Keyring?
+    /// `encryption.required`: a plain event (no `encrypted` envelope, or `null`) is bad input
+    /// (`not_encrypted`), never applied. The envelope's authentication, bound to the event's id
+    /// and user id, is then what proves that a producer holding the keyring ordered the erasure.
+    package var requireEncryption: Bool
 
-    package init(maxValueBytes: Int = 64 * 1024, keyring: Keyring? = nil) {
+    package init(maxValueBytes: Int = 64 * 1024, keyring: Keyring? = nil, requireEncryption: Bool = false) {
         self.maxValueBytes = maxValueBytes
         self.keyring = keyring
+        self.requireEncryption = requireEncryption
     }
 
     /// - Parameters:
@@ -53,6 +58,8 @@ package struct RetirementEventDecoder: Sendable {
         if let envelope = object["encrypted"], envelope != .null {
             try openEnvelope(envelope, into: &object, userID: userID, header: header)
             wasEncrypted = true
+        } else if requireEncryption {
+            throw BadInput(code: "not_encrypted", detail: "encryption.required is on and the event has no encrypted envelope")
         }
         let username = try requiredString(object, "username")
         let email = try requiredString(object, "email")

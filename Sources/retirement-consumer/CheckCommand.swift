@@ -20,6 +20,7 @@ struct CheckCommand: AsyncParsableCommand {
                 printError("keyring \(finding)")
             }
         }
+        print("encryption: \(EncryptionMode(config.encryption).description)")
         let problems = await ServiceCheck.run(config, logger: Logger(label: "check"))
         if problems.isEmpty {
             print("ok: configuration valid; Kafka and \(config.destinations.count) destination(s) reachable")

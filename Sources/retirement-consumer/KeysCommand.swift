@@ -3,6 +3,7 @@ import ArgumentParser
 import ConfigFile
 import Destinations
 import Foundation
+import Logging
 import RetirementEvent
 
 struct KeysCommand: AsyncParsableCommand {
@@ -125,8 +126,24 @@ struct KeysCommand: AsyncParsableCommand {
                 }
                 retention = value
             }
-            let findings = KeyringAudit.check(keyring, longestRetention: retention, now: Date().timeIntervalSince1970)
+            var evidence = KeyUsageScan.Evidence.notChecked
+            if let path = source.config {
+                // With a config, the topics say which keys records still waiting are sealed under.
+                let config = try loadConfiguration(path, requireDestinations: false)
+                LogSetup.bootstrap(format: .text, level: .error)
+                do {
+                    evidence = .read(try KeyUsageScan.scan(config, logger: Logger(label: "keys-check")))
+                } catch {
+                    evidence = .unreadable("\(error)")
+                }
+            }
+            let findings = KeyringAudit.check(keyring, longestRetention: retention, now: Date().timeIntervalSince1970, evidence: evidence)
             print("ok: keyring valid: \(keyring.keys.count) key(s); current: \(keyring.current ?? "-")")
+            if case .read(let usage) = evidence {
+                let sealed = usage.values.reduce(0) { $0 + $1.values.reduce(0, +) }
+                print(
+                    "topics read: \(sealed) encrypted record(s) still waiting, under \(usage.isEmpty ? "no key" : usage.keys.sorted().joined(separator: ", "))")
+            }
             for finding in findings { print(finding.description) }
             if strict, findings.contains(where: { $0.level == .warning }) { throw ExitCode(1) }
         }

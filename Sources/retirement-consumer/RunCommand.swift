@@ -20,6 +20,7 @@ struct RunCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "retirement-consumer")
+        logger.info("encryption", metadata: ["mode": "\(EncryptionMode(config.encryption).rawValue)"])
         if let keyring = config.encryption.keyring {
             logger.info("keyring loaded", metadata: ["keys": "\(keyring.keys.map(\.id).joined(separator: ","))"])
             for finding in KeyringAudit.check(keyring, longestRetention: config.encryption.longestRetention, now: Date().timeIntervalSince1970)

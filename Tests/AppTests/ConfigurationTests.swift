@@ -5,6 +5,8 @@ import Foundation
 import Testing
 
 @Suite struct ConfigurationTests {
+    /// A webhook secret long enough to be accepted (32 bytes or more).
+    static let secret = "a-webhook-secret-of-thirty-two-bytes"
     func problems(_ yaml: String, env: [String: String] = [:]) -> [String] {
         do {
             let tree = try ConfigLoader.parse(yaml: yaml, environment: env)
@@ -27,8 +29,21 @@ import Testing
             secret_env: CRM_SECRET
         """
 
+    /// A YAML error says where, never what the line holds (it may be a secret).
+    @Test func yamlErrorsDoNotEchoTheLine() {
+        for yaml in [
+            "kafka:\n  bootstrap_servers: x\n  password: \"hunter2-in-the-file\n",
+            "kafka:\n  bootstrap_servers: x\n  token: [hunter2-in-the-file\n",
+            "kafka:\n  bootstrap_servers: x\n\tsecret: hunter2-in-the-file\n",
+        ] {
+            let found = problems(yaml)
+            #expect(found.count == 1 && found[0].hasPrefix("config: not valid YAML: ") && found[0].contains("line"), "\(found)")
+            #expect(!found.joined().contains("hunter2"), "\(found)")
+        }
+    }
+
     @Test func contractExampleParsesWithDefaults() throws {
-        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: valid, environment: ["CRM_SECRET": "x"]))
+        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: valid, environment: ["CRM_SECRET": Self.secret]))
         #expect(config.kafka.topic == "user-retirement")
         #expect(config.kafka.deadLetterTopic == "user-retirement.dlq")
         #expect(config.kafka.groupID == "retirement-consumer")
@@ -53,7 +68,7 @@ import Testing
                     partition.assignment.strategy: roundrobin
                     security.protocol: SASL_SSL
                 """)
-        let found = problems(yaml, env: ["CRM_SECRET": "x"])
+        let found = problems(yaml, env: ["CRM_SECRET": Self.secret])
         for key in ["group.id", "enable.auto.offset.store", "enable.auto.commit", "partition.assignment.strategy"] {
             #expect(found.contains { $0.hasPrefix("kafka.properties.\(key): not allowed:") }, "\(key): \(found)")
         }
@@ -72,7 +87,7 @@ import Testing
                     security.protocol: carrier-pigeon
                     sasl.mechanism: PLAIN
                 """)
-        let found = problems(yaml, env: ["CRM_SECRET": "x"])
+        let found = problems(yaml, env: ["CRM_SECRET": Self.secret])
         #expect(found.count == 2, "\(found)")
         #expect(found.contains { $0.hasPrefix("kafka.properties.no.such.property: ") })
         #expect(found.contains { $0.hasPrefix("kafka.properties.security.protocol: ") })
@@ -82,7 +97,7 @@ import Testing
     @Test func destinationNamesCannotBeReasonCodes() {
         let yaml = valid.replacingOccurrences(of: "- name: crm", with: "- name: too_large")
         #expect(
-            problems(yaml, env: ["CRM_SECRET": "x"]) == [
+            problems(yaml, env: ["CRM_SECRET": Self.secret]) == [
                 "destinations[0].name: must not be a dead-letter reason code ('too_large')"
             ])
     }
@@ -96,7 +111,7 @@ import Testing
                   properties:
                     group.instance.id: pod-0
                 """)
-        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: ["CRM_SECRET": "x"]))
+        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: ["CRM_SECRET": Self.secret]))
         #expect(config.consumerProperties()["group.instance.id"] == "pod-0")
         #expect(config.consumerProperties()["group.id"] == "retirement-consumer")
         for tool in ["retirement-consumer.replay", "retirement-consumer.dlq-redrive"] {
@@ -118,13 +133,13 @@ import Testing
                 http:
                   liveness_timeout: 40s
                 """
-        let found = problems(yaml, env: ["CRM_SECRET": "x"])
+        let found = problems(yaml, env: ["CRM_SECRET": Self.secret])
         #expect(found.count == 1 && found[0].hasPrefix("http.liveness_timeout: must be longer than"), "\(found)")
     }
 
     @Test func topicPrefixAppliesToTopicAndDeadLetterTopic() throws {
         let yaml = valid.replacingOccurrences(of: "  bootstrap_servers", with: "  topic_prefix: prod\n  bootstrap_servers")
-        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: ["CRM_SECRET": "x"]))
+        let config = try ServiceConfiguration.parse(ConfigLoader.parse(yaml: yaml, environment: ["CRM_SECRET": Self.secret]))
         #expect(config.kafka.topic == "prod-user-retirement")
         #expect(config.kafka.deadLetterTopic == "prod-user-retirement.dlq")
     }
@@ -137,11 +152,11 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let secret = dir.appendingPathComponent("secret")
-        try "from-file\n".write(to: secret, atomically: true, encoding: .utf8)
+        try "from-file-a-secret-of-32-bytes-or-more\n".write(to: secret, atomically: true, encoding: .utf8)
         let yaml = valid.replacingOccurrences(of: "secret_env: CRM_SECRET", with: "secret_file: \(secret.path)")
         let tree = try ConfigLoader.parse(yaml: yaml, environment: [:])
         guard case .list(let list)? = tree.values["destinations"], case .map(let first) = list[0] else { Issue.record("no destinations"); return }
-        #expect(first["secret"] == .string("from-file"))
+        #expect(first["secret"] == .string("from-file-a-secret-of-32-bytes-or-more"))
         #expect(
             problems(yaml.replacingOccurrences(of: secret.path, with: "/nonexistent/x")) == [
                 "destinations[0].secret_file: cannot read file /nonexistent/x"

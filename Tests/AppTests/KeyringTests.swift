@@ -1,6 +1,7 @@
 import App
 import ConfigFile
 import Foundation
+import Kafka
 import RetirementEvent
 import TestSupport
 import Testing
@@ -29,6 +30,29 @@ import Testing
         #expect(fromFile.encryption.keyring?.keys.map(\.id) == ["k1"])
         #expect(fromFile.encryption.longestRetention == .seconds(14 * 86_400))
         #expect(try parse(base).encryption.keyring == nil)
+    }
+
+    /// `encryption.required` needs a keyring; with one it is read, and the mode says what happens
+    /// to plain events.
+    @Test func requiredEncryptionNeedsAKeyring() throws {
+        do {
+            _ = try parse(base + "\nencryption:\n  required: true\n")
+            Issue.record("accepted required without a keyring")
+        } catch let failure as ConfigLoader.Failure {
+            #expect(failure.problems.count == 1 && failure.problems[0].hasPrefix("encryption.required: needs a keyring"), "\(failure.problems)")
+        }
+        let required = try parse(base + "\nencryption:\n  keyring_env: RC_KEYRING\n  required: true\n", env: ["RC_KEYRING": Self.keyring])
+        #expect(required.encryption.required && EncryptionMode(required.encryption) == .required)
+        let optional = try parse(base + "\nencryption:\n  keyring_env: RC_KEYRING\n", env: ["RC_KEYRING": Self.keyring])
+        #expect(!optional.encryption.required && EncryptionMode(optional.encryption) == .optional)
+        #expect(EncryptionMode(try parse(base).encryption) == .off)
+        // A keyring that cannot be read is its own problem, not a second one about `required`.
+        do {
+            _ = try parse(base + "\nencryption:\n  keyring_env: RC_MISSING\n  required: true\n")
+            Issue.record("accepted")
+        } catch let failure as ConfigLoader.Failure {
+            #expect(failure.problems == ["encryption.keyring_env: environment variable RC_MISSING is not set"])
+        }
     }
 
     @Test func invalidKeyringIsAConfigProblemWithoutTheSecret() {
@@ -77,10 +101,61 @@ import Testing
         #expect(KeyringAudit.check(young, longestRetention: .seconds(30 * 86_400), now: now).map(\.level) == [.note])
         #expect(KeyringAudit.check(young, longestRetention: .seconds(30 * 86_400), now: now + 40 * day).map(\.level) == [.note, .note])
     }
+
+    /// A key that records still waiting in the topics are sealed under is never called
+    /// removable; topics that could not be read confirm nothing.
+    @Test func aKeyStillSealingWaitingRecordsIsNotRemovable() throws {
+        let now = RFC3339.parse("2026-12-31T00:00:00Z")!
+        func key(_ id: String, _ created: String) throws -> Keyring.Key {
+            try Keyring.Key(id: id, created: created, secret: [UInt8](repeating: 1, count: 32))
+        }
+        let ring = try Keyring(current: "k-b", keys: [try key("k-a", "2026-10-01T00:00:00Z"), try key("k-b", "2026-11-16T00:00:00Z")])
+        let used = KeyringAudit.check(
+            ring, longestRetention: .seconds(30 * 86_400), now: now, evidence: .read(["k-a": ["user-retirement.dlq": 3]]))
+        // k-b, the current key, is past the retention too: its own finding (rotate) is unchanged.
+        let usedA = used.filter { $0.keyID == "k-a" }
+        #expect(usedA.count == 1 && usedA[0].level == .warning && usedA[0].message.contains("do not remove it"), "\(used)")
+        #expect(usedA[0].message.contains("3 in user-retirement.dlq") && !usedA[0].message.contains("remove it from every keyring"))
+        let unread = KeyringAudit.check(ring, longestRetention: .seconds(30 * 86_400), now: now, evidence: .unreadable("broker down"))
+            .filter { $0.keyID == "k-a" }
+        #expect(unread.count == 1 && unread[0].message.contains("could not be read") && !unread[0].message.contains("remove it from every keyring"))
+        let clean = KeyringAudit.check(ring, longestRetention: .seconds(30 * 86_400), now: now, evidence: .read(["k-b": ["user-retirement": 1]]))
+        #expect(clean.first { $0.keyID == "k-a" }?.message.contains("remove it from every keyring") == true)
+    }
 }
 
 extension ProcessTests {
     @Suite struct KeysCommandTests {
+        /// `keys check --config` reads the topics: an old key that sealed a dead-letter record
+        /// still owed is not removable; once nothing waits under it, it is.
+        @Test func checkWithAConfigReadsTheKeysStillInUse() async throws {
+            let cluster = try TestCluster(partitions: 2)
+            let directory = makeTemporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let old = try Keyring.Key(id: "k-old", created: "2026-01-01T00:00:00Z", secret: [UInt8](repeating: 7, count: 32))
+            let new = try Keyring.Key(id: "k-new", created: "2026-02-01T00:00:00Z", secret: [UInt8](repeating: 8, count: 32))
+            let ringURL = directory.appendingPathComponent("keyring.json")
+            try Keyring(current: "k-new", keys: [old, new]).json.write(to: ringURL, atomically: true, encoding: .utf8)
+            let config = directory.appendingPathComponent("config.yaml")
+            try cluster.writeConfig(
+                to: config, groupID: "keys-check", webhookURL: "http://127.0.0.1:9/erase",
+                more: "encryption:\n  keyring_file: \(ringURL.path)\n")
+            let env = ["WEBHOOK_SECRET": String(repeating: "s", count: 32)]
+            let (freeCode, freeOut) = try await run(["keys", "check", "--config", config.path], in: directory, name: "free", env: env)
+            #expect(freeCode == 0, "\(freeOut)")
+            #expect(freeOut.contains("remove it from every keyring") && freeOut.contains("topics read: 0 encrypted record(s)"), "\(freeOut)")
+
+            let envelope = try FieldEnvelope.seal(
+                plaintext: Array(#"{"username":"u","email":"e@x.org"}"#.utf8), key: old, eventID: SampleEvents.eventID(5), userID: 5)
+            try await cluster.producer.send(
+                topic: "\(cluster.topic).dlq", key: Array("5".utf8), value: Array(#"{"user_id": 5, "encrypted": \#(envelope)}"#.utf8),
+                headers: SampleEvents.headers(userID: 5) + [KafkaHeader(name: "x-retirement-destinations", value: Array("crm".utf8))])
+            let (usedCode, usedOut) = try await run(["keys", "check", "--config", config.path, "--strict"], in: directory, name: "used", env: env)
+            #expect(usedCode == 1, "\(usedOut)")
+            #expect(usedOut.contains("do not remove it") && usedOut.contains("1 in \(cluster.topic).dlq"), "\(usedOut)")
+            #expect(!usedOut.contains("remove it from every keyring"), "\(usedOut)")
+        }
+
         func run(_ arguments: [String], in directory: URL, name: String, env: [String: String] = [:]) async throws -> (Int32?, String) {
             let process = try ConsumerProcess(arguments, logURL: directory.appendingPathComponent("\(name).log"), environment: env)
             let code = await process.waitForExit(timeout: .seconds(60))

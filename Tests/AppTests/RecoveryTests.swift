@@ -11,14 +11,14 @@ extension ProcessTests {
         static let t0: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z
 
         @Test func replayAppliesExactlyTheWindowToTheNamedDestinationOnly() async throws {
-            let audit = try await WebhookServer(secret: "audit-secret")
+            let audit = try await WebhookServer(secret: "audit-secret-for-the-replay-tests-0123")
             defer { audit.stop() }
             let harness = try await ProcessHarness(partitions: 4)
             harness.more = """
                   - name: audit
                     type: webhook
                     url: "\(audit.url)"
-                    secret: "audit-secret"
+                    secret: "audit-secret-for-the-replay-tests-0123"
                 """
             harness.processing = "  max_in_flight: 20"
             for (band, users) in [(0, 1...30), (1, 31...60), (2, 61...90)] {
@@ -60,7 +60,7 @@ extension ProcessTests {
         }
 
         @Test func deadLettersAreListedAndRedrivenToTheDestinationsTheyOwe() async throws {
-            let audit = try await WebhookServer(secret: "audit-secret")
+            let audit = try await WebhookServer(secret: "audit-secret-for-the-replay-tests-0123")
             defer { audit.stop() }
             let refuse = Unchecked(true)
             let harness = try await ProcessHarness(partitions: 4) { userID, _ in
@@ -70,7 +70,7 @@ extension ProcessTests {
                   - name: audit
                     type: webhook
                     url: "\(audit.url)"
-                    secret: "audit-secret"
+                    secret: "audit-secret-for-the-replay-tests-0123"
                 receipts:
                   topic: user-retirement.receipts
                   log: true
@@ -125,7 +125,7 @@ extension ProcessTests {
         /// past what fails again: both are dead-lettered again, and the exit status says so.
         @Test func partialRedriveCarriesForwardWhatItDoesNotSettle() async throws {
             let refuseAudit = Unchecked(true)
-            let audit = try await WebhookServer(secret: "audit-secret") { userID, _ in
+            let audit = try await WebhookServer(secret: "audit-secret-for-the-replay-tests-0123") { userID, _ in
                 refuseAudit.value && userID <= 15 ? .init(status: 400) : .init()
             }
             defer { audit.stop() }
@@ -137,7 +137,7 @@ extension ProcessTests {
                   - name: audit
                     type: webhook
                     url: "\(audit.url)"
-                    secret: "audit-secret"
+                    secret: "audit-secret-for-the-replay-tests-0123"
                 """
             harness.processing = "  max_in_flight: 20"
             try await harness.produce(1...30)

@@ -46,6 +46,23 @@ extension ProcessTests {
             }
             #expect(harness.webhook.protocolViolations.isEmpty)
             #expect(await harness.stopAll() == [0])
+
+            // The original record's timestamp travels with the dead letter, and a redrive that
+            // writes it again (users 1...10 still refused) keeps it.
+            let originals = try harness.cluster.readAll(topic: harness.cluster.topic)
+            let sent = Dictionary(originals.map { (String(decoding: $0.key ?? [], as: UTF8.self), $0.timestamp) }) { first, _ in first }
+            for record in dlq {
+                #expect(record.header("x-original-timestamp") == sent[String(decoding: record.key ?? [], as: UTF8.self)].map { "\($0 ?? -1)" })
+            }
+            let config = harness.directory.appendingPathComponent("consumer-0.yaml").path
+            let (code, output) = try await harness.runCommand(["dlq", "redrive", "--config", config], name: "redrive")
+            #expect(code == 1, "\(output)")
+            let again = try harness.cluster.readAll(topic: "\(harness.cluster.topic).dlq").suffix(10)
+            #expect(again.count == 10)
+            for record in again {
+                let key = String(decoding: record.key ?? [], as: UTF8.self)
+                #expect(record.header("x-original-timestamp") == sent[key].map { "\($0 ?? -1)" }, "user \(key)")
+            }
         }
     }
 }

@@ -70,6 +70,21 @@ import Testing
         }
     }
 
+    /// The subscriber hash lowercases ASCII only: `\u{212A}im@…` (KELVIN SIGN) is not
+    /// `kim@…`, whose member must not be deleted for it.
+    @Test func aUnicodeCaseVariantIsNotAnotherMembersHash() async throws {
+        try await MockVendor.run({ request, vendor in
+            request.path.contains(Self.md5("kim@example.org")) ? Reply(status: 204) : .json(404, ["status": 404, "title": "Resource Not Found"])
+        }) { vendor, base in
+            try await Fixture.withTransport { transport in
+                let pipeline = try Fixture.pipeline(Self.settings(base), transport: transport)
+                #expect(await pipeline.apply(Fixture.event(1, email: "\u{212A}im@example.org")) == .alreadyGone)
+                #expect(await pipeline.apply(Fixture.event(2, email: "Kim@Example.org")) == .erased(jobID: nil))
+            }
+        }
+        #expect(MailchimpDestination.subscriberHash("\u{212A}im@example.org") != Self.md5("kim@example.org"))
+    }
+
     @Test func neverMoreThanTenConnectionsAtOnce() async throws {
         try await MockVendor.run({ request, vendor in Self.vendor(request, vendor, delay: .milliseconds(40)) }) { vendor, base in
             try await Fixture.withTransport { transport in

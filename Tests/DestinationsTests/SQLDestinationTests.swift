@@ -2,6 +2,7 @@ import ConfigFile
 import Engine
 import Foundation
 import PostgresNIO
+import TestSupport
 import Testing
 
 @testable import Destinations
@@ -85,6 +86,60 @@ import Testing
             // The same event again: nothing left to change.
             #expect(await pipeline.apply(Fixture.event(1)) == .alreadyGone)
             #expect(await pipeline.apply(Fixture.event(99)) == .alreadyGone)
+        }
+    }
+
+    /// TLS is required by default (certificate and host verified): against a server without
+    /// TLS nothing is sent in plain text; the url's `sslmode` is honoured; no silent fallback.
+    @Test func tlsIsRequiredByDefaultAndSSLModeIsHonoured() async throws {
+        guard let url = Self.url else { return }
+        try await Self.admin(url, Self.schema)
+        var byDefault = Self.settings(url, Self.statements)
+        byDefault["tls"] = nil
+        try await Fixture.withTransport { transport in
+            let pipeline = try Fixture.pipeline(byDefault, transport: transport)
+            let outcome = await pipeline.apply(Fixture.event(1))
+            #expect(outcome.isConfigurationError && outcome.reason.contains("does not support TLS"), "\(outcome)")
+            // Nothing was done in plain text: learner 1 is still there for a connection that says disable.
+            var disabled = byDefault
+            disabled["url"] = .string(url + "?sslmode=disable")
+            let plain = try Fixture.pipeline(disabled, transport: transport)
+            #expect(await plain.apply(Fixture.event(1)) == .erased(jobID: nil))
+        }
+        var prefer = byDefault
+        prefer["url"] = .string(url + "?sslmode=prefer")
+        #expect(Fixture.problems(prefer).contains { $0.contains("sslmode=prefer would fall back to plain text") }, "\(Fixture.problems(prefer))")
+        var unknown = byDefault
+        unknown["url"] = .string(url + "?sslmode=require&options=-csearch_path%3Dx")
+        #expect(Fixture.problems(unknown).contains { $0.contains("unknown parameter 'options'") && !$0.contains("search_path") })
+        var tlsPrefer = byDefault
+        tlsPrefer["tls"] = .string("prefer")
+        #expect(Fixture.problems(tlsPrefer).contains { $0.contains("prefer is not supported") })
+        var conflict = byDefault
+        conflict["url"] = .string(url + "?sslmode=verify-full")
+        conflict["tls"] = .string("disable")
+        #expect(Fixture.problems(conflict).contains { $0.contains("the url's sslmode says require") })
+    }
+
+    /// At `logging.level: trace` the driver's wire trace (bind values: the learner's email and
+    /// username) stays off.
+    @Test func theDriverLogsNoBindValuesAtTrace() async throws {
+        guard let url = Self.url else { return }
+        try await Self.admin(url, Self.schema)
+        let log = CapturedLog()
+        let transport = HTTPTransport()
+        let problems = ConfigProblems()
+        // A statement that returns the learner's row: the driver traces every backend message.
+        let statements = Self.statements + ["UPDATE learners SET retired = :event_id WHERE id = :user_id RETURNING username, email"]
+        let reader = SettingsReader(path: "destinations[0]", values: Self.settings(url, statements), problems: problems)
+        let pipeline = try #require(
+            DestinationRegistry.build([reader], context: DestinationContext(transport: transport, logger: log.logger(level: .trace))).first)
+        #expect(await pipeline.apply(Fixture.event(1)) == .erased(jobID: nil))
+        await transport.shutdown()
+        // In clear or as the hex the driver prints buffers in.
+        for value in ["retired__user_1", "learner1"] {
+            let hex = value.utf8.map { String($0, radix: 16) }.joined()
+            #expect(!log.text.contains(value) && !log.text.contains(hex), "\(value) in the driver's log")
         }
     }
 

@@ -137,6 +137,25 @@ import Testing
         let denied = response(403, #"[{"message":"no","errorCode":"INSUFFICIENT_ACCESS"}]"#)
         #expect(SalesforceDestination.classify(denied).isConfigurationError)
         #expect(SalesforceDestination.soqlEscape(#"a'b\c"d"#) == #"a\'b\\c\"d"#)
+        // Per Unicode scalar: a quote with a combining mark, or CR LF, is one Character.
+        #expect(SalesforceDestination.soqlEscape("a'\u{301} OR Email != '") == "a\\'\u{301} OR Email != \\'")
+        #expect(SalesforceDestination.soqlEscape("x\r\ny") == "x\\r\\ny")
+    }
+
+    /// The email is validated before any query is built from it.
+    @Test func anUnusableEmailBuildsNoQuery() async throws {
+        let org = Org()
+        try await MockVendor.run({ request, vendor in org.handle(request, vendor) }) { vendor, base in
+            try await Fixture.withTransport { transport in
+                let pipeline = try Fixture.pipeline(Self.settings(base), transport: transport)
+                for email in ["x@example.org' OR Email != '", "no-at-sign", "a@b@c", "tab\t@example.org", "\u{202E}x@example.org", "q\"@example.org"] {
+                    let outcome = await pipeline.apply(Fixture.event(7, email: email))
+                    guard case .permanent = outcome else { Issue.record("\(email): \(outcome)"); continue }
+                }
+                #expect(!vendor.requests.contains { $0.path.hasSuffix("/query") || $0.path.hasSuffix("/queryAll") })
+            }
+        }
+        #expect(EmailAddress.isUsable("o'brien@example.org") && EmailAddress.isUsable("jos\u{e9}@b\u{fc}cher.example"))
     }
 }
 

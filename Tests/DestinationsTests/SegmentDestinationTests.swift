@@ -2,6 +2,7 @@ import ConfigFile
 import Destinations
 import Engine
 import Foundation
+import RetirementEvent
 import Testing
 
 /// Segment Public API `POST /regulations`: Bearer token, SUPPRESS_WITH_DELETE / USER_ID,
@@ -44,6 +45,34 @@ import Testing
                 #expect(Set(outcomes.compactMap { if case .erased(let job) = $0 { job } else { nil } }) == ["reg-1", "reg-2"])
             }
         }
+    }
+
+    /// Open edX usernames may be all digits, and Segment user ids are LMS user ids: such a
+    /// username names another learner and is never sent; the learner's own user id always is.
+    @Test func aUsernameOfDigitsIsNeverSentAsAUserID() async throws {
+        try await MockVendor.run({ request, vendor in
+            Self.contract(request, vendor) ?? .json(200, ["data": ["regulateId": "reg-\(vendor.bump("r"))"]])
+        }) { vendor, base in
+            try await Fixture.withTransport { transport in
+                let pipeline = try Fixture.pipeline(Self.settings(base), transport: transport)
+                // Every 4th of 200 retiring learners has a username that is the id of a learner
+                // who is not retiring (1001...1050).
+                let events: [RetirementEvent] = (1...200).map { (id: Int) -> RetirementEvent in
+                    let username: String = id % 4 == 0 ? String(1000 + id / 4) : "learner\(id)"
+                    return Fixture.event(Int64(id), username: username)
+                }
+                let outcomes = await Fixture.applyAll(pipeline, events)
+                let ids = Set(vendor.requests.flatMap { $0.json["subjectIds"] as? [String] ?? [] })
+                let bystanders: [String] = (1001...1050).map { String($0) }
+                let retiring: [String] = (1...200).map { String($0) }
+                #expect(ids.isDisjoint(with: bystanders), "a learner who never asked was regulated")
+                #expect(ids.isSuperset(of: retiring), "every retiring learner's user id is sent")
+                #expect(ids.count == 200 + 150)
+                #expect(outcomes.allSatisfy { if case .erased = $0 { true } else { false } })
+            }
+        }
+        #expect(SegmentDestination.couldBeAUserID("0042") && !SegmentDestination.couldBeAUserID("42a"))
+        #expect(!SegmentDestination.couldBeAUserID("\u{0664}\u{0662}") && !SegmentDestination.couldBeAUserID(""))
     }
 
     @Test func honoursMsBeforeNextOn429() async throws {

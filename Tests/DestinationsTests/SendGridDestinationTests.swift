@@ -57,6 +57,31 @@ import Testing
         }
     }
 
+    /// A search that folds Unicode case (`K`, KELVIN SIGN, to `k`) answers with another
+    /// person's contact: it is not the learner's, and nothing is deleted.
+    @Test func aContactFoundByAWiderMatchIsNeverDeleted() async throws {
+        try await MockVendor.run({ request, vendor in
+            if request.method == "POST" {
+                let emails = request.json["emails"] as? [String] ?? []
+                var result: [String: Any] = [:]
+                for email in emails where email.lowercased() == "kim@example.org" {
+                    result[email] = ["contact": ["id": "contact-kim", "email": "kim@example.org"]]
+                }
+                return result.isEmpty ? .json(404, ["errors": [["message": "No contacts found"]]]) : .json(200, ["result": result])
+            }
+            return .json(202, ["job_id": "job-1"])
+        }) { vendor, base in
+            try await Fixture.withTransport { transport in
+                let pipeline = try Fixture.pipeline(Self.settings(base), transport: transport)
+                #expect(await pipeline.apply(Fixture.event(1, email: "\u{212A}im@example.org")) == .alreadyGone)
+                #expect(vendor.requests.filter { $0.method == "DELETE" }.isEmpty, "another person's contact was deleted")
+                // The learner whose address it is (ASCII case aside) is erased.
+                #expect(await pipeline.apply(Fixture.event(2, email: "KIM@example.org")) == .erased(jobID: "job-1"))
+                #expect(vendor.requests.filter { $0.method == "DELETE" }.count == 1)
+            }
+        }
+    }
+
     @Test func noMatchIsAlreadyGoneWithoutADelete() async throws {
         try await MockVendor.run({ request, vendor in Self.vendor(request, vendor) }) { vendor, base in
             try await Fixture.withTransport { transport in

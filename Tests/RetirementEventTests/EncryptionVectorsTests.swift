@@ -11,6 +11,8 @@ import Testing
         var valid: Bool
         var reason: String?
         var useKeyring: Bool
+        /// The consumer runs with `encryption.required` (absent in the file: false).
+        var requireEncryption: Bool
         var key: String?
         var headers: [String: String]
         var value: String
@@ -41,7 +43,8 @@ import Testing
     static let events: [EventVector] = (root["events"] as! [[String: Any]]).map { item in
         EventVector(
             name: item["name"] as! String, valid: item["valid"] as! Bool, reason: item["reason"] as? String,
-            useKeyring: item["use_keyring"] as! Bool, key: item["key"] as? String, headers: item["headers"] as! [String: String],
+            useKeyring: item["use_keyring"] as! Bool, requireEncryption: item["require_encryption"] as? Bool ?? false, key: item["key"] as? String,
+            headers: item["headers"] as! [String: String],
             value: item["value"] as! String, expect: (item["expect"] as? [String: String]) ?? [:])
     }
 
@@ -55,7 +58,8 @@ import Testing
     @Test func theFileHasEveryKindOfVector() throws {
         #expect(Self.events.filter(\.valid).count >= 6)
         let reasons = Set(Self.events.compactMap(\.reason))
-        #expect(reasons.isSuperset(of: ["key_unavailable", "decryption_failed", "invalid_value:encrypted", "missing_field:email"]))
+        #expect(reasons.isSuperset(of: ["key_unavailable", "decryption_failed", "invalid_value:encrypted", "missing_field:email", "not_encrypted"]))
+        #expect(Self.events.contains { $0.requireEncryption && $0.valid }, "an encrypted event with encryption required")
         let keyring = try Keyring.parse(Self.keyringText)
         #expect(keyring.keys.count == 2)
         #expect(keyring.current == "k2.2026-11")
@@ -81,12 +85,13 @@ import Testing
     func decoderAgreesWithTheVector(_ vector: EventVector) throws {
         let keyring = try vector.useKeyring ? Keyring.parse(Self.keyringText) : nil
         let headers = vector.headers
-        let result = RetirementEventDecoder(keyring: keyring).decode(
+        let result = RetirementEventDecoder(keyring: keyring, requireEncryption: vector.requireEncryption).decode(
             key: vector.key.map { Array($0.utf8) }, value: Array(vector.value.utf8), header: { headers[$0].map { Array($0.utf8) } })
         switch result {
         case .success(let event):
             #expect(vector.valid, "accepted an invalid vector; expected \(vector.reason ?? "?")")
-            #expect(event.wasEncrypted)
+            let sealed = (try? JSONSerialization.jsonObject(with: Data(vector.value.utf8)) as? [String: Any])?["encrypted"] is [String: Any]
+            #expect(event.wasEncrypted == sealed)
             var fields: [String: String] = ["username": event.username, "email": event.email]
             fields["full_name"] = event.fullName
             fields["retired_username"] = event.retiredUsername
@@ -112,6 +117,29 @@ import Testing
         ).get()
         #expect(!event.wasEncrypted)
         #expect(event.email == "b")
+    }
+
+    /// `encryption.required`: a plain event is refused as `not_encrypted` with or without
+    /// `encrypted: null`, a sealed one is applied; an invalid plain event keeps the reason of
+    /// the checks before the envelope (`user_id`).
+    @Test func requiredEncryptionRefusesPlainEvents() throws {
+        let keyring = try Keyring.parse(Self.keyringText)
+        let decoder = RetirementEventDecoder(keyring: keyring, requireEncryption: true)
+        let headers: [String: [UInt8]] = ["ce_type": Array(RetirementEvent.eventType.utf8), "ce_id": Array("id-1".utf8)]
+        for value in [#"{"user_id": 42, "username": "a", "email": "b"}"#, #"{"user_id": 42, "username": "a", "email": "b", "encrypted": null}"#] {
+            let result = decoder.decode(key: Array("42".utf8), value: Array(value.utf8), header: { headers[$0] })
+            #expect(throws: BadInput.self) { try result.get() }
+            if case .failure(let bad) = result { #expect(bad.code == "not_encrypted") }
+        }
+        if case .failure(let bad) = decoder.decode(key: nil, value: Array(#"{"username": "a", "email": "b"}"#.utf8), header: { headers[$0] }) {
+            #expect(bad.code == "missing_field:user_id")
+        } else {
+            Issue.record("an event without user_id was accepted")
+        }
+        let key = try #require(keyring.key("k2.2026-11"))
+        let envelope = try FieldEnvelope.seal(plaintext: Array(#"{"username":"a","email":"b"}"#.utf8), key: key, eventID: "id-1", userID: 42)
+        let sealed = try decoder.decode(key: Array("42".utf8), value: Array(#"{"user_id": 42, "encrypted": \#(envelope)}"#.utf8), header: { headers[$0] }).get()
+        #expect(sealed.wasEncrypted && sealed.email == "b")
     }
 
     @Test func sealThenDecodeRoundTrips() throws {

@@ -44,7 +44,9 @@ package final class WebhookServer: Sendable {
     private let task: Task<Void, any Error>
 
     /// Starts a server on a free port. `answer(userID, attempt)` decides each response (attempt is 1-based per user).
-    package init(secret: String = "test-secret", answer: @escaping @Sendable (Int, Int) -> Answer = { _, _ in Answer() }) async throws {
+    package init(
+        secret: String = "test-secret-for-the-local-webhook-0123", answer: @escaping @Sendable (Int, Int) -> Answer = { _, _ in Answer() }
+    ) async throws {
         self.secret = secret
         self.policy = Mutex(answer)
         let port = freePort()
@@ -71,9 +73,17 @@ package final class WebhookServer: Sendable {
     }
 
     private func handle(_ bytes: [UInt8], headers: HTTPFields) async -> Response {
-        let signature = headers[HTTPField.Name("X-Retirement-Signature")!]
-        let mac = HMAC<SHA256>.authenticationCode(for: bytes, using: SymmetricKey(data: Array(secret.utf8)))
-        let expected = "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        // Verified as a receiver would: the Standard Webhooks signature over "id.timestamp.body",
+        // with a timestamp within 5 minutes, and the deprecated X-Retirement-Signature.
+        let key = SymmetricKey(data: secret.hasPrefix("whsec_") ? Data(base64Encoded: String(secret.dropFirst(6))) ?? Data() : Data(secret.utf8))
+        let legacy = "sha256=" + HMAC<SHA256>.authenticationCode(for: bytes, using: key).map { String(format: "%02x", $0) }.joined()
+        let id = headers[HTTPField.Name("webhook-id")!] ?? ""
+        let timestamp = headers[HTTPField.Name("webhook-timestamp")!] ?? ""
+        let standard = "v1," + Data(HMAC<SHA256>.authenticationCode(for: Array("\(id).\(timestamp).".utf8) + bytes, using: key)).base64EncodedString()
+        let fresh = Double(timestamp).map { abs($0 - Date().timeIntervalSince1970) < 300 } ?? false
+        let signed =
+            headers[HTTPField.Name("X-Retirement-Signature")!] == legacy && fresh
+            && (headers[HTTPField.Name("webhook-signature")!] ?? "").split(separator: " ").contains { $0 == standard }
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
             let userID = object["user_id"] as? Int, let eventID = object["event_id"] as? String,
             let username = object["username"] as? String, let email = object["email"] as? String
@@ -84,6 +94,7 @@ package final class WebhookServer: Sendable {
         if headers[.contentType] != "application/json" { violations.withLock { $0.append("content-type \(headers[.contentType] ?? "-")") } }
         let idempotencyKey = headers[HTTPField.Name("Idempotency-Key")!]
         if idempotencyKey != eventID { violations.withLock { $0.append("Idempotency-Key \(idempotencyKey ?? "-") != event_id") } }
+        if id != eventID { violations.withLock { $0.append("webhook-id \(id) != event_id") } }
         let arrived = Date().timeIntervalSince1970
         let attempt = state.withLock { requests in requests.filter { $0.userID == userID }.count + 1 }
         let answer = policy.withLock { $0 }(userID, attempt)
@@ -91,7 +102,7 @@ package final class WebhookServer: Sendable {
         state.withLock {
             $0.append(
                 Request(
-                    userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signature == expected, status: answer.status,
+                    userID: userID, eventID: eventID, idempotencyKey: idempotencyKey, signatureValid: signed, status: answer.status,
                     time: arrived,
                     email: email, username: username))
         }
