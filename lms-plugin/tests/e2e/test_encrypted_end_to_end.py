@@ -48,7 +48,7 @@ pytestmark = pytest.mark.skipif(
 TOPIC = "user-retirement"
 DLQ = TOPIC + ".dlq"
 PARTITIONS = 2
-SECRET = "e2e-encrypted-webhook-secret"
+SECRET = "e2e-encrypted-webhook-secret-0123456789"
 
 
 @pytest.fixture
