@@ -114,7 +114,13 @@ def webhook_headers(secret: str, timestamp: str, body: bytes) -> list[str] | Non
     if len(key) < 32:
         return None
     try:
-        event_id = json.loads(body)["event_id"]
+        document = json.loads(body)
+        if "events" in document:
+            # A batch (docs/contract.md#webhook-batches): the batch id over the sorted event ids.
+            ids = "\n".join(sorted(event["event_id"] for event in document["events"]))
+            event_id = "batch-" + hashlib.sha256(ids.encode()).hexdigest()[:32]
+        else:
+            event_id = document["event_id"]
     except (ValueError, KeyError, TypeError):
         return None
     signed = f"{event_id}.{timestamp}.".encode() + body
@@ -205,6 +211,17 @@ class Checker:
                     json.loads(block[0])
                 except ValueError:
                     self.problem(path, index + 1, "the webhook example body is not JSON")
+            elif kind == "webhook-example-batch-body":
+                # The batch of every single-event example body before it, in order.
+                expected_batch = b'{"events":[' + b",".join(bodies) + b"]}"
+                if block != [expected_batch.decode("utf-8")]:
+                    self.problem(
+                        path,
+                        index + 1,
+                        'the batch body is not the earlier example bodies in {"events": [...]}',
+                    )
+                    continue
+                bodies.append(expected_batch)
             elif kind == "webhook-example-signature":
                 counts[kind] += 1
                 signature_lines.update(range(index + 1, index + 3 + len(block) + 2))

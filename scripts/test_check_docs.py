@@ -147,6 +147,12 @@ class CheckDocsTests(unittest.TestCase):
         code, problems = self.run_checker({"docs/contract.md": text})
         self.assertEqual((code, problems), (0, []))
 
+    def test_wrong_batch_body(self) -> None:
+        text = contract() + '\n<!-- check-docs: webhook-example-batch-body -->\n```text\n{"events":[]}\n```\n'
+        self.assert_one_problem(
+            {"docs/contract.md": text}, "the batch body is not the earlier example bodies"
+        )
+
     def test_short_example_secret(self) -> None:
         text = contract().replace(SECRET, "whsec_" + base64.b64encode(b"short").decode())
         self.assert_one_problem({"docs/contract.md": text}, "at least 32 bytes")

@@ -77,7 +77,8 @@ package enum DestinationRegistry {
 extension WebhookDestination {
     /// `type: webhook`: `url` (required; `https://`, or `http://` to loopback unless
     /// `allow_insecure_http`), `secret` (optional, at least 32 bytes; `whsec_<base64>` or
-    /// text; use `secret_env` or `secret_file`).
+    /// text; use `secret_env` or `secret_file`), `batch_size` (default 1: one event per request;
+    /// 2–1000: batched requests, docs/contract.md#webhook-batches).
     static let make: DestinationFactory = { reader, defaults in
         let name = reader.string("name") ?? ""
         let urlKey = reader.has("base_url") && !reader.has("url") ? "base_url" : "url"
@@ -92,9 +93,17 @@ extension WebhookDestination {
             }
         }
         let key = signingKey
+        let batchSize = reader.int("batch_size", default: 1, range: 1...WebhookBatchDestination.maxBatchSize)
+        guard batchSize > 1 else {
+            return (
+                { context in WebhookDestination(name: name, url: url, signingKey: key, transport: context.transport) },
+                DestinationLimits(concurrency: 64)
+            )
+        }
         return (
-            { context in WebhookDestination(name: name, url: url, signingKey: key, transport: context.transport) },
-            DestinationLimits(concurrency: 64)
+            { context in
+                WebhookBatchDestination(name: name, url: url, batchSize: batchSize, signingKey: key, transport: context.transport)
+            }, DestinationLimits(concurrency: 16, linger: .milliseconds(50))
         )
     }
 }

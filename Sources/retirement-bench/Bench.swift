@@ -387,6 +387,40 @@ struct Bench {
         for (baseline, list) in ratios {
             goals.record(.latency, baseline: baseline, figure: list.joined(separator: ", "), met: allMet[baseline] ?? false)
         }
+        if options.latencyPartitions.contains(12), options.latencyInFlight.contains(256) {
+            rows += try await batchedWebhook(partitions: 12, inFlight: 256, batchSize: 64)
+        }
+        return rows
+    }
+
+    /// The batched webhook (docs/contract.md#webhook-batches) in the latency-bound setting: the
+    /// same 50 ms server, one request per batch. The main binary only (a baseline may not know
+    /// `batch_size`).
+    func batchedWebhook(partitions: Int32, inFlight: Int, batchSize: Int) async throws -> [Row] {
+        let ideal = Double(inFlight) / 0.05
+        let n = max(2000, Int(ideal * 6))
+        let topic = "lat-batch-p\(partitions)-if\(inFlight)"
+        try cluster.fill(topic, partitions: partitions, count: n)
+        var rows: [Row] = []
+        for binary in binaries where !binary.isBaseline {
+            let destination =
+                "  - name: crm\n    type: webhook\n    url: \"\(webhookServer?.batchURL ?? "")\"\n    batch_size: \(batchSize)\n    batch_linger: 20ms"
+            let (outcome, stats) = try await runWebhook(
+                topic, binary: binary,
+                config: RunConfig(topic: topic, group: topic, processing: ["max_in_flight: \(inFlight)"], destination: destination),
+                partitions: partitions, target: Int64(n), timeout: 40)
+            let rate = Double(outcome.events) / outcome.seconds
+            let cpu = cpuPerEvent(outcome)
+            let met = rate / ideal >= 0.9 && stats.covers(committed: outcome.events) && cpu <= 50
+            say("latency: batched p\(partitions) in_flight \(inFlight) batch \(batchSize): \(fmt(rate)) ev/s, CPU \(fmt(cpu, 1)) µs/event")
+            goals.record(.batchedWebhookCPU, baseline: false, figure: "\(fmt(cpu, 1)) µs at \(fmt(rate / ideal, 2)) of ideal", met: met)
+            rows.append(
+                Row(
+                    section: "2 latency", name: "batched webhook: \(partitions) partitions, max_in_flight \(inFlight), batch_size \(batchSize)",
+                    events: Int(outcome.events), seconds: outcome.seconds, rate: rate, reference: "\(fmt(ideal)) = \(inFlight)/0.05 s",
+                    ratio: rate / ideal, goal: "≥ 0.9 and CPU ≤ 50 µs/event", met: met,
+                    note: "CPU \(fmt(cpu, 1)) µs/event; \(stats.note(committed: outcome.events))"))
+        }
         return rows
     }
 

@@ -55,6 +55,9 @@ final class WebhookServer: @unchecked Sendable {
     /// The erase endpoint's URL.
     var url: String { "http://127.0.0.1:\(port)\(path)" }
 
+    /// The batched endpoint's URL (docs/contract.md#webhook-batches; webhook_server.py's default path).
+    var batchURL: String { "http://127.0.0.1:\(port)/erase-batch" }
+
     /// Sets the counts back to zero.
     func reset() async throws {
         let response = try await transport.send(.POST, "http://127.0.0.1:\(port)/reset", headers: [], body: [])

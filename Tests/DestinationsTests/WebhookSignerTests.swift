@@ -1,6 +1,7 @@
 import ConfigFile
 import Destinations
 import Foundation
+import RetirementEvent
 import Testing
 
 /// The webhook's signature headers are the contract's worked examples, byte for byte (the docs
@@ -28,7 +29,9 @@ import Testing
         var body = ""
         var found: [Example] = []
         for (index, line) in lines.enumerated() {
-            if line.contains("check-docs: webhook-example-body") { body = block(after: index).first ?? "" }
+            if line.contains("check-docs: webhook-example-body") || line.contains("check-docs: webhook-example-batch-body") {
+                body = block(after: index).first ?? ""
+            }
             guard line.contains("check-docs: webhook-example-signature") else { continue }
             let words = line.split(separator: " ")
             let secret = words.first { $0.hasPrefix("secret=") }.map { String($0.dropFirst(7)) } ?? ""
@@ -39,15 +42,29 @@ import Testing
     }()
 
     @Test func theContractHasWorkedExamples() {
-        #expect(Self.examples.count >= 2)
+        #expect(Self.examples.count >= 3)
+        #expect(Self.examples.contains { $0.body.hasPrefix(#"{"events":["#) }, "the batch example")
     }
 
     @Test(arguments: examples)
     func signerGivesTheContractsHeaders(_ example: Example) throws {
         let key = try WebhookSigner.key(fromSecret: example.secret).get()
-        let event = try #require(
-            (try JSONSerialization.jsonObject(with: Data(example.body.utf8)) as? [String: Any])?["event_id"] as? String)
-        let headers = WebhookSigner(key: key).headers(eventID: event, timestamp: example.timestamp, body: Array(example.body.utf8))
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(example.body.utf8)) as? [String: Any])
+        let id: String
+        if let batch = document["events"] as? [[String: Any]] {
+            // A batch: the body and the batch id as the batched webhook makes them.
+            let events = batch.map {
+                RetirementEvent(
+                    eventID: $0["event_id"] as? String ?? "", userID: Int64($0["user_id"] as? Int ?? 0), username: $0["username"] as? String ?? "",
+                    email: $0["email"] as? String ?? "", retiredUsername: $0["retired_username"] as? String,
+                    retiredEmail: $0["retired_email"] as? String, requestedAt: $0["requested_at"] as? String)
+            }
+            #expect(WebhookBatchDestination.body(for: events) == Array(example.body.utf8))
+            id = WebhookBatchDestination.batchID(events)
+        } else {
+            id = try #require(document["event_id"] as? String)
+        }
+        let headers = WebhookSigner(key: key).headers(eventID: id, timestamp: example.timestamp, body: Array(example.body.utf8))
         #expect(headers.map { "\($0.0): \($0.1)" } == example.headers)
     }
 

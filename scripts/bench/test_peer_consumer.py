@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from peer_consumer import webhook_body
-from test_webhook_server import EXAMPLE_BODY, EXAMPLE_SIGNATURE
+from test_webhook_server import EXAMPLE_BODY, EXAMPLE_KEY, EXAMPLE_SIGNATURE
 
 # The contract's value example (docs/contract.md#event-value) and its event id.
 EXAMPLE_VALUE = (
@@ -33,7 +33,7 @@ SESSION = ["-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=300"]
 def test_body_and_signature_are_the_contracts_worked_example():
     body = webhook_body(EXAMPLE_VALUE, EXAMPLE_CE_ID)
     assert body == EXAMPLE_BODY
-    signature = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    signature = "sha256=" + hmac.new(EXAMPLE_KEY.encode(), body, hashlib.sha256).hexdigest()
     assert signature == EXAMPLE_SIGNATURE
 
 
@@ -44,8 +44,8 @@ def test_minimal_event_is_the_contracts_second_example():
         b'{"email":"orig@foo.invalid","event_id":"f75da042-62c1-5621-a97a-8a5942ec11d7",'
         b'"user_id":42,"username":"retirement_test"}'
     )
-    signature = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
-    assert signature == "967fdabd21e4213be25aca9865f0fd6f50ba3fed13702b3d149e812cb42d1580"
+    signature = hmac.new(EXAMPLE_KEY.encode(), body, hashlib.sha256).hexdigest()
+    assert signature == "168ef50582f379ff61b9fda8d8418e26d89d1053f338cf1689f7bbd82f4db75a"
 
 
 def test_null_fields_are_left_out_and_bad_input_gives_no_body():

@@ -11,15 +11,16 @@ import signal
 import socket
 import time
 
-# The contract's worked example (docs/contract.md#webhook-example): body and signature with the
-# secret `s3cret`.
+# The contract's worked example (docs/contract.md#webhook-example): body and the deprecated
+# X-Retirement-Signature with the example's key `retirement-consumer-example-key!`.
 EXAMPLE_BODY = (
     b'{"email":"orig@foo.invalid","event_id":"168726d1-9e87-59dd-861f-1be5dcbb6eaf",'
     b'"requested_at":"2018-10-18T20:35:52.349757Z",'
     b'"retired_email":"retired__user_d0891fd1b3f5d37c7f6c@retired.invalid",'
     b'"retired_username":"retired__user_88ad1f6f5ac2d2d26b4e","user_id":5213599,"username":"retirement_test"}'
 )
-EXAMPLE_SIGNATURE = "sha256=ea14d5cef8e4b7fba8a4061ca0d193a3e93e497c35983d65694e53f24f459c7b"
+EXAMPLE_SIGNATURE = "sha256=173893d2e2944a36cd14b8f69ae5669680a5940b691a04789e44560b9f5f38b0"
+EXAMPLE_KEY = "retirement-consumer-example-key!"
 # Slack above the configured delay for a loaded 2-core machine.
 SLACK = 0.25
 
@@ -102,7 +103,7 @@ def test_pipelined_answers_keep_request_order(webhook_server):
 
 
 def test_checks_the_signature_with_a_secret(webhook_server):
-    server = webhook_server("--latency-ms", "0", "--secret", "s3cret")
+    server = webhook_server("--latency-ms", "0", "--secret", EXAMPLE_KEY)
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
     assert post(conn, EXAMPLE_BODY, {"X-Retirement-Signature": EXAMPLE_SIGNATURE})[0] == 200
     wrong = "sha256=" + hmac.new(b"other", EXAMPLE_BODY, hashlib.sha256).hexdigest()
@@ -112,6 +113,21 @@ def test_checks_the_signature_with_a_secret(webhook_server):
     conn.close()
     stats = server.stats()
     assert (stats["erase_requests"], stats["unauthorized"], stats["distinct_user_ids"]) == (1, 3, 1)
+
+
+def test_batched_requests_get_one_result_per_event(webhook_server):
+    server = webhook_server("--latency-ms", "20")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    batch = b'{"events":[' + b",".join(body(user_id) for user_id in (7, 8, 9)) + b"]}"
+    started = time.monotonic()
+    conn.request("POST", "/erase-batch", body=batch, headers={"Content-Type": "application/json"})
+    reply = conn.getresponse()
+    answer = json.loads(reply.read())
+    assert reply.status == 200 and time.monotonic() - started >= 0.019
+    assert answer == {"results": [{"event_id": f"id-{n}", "outcome": "erased"} for n in (7, 8, 9)]}
+    conn.close()
+    stats = server.stats()
+    assert (stats["batch_requests"], stats["batch_events"], stats["distinct_user_ids"]) == (1, 3, 3)
 
 
 def test_reset_and_body_without_user_id(webhook_server):

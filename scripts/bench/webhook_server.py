@@ -1,6 +1,8 @@
 """The benchmark's webhook, served by a process of its own.
 
-`POST <path>` (default `/erase`) answers 200 after `--latency-ms`; `GET /stats` answers the
+`POST <path>` (default `/erase`) answers 200 after `--latency-ms`; `POST <batch-path>` (default
+`/erase-batch`) takes a batched request (docs/contract.md#webhook-batches) and answers
+`{"results": [{"event_id": …, "outcome": "erased"}, …]}` after the same delay; `GET /stats` answers the
 counts as JSON; `POST /reset` sets them back to zero. With `--secret` the
 `X-Retirement-Signature` header is checked (HMAC-SHA256 of the raw body, docs/contract.md#webhook)
 and a missing or wrong one is answered 401. Nothing else is verified, so that the server stays
@@ -37,6 +39,7 @@ import uvloop
 
 MAX_BODY = 1 << 20
 USER_ID = re.compile(rb'"user_id"\s*:\s*(\d+)')
+EVENT_ID = re.compile(rb'"event_id"\s*:\s*"([^"\\]*)"')
 SIGNATURE_HEADER = b"x-retirement-signature"
 
 
@@ -71,6 +74,8 @@ class Stats:
         self.unauthorized = 0  # answered 401 (signature missing or wrong)
         self.without_user_id = 0  # answered 200, but no `"user_id": <digits>` found in the body
         self.other_requests = 0  # any other method or path (404), /stats and /reset excluded
+        self.batch_requests = 0  # batched requests answered with results
+        self.batch_events = 0  # events in them
         self.user_ids: set[int] = set()
         self.connections = 0  # accepted since start or reset
 
@@ -83,6 +88,8 @@ class Stats:
                 "unauthorized": self.unauthorized,
                 "without_user_id": self.without_user_id,
                 "other_requests": self.other_requests,
+                "batch_requests": self.batch_requests,
+                "batch_events": self.batch_events,
                 "connections": self.connections,
             },
             separators=(",", ":"),
@@ -177,6 +184,21 @@ class Connection(asyncio.Protocol):
             else:
                 stats.user_ids.add(int(match.group(1)))
             self.queue(OK if keep_alive else OK_CLOSE, server.delay, not keep_alive, count=True)
+        elif method == b"POST" and path == server.batch_path:
+            body = b"".join(self._body)
+            if server.secret is not None and not server.signature_ok(body, self._signature):
+                stats.unauthorized += 1
+                self.queue(UNAUTHORIZED if keep_alive else UNAUTHORIZED_CLOSE, server.delay, not keep_alive)
+                return
+            ids = EVENT_ID.findall(body)
+            stats.batch_requests += 1
+            stats.batch_events += len(ids)
+            stats.user_ids.update(int(match) for match in USER_ID.findall(body))
+            results = b",".join(b'{"event_id":"' + event_id + b'","outcome":"erased"}' for event_id in ids)
+            answer = response(
+                "200 OK", b'{"results":[' + results + b"]}", b"application/json", close=not keep_alive
+            )
+            self.queue(answer, server.delay, not keep_alive, count=True)
         elif method == b"GET" and path == b"/stats":
             self.queue(
                 response("200 OK", stats.as_json(), b"application/json", close=not keep_alive),
@@ -221,10 +243,18 @@ class Connection(asyncio.Protocol):
 
 
 class WebhookServer:
-    def __init__(self, loop: asyncio.AbstractEventLoop, latency_ms: float, path: str, secret: str | None):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        latency_ms: float,
+        path: str,
+        secret: str | None,
+        batch_path: str = "/erase-batch",
+    ):
         self.loop = loop
         self.delay = latency_ms / 1000.0
         self.path = path.encode()
+        self.batch_path = batch_path.encode()
         self.secret = secret.encode() if secret is not None else None
         self.stats = Stats()
 
@@ -237,7 +267,7 @@ class WebhookServer:
 
 async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
-    server = WebhookServer(loop, args.latency_ms, args.path, args.secret)
+    server = WebhookServer(loop, args.latency_ms, args.path, args.secret, args.batch_path)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
@@ -269,14 +299,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one")
     parser.add_argument("--latency-ms", type=float, default=50.0, help="delay before each answer (50)")
     parser.add_argument("--path", default="/erase", help="path of the erase endpoint (default /erase)")
+    parser.add_argument(
+        "--batch-path", default="/erase-batch", help="path of the batched endpoint (/erase-batch)"
+    )
     parser.add_argument("--secret", default=None, help="check X-Retirement-Signature with this secret")
     parser.add_argument("--backlog", type=int, default=4096, help="listen backlog (4096)")
     parser.add_argument("--ignore-stdin", action="store_true", help="do not exit at the end of stdin")
     args = parser.parse_args(argv)
     if args.latency_ms < 0:
         parser.error("--latency-ms must be >= 0")
-    if not args.path.startswith("/") or args.path in ("/stats", "/reset"):
-        parser.error("--path must start with / and must not be /stats or /reset")
+    for name, value in (("--path", args.path), ("--batch-path", args.batch_path)):
+        if not value.startswith("/") or value in ("/stats", "/reset"):
+            parser.error(f"{name} must start with / and must not be /stats or /reset")
+    if args.path == args.batch_path:
+        parser.error("--path and --batch-path must differ")
     return args
 
 
