@@ -154,14 +154,10 @@ package enum Demo {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for userID in 1001...(1000 + options.events) {
                 group.addTask {
-                    var value = SampleEvents.value(userID: userID)
-                    if userID % 2 == 0 {
-                        let fields =
-                            "{\"username\":\"learner\(userID)\",\"email\":\"learner\(userID)@example.org\",\"retired_username\":\"retired__user_\(userID)\"}"
-                        let envelope = try FieldEnvelope.seal(
-                            plaintext: Array(fields.utf8), key: key, eventID: "demo-\(userID)", userID: Int64(userID))
-                        value = Array("{\"user_id\": \(userID), \"requested_at\": \"2026-11-01T00:00:00Z\", \"encrypted\": \(envelope)}".utf8)
-                    }
+                    let value =
+                        userID % 2 == 0
+                        ? try SampleEvents.sealedValue(userID: userID, eventID: "demo-\(userID)", key: key)
+                        : SampleEvents.value(userID: userID)
                     try await producer.send(
                         topic: topic, key: Array(String(userID).utf8), value: value,
                         headers: SampleEvents.headers(userID: userID, eventID: "demo-\(userID)", source: "openedx/lms/demo.local"))

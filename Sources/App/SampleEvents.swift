@@ -36,6 +36,15 @@ package enum SampleEvents {
             """.utf8)
     }
 
+    /// The value of the same learner with its personal fields sealed under `key`, as the LMS
+    /// plugin publishes it with a keyring (docs/encryption.md); `eventID` is its `ce_id`.
+    package static func sealedValue(userID: Int, eventID: String, key: Keyring.Key) throws -> [UInt8] {
+        let fields =
+            "{\"username\":\"learner\(userID)\",\"email\":\"learner\(userID)@example.org\",\"retired_username\":\"retired__user_\(userID)\",\"retired_email\":\"retired__user_\(userID)@retired.invalid\"}"
+        let envelope = try FieldEnvelope.seal(plaintext: Array(fields.utf8), key: key, eventID: eventID, userID: Int64(userID))
+        return Array("{\"user_id\": \(userID), \"requested_at\": \"2026-11-01T00:00:00Z\", \"encrypted\": \(envelope)}".utf8)
+    }
+
     /// Produces one valid record per user id, acknowledged; returns where each landed.
     @discardableResult
     package static func produce(

@@ -11,7 +11,9 @@ import Synchronization
 /// printed side by side (see docs/performance.md). Not a test: nothing asserts.
 struct Bench {
     struct Options {
-        var rawEvents = 500_000
+        var rawEvents = 2_000_000
+        /// Rounds of the raw section (each row is their median).
+        var rawRounds = 5
         var memoryEvents = 1_000_000
         var memorySeconds = 45.0
         var only: Set<String> = ["raw", "latency", "batch", "memory", "rebalance", "peer"]
@@ -193,134 +195,6 @@ struct Bench {
 
     /// CPU microseconds per committed event.
     func cpuPerEvent(_ outcome: Outcome) -> Double { outcome.cpuSeconds * 1e6 / Double(max(outcome.events, 1)) }
-
-    // MARK: - 1. Raw ceiling
-
-    func raw() async throws -> [Row] {
-        let n = options.rawEvents
-        let topic = "raw"
-        let partitions: Int32 = 12
-        say("raw: producing \(n) events (lz4, \(partitions) partitions)")
-        let produced = try cluster.fill(topic, partitions: partitions, count: n)
-        say("raw: produced in \(fmt(produced, 1)) s")
-
-        // The same consumer properties as `run` gets from this config.
-        let config = RunConfig(topic: topic, group: "raw-service", processing: ["max_in_flight: 1000"])
-        let path = try config.write(
-            brokers: brokers, to: directory.appendingPathComponent("raw-wrapper.yaml"), extra: options.kafkaProperties, processing: options.processingSettings)
-        let properties = try ServiceConfiguration.load(path: path, requireDestinations: false).consumerProperties(groupID: "raw-wrapper")
-
-        // a. The project's librdkafka wrapper, in process, nothing done per message.
-        let assignedAt = Mutex<Double?>(nil)
-        let consumer = try KafkaConsumer(
-            properties: KafkaProperties(properties), logger: quietLogger("raw"),
-            rebalanceHandler: { event in
-                if case .assign = event { assignedAt.withLock { $0 = $0 ?? now() } }
-            })
-        try consumer.subscribe(topics: [topic])
-        var count = 0
-        var last = now()
-        var first: Double?
-        var firstByPartition: [Int32: Double] = [:]
-        let deadline = now() + 120
-        // Poll turns of up to 512 records, as `run` reads; the clock is read once per turn.
-        while count < n, now() < deadline {
-            var partitionsSeen: [Int32] = []
-            let read = try consumer.poll(maxMessages: 512, timeoutMs: 100) { message in
-                if firstByPartition[message.topicPartition.partition] == nil { partitionsSeen.append(message.topicPartition.partition) }
-                return true
-            }
-            if read > 0 {
-                count += read
-                last = now()
-                if first == nil { first = last }
-                for partition in partitionsSeen where firstByPartition[partition] == nil { firstByPartition[partition] = last }
-            }
-        }
-        try? consumer.close()
-        guard let start = assignedAt.withLock({ $0 }), count == n else { throw BenchError("raw wrapper read \(count) of \(n)") }
-        let wrapperSeconds = last - start
-        let wrapperRate = Double(n) / wrapperSeconds
-        say(
-            "raw: wrapper \(n) in \(fmt(wrapperSeconds, 2)) s = \(fmt(wrapperRate)) ev/s; first message \(fmt((first ?? start) - start, 2)) s after assignment; first per partition \(firstByPartition.sorted { $0.key < $1.key }.map { fmt($0.value - start, 2) })"
-        )
-
-        // a'. The same wrapper without a group: assigned every partition from offset 0 (as kcat does).
-        let assignProperties = properties.merging(["group.id": "raw-wrapper-assign", "enable.auto.commit": "false"]) { _, new in new }
-        let assigned = try KafkaConsumer(properties: KafkaProperties(assignProperties), logger: quietLogger("raw-assign"))
-        let assignStart = now()
-        try assigned.assign((0..<partitions).map { TopicPartitionOffset(TopicPartition(topic: topic, partition: $0), offset: 0) })
-        var assignCount = 0
-        var assignLast = now()
-        while assignCount < n, now() < deadline + 120 {
-            let read = try assigned.poll(maxMessages: 512, timeoutMs: 100) { _ in true }
-            if read > 0 {
-                assignCount += read
-                assignLast = now()
-            }
-        }
-        try? assigned.close()
-        let assignSeconds = assignLast - assignStart
-        let assignRate = Double(assignCount) / assignSeconds
-        say("raw: wrapper without group \(assignCount) in \(fmt(assignSeconds, 2)) s = \(fmt(assignRate)) ev/s")
-
-        // b. kcat on the same partitions (no group: it assigns every partition itself).
-        let kcatStart = now()
-        let kcat = Process()
-        kcat.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
-        kcat.arguments = [
-            "-C", "-b", brokers, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%o\\n",
-            // kcat at its best: librdkafka's own read-ahead (64 MB queue, 50 MB fetches), not
-            // `run`'s 1 MB, at which librdkafka 2.0.2 idles between fetches (our consumer wakes
-            // its fetchers; kcat does not).
-            "-X", "fetch.wait.max.ms=\(properties["fetch.wait.max.ms"] ?? "100")",
-        ]
-        let kcatOut = directory.appendingPathComponent("kcat.out")
-        _ = FileManager.default.createFile(atPath: kcatOut.path, contents: nil)
-        kcat.standardOutput = try FileHandle(forWritingTo: kcatOut)
-        kcat.standardError = FileHandle.nullDevice
-        try kcat.run()
-        kcat.waitUntilExit()
-        let kcatSeconds = now() - kcatStart
-        let kcatLines = ((try? String(contentsOf: kcatOut, encoding: .utf8)) ?? "").split(separator: "\n").count
-        let kcatRate = Double(kcatLines) / kcatSeconds
-        say("raw: kcat \(kcatLines) in \(fmt(kcatSeconds, 2)) s = \(fmt(kcatRate)) ev/s")
-
-        // c. The real service with the noop destination, until committed == high watermark (each binary).
-        let wrapperVsKcat = wrapperRate / kcatRate
-        goals.record(.rawWrapper, baseline: false, figure: "\(fmt(wrapperRate)) / \(fmt(kcatRate)) = \(fmt(wrapperVsKcat, 2))", met: wrapperVsKcat >= 0.8)
-        var rows = [
-            Row(
-                section: "1 raw", name: "kcat 1.7.1 (no group, whole process, librdkafka's default read-ahead)", events: kcatLines, seconds: kcatSeconds,
-                rate: kcatRate,
-                reference: "", goal: ""),
-            Row(
-                section: "1 raw", name: "wrapper KafkaConsumer, no group (assign from 0)", events: assignCount, seconds: assignSeconds,
-                rate: assignRate, reference: "", goal: "", note: "from assign() to last message"),
-            Row(
-                section: "1 raw", name: "wrapper KafkaConsumer in the group, nothing per message", events: n, seconds: wrapperSeconds,
-                rate: wrapperRate, reference: "kcat \(fmt(kcatRate))", ratio: wrapperVsKcat, goal: "≥ 0.8", met: wrapperVsKcat >= 0.8,
-                note: "from assignment to last message"),
-        ]
-        for binary in binaries {
-            let outcome = try runService("raw-service", binary: binary, config: config, partitions: partitions, target: Int64(n), timeout: 120)
-            let serviceRate = Double(outcome.events) / outcome.seconds
-            let ratio = serviceRate / kcatRate
-            let met = outcome.completed && ratio >= 0.5
-            say(
-                "raw: service\(binary.suffix) \(outcome.events) in \(fmt(outcome.seconds, 2)) s = \(fmt(serviceRate)) ev/s, cpu \(fmt(outcome.cpuSeconds, 1)) s"
-            )
-            goals.record(.rawRun, baseline: binary.isBaseline, figure: "\(fmt(serviceRate)) / \(fmt(kcatRate)) = \(fmt(ratio, 2))", met: met)
-            rows.append(
-                Row(
-                    section: "1 raw", name: "run, noop destination, max_in_flight 1000\(binary.suffix)", events: Int(outcome.events),
-                    seconds: outcome.seconds, rate: serviceRate, reference: "kcat \(fmt(kcatRate))", ratio: ratio, goal: "≥ 0.5", met: met,
-                    note:
-                        "run/wrapper \(fmt(serviceRate / wrapperRate, 2)); assignment to committed == high; CPU \(fmt(cpuPerEvent(outcome), 1)) µs/event, peak RSS \(outcome.peakRSSKB / 1024) MB"
-                ))
-        }
-        return rows
-    }
 
     // MARK: - 2. Latency-bound
 

@@ -2,6 +2,7 @@ import App
 import Foundation
 import Kafka
 import Logging
+import RetirementEvent
 import Synchronization
 
 /// The mock cluster hosted by the benchmark, a bulk producer (lz4) and group inspection.
@@ -32,11 +33,12 @@ final class BenchCluster: @unchecked Sendable {
     /// Creates the topic and fills it with `count` valid events (users `firstUser...`), keys spread
     /// by the partitioner; checks that the high watermarks really hold them all (nothing dropped
     /// by the mock's per-partition size limit). Returns the seconds it took.
+    /// With `sealedWith`, every event's personal fields are encrypted under that key.
     @discardableResult
-    func fill(_ topic: String, partitions: Int32, count: Int, firstUser: Int = 1) throws -> Double {
+    func fill(_ topic: String, partitions: Int32, count: Int, firstUser: Int = 1, sealedWith key: Keyring.Key? = nil) throws -> Double {
         let started = now()
         try createTopic(topic, partitions: partitions)
-        try produce(topic, users: firstUser..<(firstUser + count))
+        try produce(topic, users: firstUser..<(firstUser + count), sealedWith: key)
         try producer.flush(timeoutMs: 300_000)
         let marks = try watermarks(topic, partitions: partitions)
         let total = marks.reduce(Int64(0)) { $0 + $1.high - $1.low }
@@ -46,10 +48,11 @@ final class BenchCluster: @unchecked Sendable {
         return now() - started
     }
 
-    func produce(_ topic: String, users: Range<Int>) throws {
+    func produce(_ topic: String, users: Range<Int>, sealedWith sealing: Keyring.Key? = nil) throws {
         for user in users {
             let key = Array(String(user).utf8)
-            let value = SampleEvents.value(userID: user)
+            let value =
+                try sealing.map { try SampleEvents.sealedValue(userID: user, eventID: SampleEvents.eventID(user), key: $0) } ?? SampleEvents.value(userID: user)
             let headers = SampleEvents.headers(userID: user, source: "openedx/lms/lms.bench")
             while try !producer.enqueue(topic: topic, key: key, value: value, headers: headers) {
                 usleep(2000)

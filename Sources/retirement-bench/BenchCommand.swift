@@ -20,7 +20,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Sections to run, comma-separated: raw,latency,batch,memory,rebalance,peer (default: all).")
     var only: String = Section.allCases.map(\.rawValue).joined(separator: ",")
-    @Option(help: "Events of the raw-throughput runs.") var rawEvents = 500_000
+    @Option(help: "Events of the raw-throughput runs (long enough for several seconds per reader).") var rawEvents = 2_000_000
+    @Option(help: "Rounds of the raw section, interleaving kcat and ours; each row is their median (at least 1).") var rawRounds = 5
     @Option(help: "Backlog of the memory run.") var memoryEvents = 1_000_000
     @Option(help: "Seconds the memory run may take.") var memorySeconds = 45.0
     @Option(help: "Partition counts of the latency-bound runs, comma-separated.") var latencyPartitions = "1,12"
@@ -47,6 +48,9 @@ struct BenchCommand: AsyncParsableCommand {
                 throw ValidationError("\(flag) takes positive whole numbers separated by commas, got \(item)")
             }
         }
+        if rawRounds < 1 || rawEvents < 1 {
+            throw ValidationError("--raw-rounds and --raw-events take positive numbers")
+        }
         if peerBacklog < 1 || peerEvents < 1 || peerEvents > peerBacklog {
             throw ValidationError("--peer-events and --peer-backlog take positive numbers, --peer-events at most --peer-backlog")
         }
@@ -65,6 +69,7 @@ struct BenchCommand: AsyncParsableCommand {
         var options = Bench.Options()
         options.only = Set(sections.map(\.rawValue))
         options.rawEvents = rawEvents
+        options.rawRounds = rawRounds
         options.memoryEvents = memoryEvents
         options.memorySeconds = memorySeconds
         options.latencyPartitions = latencyPartitions.split(separator: ",").compactMap { Int32($0) }

@@ -10,6 +10,8 @@ struct RunConfig {
     var group: String
     var processing: [String] = []
     var destination: String = "  - name: bench\n    type: noop"
+    /// The `encryption:` section's lines (indented two spaces), or empty for none.
+    var encryption: String = ""
 
     func write(brokers: String, to url: URL, extra: [(String, String)] = [], processing extraProcessing: [(String, String)] = []) throws -> String {
         let keys = Set(extraProcessing.map(\.0))
@@ -34,6 +36,7 @@ struct RunConfig {
             logging:
               level: info
               format: json
+            \(encryption.isEmpty ? "" : "encryption:\n\(encryption)")
             destinations:
             \(destination)
 
