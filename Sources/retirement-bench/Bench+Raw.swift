@@ -133,17 +133,7 @@ extension Bench {
                 if case .assign = event { assignedAt.withLock { $0 = $0 ?? now() } }
             })
         try consumer.subscribe(topics: [topic])
-        var count = 0
-        var last = now()
-        let deadline = now() + 180
-        while count < n, now() < deadline {
-            let read = try consumer.poll(maxMessages: 512, timeoutMs: 100) { _ in true }
-            if read > 0 {
-                count += read
-                last = now()
-            }
-        }
-        try? consumer.close()
+        let (count, last) = try readAll(consumer, count: n)
         guard let start = assignedAt.withLock({ $0 }), count == n else { throw BenchError("raw wrapper read \(count) of \(n)") }
         return Reading(events: n, seconds: last - start)
     }
@@ -155,6 +145,14 @@ extension Bench {
             logger: quietLogger("raw-assign"))
         let start = now()
         try consumer.assign((0..<partitions).map { TopicPartitionOffset(TopicPartition(topic: topic, partition: $0), offset: 0) })
+        let (count, last) = try readAll(consumer, count: n)
+        guard count == n else { throw BenchError("raw wrapper without a group read \(count) of \(n)") }
+        return Reading(events: n, seconds: last - start)
+    }
+
+    /// Polls in turns of up to 512 records, as `run` reads, until `n` records or 180 s, then
+    /// closes the consumer; returns the records read and when the last arrived.
+    func readAll(_ consumer: KafkaConsumer, count n: Int) throws -> (count: Int, last: Double) {
         var count = 0
         var last = now()
         let deadline = now() + 180
@@ -166,8 +164,7 @@ extension Bench {
             }
         }
         try? consumer.close()
-        guard count == n else { throw BenchError("raw wrapper without a group read \(count) of \(n)") }
-        return Reading(events: n, seconds: last - start)
+        return (count, last)
     }
 
     /// kcat at its best: no group, librdkafka's own read-ahead (64 MB queue, 50 MB fetches), not

@@ -69,7 +69,24 @@ def api_row(
     }
 
 
-class FakeLms:
+class LocalServer:
+    """A `ThreadingHTTPServer` on a free loopback port, served on a thread inside `with`."""
+
+    def serve(self, handler) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeLms(LocalServer):
     """Token endpoint + retirements_by_status_and_date with the LMS's filtering rules.
 
     Knobs: ``expire_first_token`` (the first token is refused once with 401),
@@ -180,17 +197,7 @@ class FakeLms:
                 ]
                 return self._send(200, found)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
     def gets(self, state=None):
         return [r for r in self.requests if r[0] == "GET"]

@@ -1,15 +1,14 @@
 """The reader's transport to the LMS: https except to a loopback address or with an explicit
 opt-in, and a token request that follows no redirect (docs/out-of-band-reader.md)."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from openedx_retirement_kafka.lms_api import LmsApiError, LmsRetirementApi, is_loopback_host
 from openedx_retirement_kafka.reader.options import UsageError, parse_options
 
-from .lms_api_fake import CLIENT_ID, CLIENT_SECRET, FakeLms
+from .lms_api_fake import CLIENT_ID, CLIENT_SECRET, FakeLms, LocalServer
 from .test_reader import ROWS, days_ago, make_rows, no_django, published, reader_env, run_reader  # noqa: F401
 
 BASE_ENV = {
@@ -87,7 +86,7 @@ def test_the_api_client_refuses_plain_http_when_https_only():
     LmsRetirementApi("http://lms.example.org", "c", "s")  # the backfill's rule is unchanged
 
 
-class Redirector:
+class Redirector(LocalServer):
     """Answers every request with ``status`` and a Location on ``target``; counts requests."""
 
     def __init__(self, status, target):
@@ -110,17 +109,7 @@ class Redirector:
 
             do_GET = do_POST = _redirect
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])

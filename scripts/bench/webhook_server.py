@@ -171,34 +171,15 @@ class Connection(asyncio.Protocol):
         method = self.parser.get_method()
         keep_alive = self.parser.should_keep_alive()
         path = self._url.split(b"?", 1)[0]
-        if method == b"POST" and path == server.path:
+        if method == b"POST" and path in (server.path, server.batch_path):
             body = b"".join(self._body)
             if server.secret is not None and not server.signature_ok(body, self._signature):
                 stats.unauthorized += 1
                 self.queue(UNAUTHORIZED if keep_alive else UNAUTHORIZED_CLOSE, server.delay, not keep_alive)
-                return
-            stats.erase_requests += 1
-            match = USER_ID.search(body)
-            if match is None:
-                stats.without_user_id += 1
+            elif path == server.batch_path:
+                self.answer_batch(body, keep_alive)
             else:
-                stats.user_ids.add(int(match.group(1)))
-            self.queue(OK if keep_alive else OK_CLOSE, server.delay, not keep_alive, count=True)
-        elif method == b"POST" and path == server.batch_path:
-            body = b"".join(self._body)
-            if server.secret is not None and not server.signature_ok(body, self._signature):
-                stats.unauthorized += 1
-                self.queue(UNAUTHORIZED if keep_alive else UNAUTHORIZED_CLOSE, server.delay, not keep_alive)
-                return
-            ids = EVENT_ID.findall(body)
-            stats.batch_requests += 1
-            stats.batch_events += len(ids)
-            stats.user_ids.update(int(match) for match in USER_ID.findall(body))
-            results = b",".join(b'{"event_id":"' + event_id + b'","outcome":"erased"}' for event_id in ids)
-            answer = response(
-                "200 OK", b'{"results":[' + results + b"]}", b"application/json", close=not keep_alive
-            )
-            self.queue(answer, server.delay, not keep_alive, count=True)
+                self.answer_one(body, keep_alive)
         elif method == b"GET" and path == b"/stats":
             self.queue(
                 response("200 OK", stats.as_json(), b"application/json", close=not keep_alive),
@@ -211,6 +192,29 @@ class Connection(asyncio.Protocol):
         else:
             stats.other_requests += 1
             self.queue(NOT_FOUND if keep_alive else NOT_FOUND_CLOSE, delay=0.0, close=not keep_alive)
+
+    def answer_one(self, body: bytes, keep_alive: bool) -> None:
+        stats = self.server.stats
+        stats.erase_requests += 1
+        match = USER_ID.search(body)
+        if match is None:
+            stats.without_user_id += 1
+        else:
+            stats.user_ids.add(int(match.group(1)))
+        self.queue(OK if keep_alive else OK_CLOSE, self.server.delay, not keep_alive, count=True)
+
+    def answer_batch(self, body: bytes, keep_alive: bool) -> None:
+        """One `erased` result per event of a batched request (docs/contract.md#webhook-batches)."""
+        stats = self.server.stats
+        ids = EVENT_ID.findall(body)
+        stats.batch_requests += 1
+        stats.batch_events += len(ids)
+        stats.user_ids.update(int(match) for match in USER_ID.findall(body))
+        results = b",".join(b'{"event_id":"' + event_id + b'","outcome":"erased"}' for event_id in ids)
+        answer = response(
+            "200 OK", b'{"results":[' + results + b"]}", b"application/json", close=not keep_alive
+        )
+        self.queue(answer, self.server.delay, not keep_alive, count=True)
 
     # answers
 

@@ -121,25 +121,7 @@ destinations:
 
 @pytest.mark.django_db
 def test_encrypted_end_to_end(settings, make_retirement, tmp_path, children):
-    cluster = Child(
-        [
-            BIN,
-            "dev-cluster",
-            "--topic",
-            TOPIC,
-            "--partitions",
-            str(PARTITIONS),
-            "--topic",
-            DLQ,
-            "--partitions",
-            "1",
-        ],
-        tmp_path / "dev-cluster.log",
-    )
-    children.append(cluster)
-    first = cluster.first_line(timeout=30)
-    assert first.startswith("BROKERS="), first
-    brokers = first[len("BROKERS=") :]
+    brokers = start_cluster(tmp_path, children)
 
     # 1. The keyring, made by the consumer's CLI.
     keyring = tmp_path / "keyring.json"
