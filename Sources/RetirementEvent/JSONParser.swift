@@ -36,16 +36,45 @@ struct JSONParser {
         }
     }
 
-    private mutating func parseValue() throws(Failure) -> JSONValue {
+    /// The top-level value of a record: an object read into ``EventFields`` (its other members
+    /// are checked as strictly as any JSON and dropped, no dictionary is built), or any other
+    /// value as a ``JSONValue`` (for the `not_an_object` reason). Duplicate names: the last wins.
+    static func parseEvent(_ bytes: [UInt8]) throws(Failure) -> EventFields.Parsed {
+        var parser = JSONParser(bytes)
+        parser.skipWhitespace()
+        let result: EventFields.Parsed
+        if parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "{") {
+            var fields = EventFields()
+            try parser.parseMembers { name, parser throws(Failure) in
+                if let slot = EventFields.slot(name) {
+                    fields.values[slot] = try parser.parseValue()
+                } else {
+                    _ = try parser.parseValue(keep: false)
+                }
+            }
+            result = .fields(fields)
+        } else {
+            result = .notAnObject(try parser.parseValue())
+        }
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.fail("unexpected data after the JSON value") }
+        return result
+    }
+
+    /// Parses one value; with `keep: false` it is checked as strictly and dropped (`.null`),
+    /// building no string, array or object.
+    private mutating func parseValue(keep: Bool = true) throws(Failure) -> JSONValue {
         guard index < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[index] {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "{"): return try parseObject(keep: keep)
+        case UInt8(ascii: "["): return try parseArray(keep: keep)
+        case UInt8(ascii: "\""):
+            let text = try parseString(keep: keep)
+            return keep ? .string(text) : .null
         case UInt8(ascii: "t"): try expect("true"); return .bool(true)
         case UInt8(ascii: "f"): try expect("false"); return .bool(false)
         case UInt8(ascii: "n"): try expect("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber(keep: keep)
         default: throw fail("unexpected character")
         }
     }
@@ -65,25 +94,35 @@ struct JSONParser {
         if depth > JSONParser.maxDepth { throw fail("nesting too deep") }
     }
 
-    private mutating func parseObject() throws(Failure) -> JSONValue {
+    private mutating func parseObject(keep: Bool) throws(Failure) -> JSONValue {
+        var members: [String: JSONValue] = [:]
+        try parseMembers { name, parser throws(Failure) in
+            let value = try parser.parseValue(keep: keep)
+            if keep { members[name] = value }
+        }
+        return keep ? .object(members) : .null
+    }
+
+    /// Reads an object's members (the cursor on `{`), calling `member` with each name and the
+    /// parser positioned on its value, which `member` must consume.
+    private mutating func parseMembers(_ member: (String, inout JSONParser) throws(Failure) -> Void) throws(Failure) {
         try enter()
         index += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
             depth -= 1
-            return .object(members)
+            return
         }
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
-            let name = try parseString()
+            let name = try parseString(keep: true)
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            members[name] = try parseValue()
+            try member(name, &self)
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -93,11 +132,11 @@ struct JSONParser {
             guard bytes[index] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
             index += 1
             depth -= 1
-            return .object(members)
+            return
         }
     }
 
-    private mutating func parseArray() throws(Failure) -> JSONValue {
+    private mutating func parseArray(keep: Bool) throws(Failure) -> JSONValue {
         try enter()
         index += 1
         var items: [JSONValue] = []
@@ -105,11 +144,12 @@ struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
             depth -= 1
-            return .array(items)
+            return keep ? .array(items) : .null
         }
         while true {
             skipWhitespace()
-            items.append(try parseValue())
+            let item = try parseValue(keep: keep)
+            if keep { items.append(item) }
             skipWhitespace()
             guard index < bytes.count else { throw fail("unexpected end of input") }
             if bytes[index] == UInt8(ascii: ",") {
@@ -119,18 +159,19 @@ struct JSONParser {
             guard bytes[index] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
             index += 1
             depth -= 1
-            return .array(items)
+            return keep ? .array(items) : .null
         }
     }
 
-    private mutating func parseString() throws(Failure) -> String {
+    /// A string; with `keep: false` checked and dropped (the empty string).
+    private mutating func parseString(keep: Bool) throws(Failure) -> String {
         index += 1
         let start = index
         // Fast path: no escapes.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let text = String(decoding: bytes[start..<index], as: UTF8.self)
+                let text = keep ? String(decoding: bytes[start..<index], as: UTF8.self) : ""
                 index += 1
                 return text
             }
@@ -144,7 +185,7 @@ struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                return String(decoding: scalars, as: UTF8.self)
+                return keep ? String(decoding: scalars, as: UTF8.self) : ""
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < bytes.count else { throw fail("unexpected end of input") }
@@ -203,7 +244,7 @@ struct JSONParser {
         return value
     }
 
-    private mutating func parseNumber() throws(Failure) -> JSONValue {
+    private mutating func parseNumber(keep: Bool) throws(Failure) -> JSONValue {
         let start = index
         var isInteger = true
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -226,6 +267,7 @@ struct JSONParser {
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("invalid number") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
+        guard keep else { return .null }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isInteger, let value = Int64(text) { return .integer(value) }
         return .number(text)

@@ -30,14 +30,16 @@ package struct RetirementEventDecoder: Sendable {
         guard String(validating: value, as: UTF8.self) != nil else {
             return .failure(BadInput(code: "not_utf8", detail: "the value is not valid UTF-8"))
         }
-        let json: JSONValue
+        let object: EventFields
         do {
-            json = try JSONParser.parse(value)
+            switch try JSONParser.parseEvent(value) {
+            case .fields(let fields):
+                object = fields
+            case .notAnObject(let json):
+                return .failure(BadInput(code: "not_an_object", detail: "the value is a JSON \(json.typeName), not an object"))
+            }
         } catch {
             return .failure(BadInput(code: "invalid_json", detail: "\(error.message) at byte \(error.position)"))
-        }
-        guard case .object(let object) = json else {
-            return .failure(BadInput(code: "not_an_object", detail: "the value is a JSON \(json.typeName), not an object"))
         }
         do {
             return .success(try makeEvent(object, key: key, header: header))
@@ -47,7 +49,7 @@ package struct RetirementEventDecoder: Sendable {
     }
 
     private func makeEvent(
-        _ object: [String: JSONValue], key: [UInt8]?, header: (String) -> [UInt8]?
+        _ object: EventFields, key: [UInt8]?, header: (String) -> [UInt8]?
     ) throws(BadInput)
         -> RetirementEvent
     {
@@ -103,7 +105,7 @@ package struct RetirementEventDecoder: Sendable {
     /// Replaces the envelope by the personal fields it holds. The usual field rules apply to
     /// them afterwards. Error details name the key id, never a decrypted value.
     private func openEnvelope(
-        _ envelope: JSONValue, into object: inout [String: JSONValue], userID: Int64, header: (String) -> [UInt8]?
+        _ envelope: JSONValue, into object: inout EventFields, userID: Int64, header: (String) -> [UInt8]?
     ) throws(BadInput) {
         let sealed = try FieldEnvelope.parse(envelope)
         for field in FieldEnvelope.personalFields where object[field].map({ $0 != .null }) ?? false {
@@ -128,12 +130,12 @@ package struct RetirementEventDecoder: Sendable {
         }
     }
 
-    private func requiredInteger(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> Int64 {
+    private func requiredInteger(_ object: EventFields, _ field: String) throws(BadInput) -> Int64 {
         guard let value = object[field], value != .null else { throw .missingField(field) }
         return try integer(value, field)
     }
 
-    private func optionalInteger(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> Int64? {
+    private func optionalInteger(_ object: EventFields, _ field: String) throws(BadInput) -> Int64? {
         guard let value = object[field], value != .null else { return nil }
         return try integer(value, field)
     }
@@ -151,14 +153,14 @@ package struct RetirementEventDecoder: Sendable {
         }
     }
 
-    private func requiredString(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> String {
+    private func requiredString(_ object: EventFields, _ field: String) throws(BadInput) -> String {
         guard let value = object[field], value != .null else { throw .missingField(field) }
         guard case .string(let text) = value else { throw .wrongType(field, expected: "a string", got: value) }
         guard !text.isEmpty else { throw .invalidValue(field, "must not be empty") }
         return text
     }
 
-    private func optionalString(_ object: [String: JSONValue], _ field: String) throws(BadInput) -> String? {
+    private func optionalString(_ object: EventFields, _ field: String) throws(BadInput) -> String? {
         guard let value = object[field], value != .null else { return nil }
         guard case .string(let text) = value else { throw .wrongType(field, expected: "a string", got: value) }
         return text
