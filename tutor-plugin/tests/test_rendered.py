@@ -1107,3 +1107,94 @@ def test_wheel_built_from_the_checkout_carries_the_sources(tmp_path):
     ):
         assert f"tutor_retirement_consumer/{path}" in names, path
     assert not any("/tests/" in name for name in names)
+
+
+# --- the retirement driver --------------------------------------------------------------------
+
+
+def test_driver_is_scheduled_and_configured(environments):
+    rendered = environments["defaults"]
+    objects = ours(k8s_objects(rendered))
+    cron = objects[("CronJob", "retirement-driver")]["spec"]
+    assert cron["schedule"] == "0 3 * * *" and cron["concurrencyPolicy"] == "Forbid"
+    pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["envFrom"] == [{"secretRef": {"name": "retirement-driver-env"}}]
+    script = pod["containers"][0]["args"][0]
+    assert script == rendered.read("plugins", "retirement-consumer", "jobs", "driver.sh")
+    secret = rendered.config()["RETIREMENT_CONSUMER_OAUTH2_CLIENT_SECRET"]
+    assert secret not in script
+    assert (
+        objects[("Secret", "retirement-driver-env")]["stringData"]["RETIREMENT_DRIVER_CLIENT_SECRET"]
+        == secret
+    )
+    assert "--cool_off_days 7" in script
+    assert "[RETIRING_LMS_MISC, LMS_MISC_COMPLETE, LMS, retirement_lms_retire_misc]" in script
+    subprocess.run(["sh", "-n", "-c", script], check=True)
+    # Requirements installed at image build, in their own venv.
+    dockerfile = rendered.read("build", "openedx", "Dockerfile")
+    assert "source=/scripts/user_retirement/requirements/base.txt" in dockerfile
+    assert "/openedx/venv/retirement-driver/bin/pip install -r" in dockerfile
+    jobs = services(rendered, "docker-compose.jobs.yml")
+    assert jobs["retirement-driver-job"]["environment"]["RETIREMENT_DRIVER_CLIENT_SECRET"] == secret
+    # hastexo's plugin drives retirements itself: no second driver.
+    other = ours(k8s_objects(environments["with-retirement-plugin"]))
+    assert ("CronJob", "retirement-driver") not in other
+    assert "retirement-driver" not in environments["with-retirement-plugin"].read(
+        "build", "openedx", "Dockerfile"
+    )
+
+
+def test_driver_pipeline_without_the_misc_step_is_refused(scratch):
+    pipeline = "[[RETIRING_LMS, LMS_COMPLETE, LMS, retirement_lms_retire]]"
+    result = scratch.tutor("config", "save", "--set", f"RETIREMENT_CONSUMER_DRIVER_PIPELINE={pipeline}")
+    assert result.returncode != 0 and "RETIRING_LMS_MISC" in result.stderr
+    result = scratch.tutor("config", "save", "--set", "RETIREMENT_CONSUMER_COOL_OFF_DAYS=0")
+    assert result.returncode == 0
+    assert "--cool_off_days 0" in scratch.read("plugins", "retirement-consumer", "jobs", "driver.sh")
+
+
+def test_driver_takes_a_learner_through_every_state_against_a_fake_lms(environments, tmp_path):
+    """edx-platform's own driver scripts, run by the rendered driver script, against a local fake
+    of the LMS retirement API. Needs EDX_PLATFORM_DIR (a checkout of edx-platform) and
+    RETIREMENT_DRIVER_PYTHON (a Python with scripts/user_retirement/requirements/base.txt);
+    scripts/test-tutor.sh sets the latter up when the former is given."""
+    from fake_lms_retirement import FakeLms
+
+    edx_platform = os.environ.get("EDX_PLATFORM_DIR", "")
+    python = os.environ.get("RETIREMENT_DRIVER_PYTHON", "")
+    if not edx_platform or not python:
+        pytest.skip(
+            "EDX_PLATFORM_DIR / RETIREMENT_DRIVER_PYTHON not set: edx-platform's driver scripts unavailable"
+        )
+    scripts = Path(edx_platform) / "scripts" / "user_retirement"
+    assert (scripts / "retire_one_learner.py").is_file(), scripts
+    rendered = environments["defaults"]
+    script = rendered.read("plugins", "retirement-consumer", "jobs", "driver.sh")
+    with FakeLms("retirement_service_worker", "driver-secret") as lms:
+        lms.add_learner("alice", 41, days_ago=8)  # past the 7-day cool-off
+        lms.add_learner("bob", 42, days_ago=1)  # not yet
+        result = subprocess.run(
+            ["sh", "-e", "-c", script.replace("http://lms:8000/", lms.url)],
+            env={
+                "PATH": os.environ["PATH"],
+                "RETIREMENT_DRIVER_SCRIPTS": str(scripts),
+                "RETIREMENT_DRIVER_PYTHON": python,
+                "RETIREMENT_DRIVER_CLIENT_ID": "retirement_service_worker",
+                "RETIREMENT_DRIVER_CLIENT_SECRET": "driver-secret",
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert not lms.errors, lms.errors
+        pipeline = yaml.safe_load(
+            script.split("<<'RETIREMENT_DRIVER_CONFIG'\n")[1].split("RETIREMENT_DRIVER_CONFIG")[0]
+        )
+        expected = [state for row in pipeline["retirement_pipeline"] for state in row[:2]] + ["COMPLETE"]
+        assert lms.transitions["alice"] == expected
+        assert "RETIRING_LMS_MISC" in expected
+        assert ("/api/user/v1/accounts/retire_misc/", "alice") in lms.steps
+        assert lms.transitions["bob"] == []
+        assert "driver-secret" not in output

@@ -93,6 +93,15 @@ CONFIG_DEFAULTS: dict[str, t.Any] = {
     "LOG_LEVEL": "info",
     # The out-of-band reader in follow mode
     "RUN_READER": False,
+    # The retirement driver: edx-platform's scripts/user_retirement, on a schedule. On unless
+    # another plugin drives retirements (hastexo's tutor-contrib-retirement).
+    "RUN_DRIVER": "{{ retirement_consumer_default('RUN_DRIVER') }}",
+    "DRIVER_SCHEDULE": "0 3 * * *",
+    "COOL_OFF_DAYS": 7,
+    "DRIVER_USER_COUNT_ERROR_THRESHOLD": 300,
+    "DRIVER_MAX_USER_BATCH_SIZE": 200,
+    # [start state, end state, service, method] rows of the driver configuration.
+    "DRIVER_PIPELINE": values.DEFAULT_PIPELINE,
     "READER_INTERVAL": "5m",
     "READER_START_DATE": "",
 }
@@ -402,8 +411,17 @@ def receipts(count: int) -> t.Iterable[tuple[str, str]]:
     yield ("retirement-kafka", f"RECEIPTS_COUNT={count};\n" + _job_script("receipts.sh"))
 
 
+@click.command(
+    name="retirement-driver",
+    help="Run the retirement driver once: learners past the cool-off go through the pipeline "
+    "(edx-platform's get_learners_to_retire.py, then retire_one_learner.py per learner)",
+)
+def driver() -> t.Iterable[tuple[str, str]]:
+    yield ("retirement-driver", _job_script("driver.sh"))
+
+
 hooks.Filters.CLI_DO_COMMANDS.add_items(
-    [backfill, reader, replay, dlq_list, dlq_redrive, status, check, receipts]
+    [backfill, reader, replay, dlq_list, dlq_redrive, status, check, receipts, driver]
 )
 
 

@@ -55,6 +55,16 @@ ADMIN_PRINCIPAL = "retirement-admin"
 # RETIREMENT_CONSUMER_CONSUMER_CONFIG may extend; destinations have their own settings.
 CONSUMER_SECTIONS = ("kafka", "processing", "http", "receipts", "logging", "encryption")
 DESTINATION_PREFIX = PREFIX + "DESTINATION_"
+# The driver's pipeline by default: edx-platform's default RETIREMENT_STATES plus the misc
+# step the LMS plugin publishes at ([start state, end state, service, LmsApi method]).
+DEFAULT_PIPELINE = [
+    ["LOCKING_ACCOUNT", "LOCKING_COMPLETE", "LMS", "retirement_deactivate_logout"],
+    ["RETIRING_FORUMS", "FORUMS_COMPLETE", "LMS", "retirement_retire_forum"],
+    ["RETIRING_ENROLLMENTS", "ENROLLMENTS_COMPLETE", "LMS", "retirement_unenroll"],
+    ["RETIRING_NOTES", "NOTES_COMPLETE", "LMS", "retirement_retire_notes"],
+    ["RETIRING_LMS_MISC", "LMS_MISC_COMPLETE", "LMS", "retirement_lms_retire_misc"],
+    ["RETIRING_LMS", "LMS_COMPLETE", "LMS", "retirement_lms_retire"],
+]
 _DESTINATION_SUFFIX = re.compile(r"^[A-Z0-9_]+\Z")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 _SECRET_KEY = re.compile(r"(password|secret|token|api_key|private_key|keyring)$", re.IGNORECASE)
@@ -552,8 +562,51 @@ def compute(source: t.Any) -> dict:
         run_kafka if _auto(create_topics_setting) else _bool(create_topics_setting, PREFIX + "CREATE_TOPICS")
     )
 
+    # --- the retirement driver (edx-platform's scripts/user_retirement)
+    run_driver_setting = config.get("RUN_DRIVER")
+    run_driver = (
+        config.raw("RETIREMENT_EDX_OAUTH2_CLIENT_ID") is None
+        if _auto(run_driver_setting)
+        else _bool(run_driver_setting, PREFIX + "RUN_DRIVER")
+    )
+    pipeline = config.get("DRIVER_PIPELINE", DEFAULT_PIPELINE)
+    if not isinstance(pipeline, list) or not pipeline:
+        raise ValueError(f"{PREFIX}DRIVER_PIPELINE must be a non-empty list of [start, end, service, method]")
+    for index, row in enumerate(pipeline):
+        if (
+            not isinstance(row, list)
+            or len(row) != 4
+            or not all(isinstance(part, str) and re.match(r"^[A-Za-z0-9_]+\Z", part) for part in row)
+        ):
+            raise ValueError(
+                f"{PREFIX}DRIVER_PIPELINE[{index}] must be [start state, end state, service, method]"
+            )
+    if run_driver and not any(row[0] == "RETIRING_LMS_MISC" for row in pipeline):
+        raise ValueError(
+            f"{PREFIX}DRIVER_PIPELINE has no RETIRING_LMS_MISC step: the LMS plugin would never publish"
+        )
+    schedule = config.text("DRIVER_SCHEDULE") or "0 3 * * *"
+    if len(schedule.split()) != 5:
+        raise ValueError(f"{PREFIX}DRIVER_SCHEDULE must be a cron schedule of 5 fields, got {schedule!r}")
+    lms_url = (config.text("LMS_INTERNAL_URL") or "http://lms:8000").rstrip("/") + "/"
+    driver_config = {"base_urls": {"lms": lms_url}, "retirement_pipeline": pipeline}
+    driver_env = {"RETIREMENT_DRIVER_CLIENT_ID": client_id, "RETIREMENT_DRIVER_CLIENT_SECRET": client_secret}
+
     secret_env = dict(consumer_env.values)
     return {
+        "run_driver": run_driver,
+        "driver_schedule": schedule,
+        "cool_off_days": _int(config.get("COOL_OFF_DAYS", 7), PREFIX + "COOL_OFF_DAYS", 0),
+        "driver_user_count_error_threshold": _int(
+            config.get("DRIVER_USER_COUNT_ERROR_THRESHOLD", 300),
+            PREFIX + "DRIVER_USER_COUNT_ERROR_THRESHOLD",
+            1,
+        ),
+        "driver_max_user_batch_size": _int(
+            config.get("DRIVER_MAX_USER_BATCH_SIZE", 200), PREFIX + "DRIVER_MAX_USER_BATCH_SIZE", 1
+        ),
+        "driver_config_yaml": yaml.safe_dump(driver_config, sort_keys=False, default_flow_style=None),
+        "driver_env": driver_env,
         "event_bus_kafka": event_bus_kafka,
         "run_kafka": run_kafka,
         "kafka_sasl": kafka_sasl,
@@ -695,6 +748,8 @@ def effective_default(source: t.Any, key: str) -> str:
             topic = config.text("TOPIC") or "user-retirement"
             full = f"{prefix}-{topic}" if prefix else topic
             return f"{full}.receipts" if key == "RECEIPTS_TOPIC" else f"{full}.dlq"
+        if key == "RUN_DRIVER":
+            return str(config.raw("RETIREMENT_EDX_OAUTH2_CLIENT_ID") is None).lower()
         if key == "RUN_CONSUMER":
             return str(bool(destination_settings(source))).lower()
     except ValueError:
