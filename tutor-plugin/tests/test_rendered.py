@@ -405,6 +405,9 @@ def test_the_lms_plugin_is_installed_at_the_repository_version(environments):
     local = environments["local-lms-plugin"].read("build", "openedx", "Dockerfile")
     assert bind in local
     assert "openedx-retirement-kafka==" not in local
+    # Disabling the Tutor plugin before the image is rebuilt must not break migrate.
+    final = dockerfile[dockerfile.index("FROM production AS final") :]
+    assert "ENV RETIREMENT_KAFKA_IF_UNSET=disabled" in final
     pinned = environments["pip-requirement"].read("build", "openedx", "Dockerfile")
     assert "$PIP_COMMAND install 'openedx-retirement-kafka==0.1.0'" in pinned and bind not in pinned
     # The patch sits in the python-requirements stage, before the extra requirements.
