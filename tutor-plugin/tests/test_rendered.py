@@ -1201,3 +1201,67 @@ def test_driver_takes_a_learner_through_every_state_against_a_fake_lms(environme
         assert ("/api/user/v1/accounts/retire_misc/", "alice") in lms.steps
         assert lms.transitions["bob"] == []
         assert "driver-secret" not in output
+
+
+STAND_IN_GET_LEARNERS = """
+import os, sys
+args = sys.argv[1:]
+out = args[args.index("--output_dir") + 1]
+os.makedirs(out)
+open(os.path.join(os.environ["STAND_IN_LOG"], "get_learners.args"), "w").write("\\n".join(args))
+for name in ("Alice", "bob"):
+    path = os.path.join(out, "learner_retire_" + name.lower())
+    open(path, "w").write("RETIREMENT_USERNAME=" + name + "\\n")
+"""
+
+STAND_IN_RETIRE_ONE = """
+import os, shutil, sys
+args = sys.argv[1:]
+username = args[args.index("--username") + 1]
+log = os.environ["STAND_IN_LOG"]
+shutil.copy(args[args.index("--config_file") + 1], os.path.join(log, "config.yml"))
+open(os.path.join(log, "retired"), "a").write(username + "\\n")
+sys.exit(1 if username == "bob" else 0)
+"""
+
+
+def test_driver_script_with_stand_in_scripts(environments, tmp_path):
+    """The rendered driver script's own logic, with stand-ins for edx-platform's two scripts
+    (their documented command lines and output files only; the pipeline itself is the
+    EDX_PLATFORM_DIR test's): the configuration they get, one call per learner, the exit status."""
+    script = environments["defaults"].read("plugins", "retirement-consumer", "jobs", "driver.sh")
+    scripts = tmp_path / "user_retirement"
+    scripts.mkdir()
+    (scripts / "get_learners_to_retire.py").write_text(STAND_IN_GET_LEARNERS)
+    (scripts / "retire_one_learner.py").write_text(STAND_IN_RETIRE_ONE)
+    log = tmp_path / "log"
+    log.mkdir()
+    env = {
+        "PATH": os.environ["PATH"],
+        "RETIREMENT_DRIVER_SCRIPTS": str(scripts),
+        "RETIREMENT_DRIVER_PYTHON": sys.executable,
+        "RETIREMENT_DRIVER_CLIENT_ID": "retirement_service_worker",
+        "RETIREMENT_DRIVER_CLIENT_SECRET": 'se"cr:et',
+        "STAND_IN_LOG": str(log),
+    }
+    result = subprocess.run(["sh", "-e", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    # bob failed: the run fails (the CronJob's job is marked failed), after trying everyone.
+    assert result.returncode == 1, output
+    assert "2 learner(s), 1 failed" in output
+    assert (log / "retired").read_text().split() == ["Alice", "bob"]  # original usernames, as written
+    config = yaml.safe_load((log / "config.yml").read_text())
+    assert config["client_id"] == "retirement_service_worker"
+    assert config["client_secret"] == 'se"cr:et'  # quoted safely, from the environment
+    assert config["base_urls"] == {"lms": "http://lms:8000/"}
+    assert ["RETIRING_LMS_MISC", "LMS_MISC_COMPLETE", "LMS", "retirement_lms_retire_misc"] in config[
+        "retirement_pipeline"
+    ]
+    args = (log / "get_learners.args").read_text().split("\n")
+    assert args[args.index("--cool_off_days") + 1] == "7"
+    assert 'se"cr:et' not in output
+    # All learners retired: exit 0.
+    (scripts / "retire_one_learner.py").write_text(STAND_IN_RETIRE_ONE.replace('== "bob"', '== "nobody"'))
+    (log / "retired").unlink()
+    result = subprocess.run(["sh", "-e", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
