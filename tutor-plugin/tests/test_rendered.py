@@ -1265,3 +1265,20 @@ def test_driver_script_with_stand_in_scripts(environments, tmp_path):
     (log / "retired").unlink()
     result = subprocess.run(["sh", "-e", "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("bad", [[1, 2], {"a": "b"}, "abc", -5, "", None, True])
+def test_every_setting_with_a_bad_value_is_refused_naming_it_or_accepted(bad):
+    """No setting can raise anything but a ValueError naming it (a one-line TutorError), and
+    none that the templates use as a single value is silently turned into text."""
+    from tutor_retirement_consumer import plugin, values
+
+    for key in plugin.CONFIG_DEFAULTS:
+        name = values.PREFIX + key
+        try:
+            values.compute({**base_values(), name: bad})
+        except ValueError as error:
+            assert name in str(error), (name, bad, str(error))
+            assert "\n" not in str(error)
+        else:
+            assert not (isinstance(bad, (list, dict)) and key in values._SCALAR_SETTINGS), (name, bad)

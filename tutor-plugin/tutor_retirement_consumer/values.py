@@ -281,9 +281,72 @@ def _ms_duration(ms: int) -> str:
     return f"{max(ms // 1000, 3600)}s"
 
 
+_SCALAR_SETTINGS = (
+    "VERSION DOCKER_IMAGE SOURCE_DIR KAFKA_DOCKER_IMAGE LMS_PLUGIN_REQUIREMENT LMS_INTERNAL_URL "
+    "OAUTH2_CLIENT_ID OAUTH2_CLIENT_SECRET KAFKA_BOOTSTRAP_SERVERS KAFKA_CLUSTER_ID "
+    "KAFKA_SECURITY_PROTOCOL KAFKA_SASL_MECHANISM KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD KAFKA_CA_PEM "
+    "KAFKA_STORAGE_SIZE TOPIC TOPIC_PREFIX DEAD_LETTER_TOPIC RECEIPTS_TOPIC GROUP_ID LOG_LEVEL "
+    "READER_INTERVAL READER_START_DATE DRIVER_SCHEDULE WEBHOOK_SECRET KAFKA_ADMIN_PASSWORD "
+    "KAFKA_LMS_PASSWORD KAFKA_CONSUMER_PASSWORD KAFKA_READER_PASSWORD"
+).split()
+_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}\Z")
+
+
+def _check_settings(config: _Config) -> None:
+    """Types and formats of the settings the templates use as they are."""
+    for key in _SCALAR_SETTINGS:
+        value = config.get(key)
+        if isinstance(value, (list, dict)):
+            raise ValueError(f"{PREFIX}{key} must be a single value, not a {type(value).__name__}")
+    for key in (
+        "MANAGE_RETIREMENT_STATES",
+        "POPULATE_RETIREMENT_STATES",
+        "CREATE_OAUTH2_CLIENT",
+        "NETWORK_POLICIES",
+    ):
+        _bool(config.get(key, True), PREFIX + key)
+    for key, minimum in (
+        ("KAFKA_REPLICATION_FACTOR", 1),
+        ("TOPIC_RETENTION_MS", 3600000),
+        ("RECEIPTS_RETENTION_MS", 3600000),
+    ):
+        _int(config.get(key, minimum), PREFIX + key, minimum)
+    for key in ("TOPIC", "DEAD_LETTER_TOPIC", "RECEIPTS_TOPIC", "TOPIC_PREFIX", "GROUP_ID"):
+        value = config.text(key)
+        if value and not _auto(value) and not _TOPIC.match(value):
+            raise ValueError(f"{PREFIX}{key} must be a Kafka name ([A-Za-z0-9._-]), got {value!r}")
+    if config.text("LOG_LEVEL") and config.text("LOG_LEVEL") not in (
+        "trace",
+        "debug",
+        "info",
+        "warning",
+        "error",
+    ):
+        raise ValueError(f"{PREFIX}LOG_LEVEL must be trace, debug, info, warning or error")
+    interval = config.text("READER_INTERVAL")
+    if interval and not re.match(r"^[0-9]+(\.[0-9]+)?(ms|s|m|h|d)\Z", interval):
+        raise ValueError(f"{PREFIX}READER_INTERVAL must be a duration like 5m, got {interval!r}")
+    size = config.text("KAFKA_STORAGE_SIZE")
+    if size and not re.match(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?\Z", size):
+        raise ValueError(f"{PREFIX}KAFKA_STORAGE_SIZE must be a Kubernetes quantity like 2Gi, got {size!r}")
+    for key in ("METRICS_SCRAPER_POD_LABELS", "METRICS_SCRAPER_NAMESPACE_LABELS"):
+        labels = config.get(key) or {}
+        if not isinstance(labels, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+        ):
+            raise ValueError(f"{PREFIX}{key} must be a mapping of label names to strings")
+    if config.get("METRICS_SCRAPER_POD_LABELS") == {}:
+        raise ValueError(f"{PREFIX}METRICS_SCRAPER_POD_LABELS may not be empty (it would admit every pod)")
+    try:
+        float(config.get("DELIVERY_TIMEOUT_SECONDS", 10))
+    except (TypeError, ValueError):
+        raise ValueError(f"{PREFIX}DELIVERY_TIMEOUT_SECONDS must be a number of seconds") from None
+
+
 def compute(source: t.Any) -> dict:
     """All effective values, from the Tutor configuration ``source``."""
     config = _Config(source)
+    _check_settings(config)
     event_bus_servers = config.raw("EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS")
     event_bus_kafka = bool(event_bus_servers)
     run_kafka = effective_run_kafka(config)
@@ -334,11 +397,17 @@ def compute(source: t.Any) -> dict:
     common: dict = {}
     credentials: dict = {}  # component -> {"sasl.username": ..., "sasl.password": ...}
     if kafka_sasl:
-        if config.text("KAFKA_SECURITY_PROTOCOL") or config.text("KAFKA_SASL_USERNAME"):
-            raise ValueError(
-                f"{PREFIX}KAFKA_SECURITY_PROTOCOL and KAFKA_SASL_* are for an external Kafka; the Kafka "
-                f"the plugin runs has its own principals ({PREFIX}KAFKA_SASL=false turns them off)"
-            )
+        for key in (
+            "KAFKA_SECURITY_PROTOCOL",
+            "KAFKA_SASL_MECHANISM",
+            "KAFKA_SASL_USERNAME",
+            "KAFKA_SASL_PASSWORD",
+        ):
+            if config.text(key):
+                raise ValueError(
+                    f"{PREFIX}{key} is for an external Kafka; the Kafka the plugin runs has its own "
+                    f"principals ({PREFIX}KAFKA_SASL=false turns them off)"
+                )
         common = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": SCRAM_MECHANISM}
         for component, principal in PRINCIPALS.items():
             password = config.text(f"KAFKA_{component.upper()}_PASSWORD")
