@@ -793,6 +793,7 @@ def test_the_kafka_the_plugin_runs_requires_sasl(environments):
     # The only plaintext listeners are bound to the broker's loopback.
     assert kafka["KAFKA_LISTENERS"] == "CLIENT://:9092,INTERNAL://127.0.0.1:9094,CONTROLLER://127.0.0.1:9093"
     assert kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@127.0.0.1:9093"  # the loopback it listens on
     # One principal per component, each with its own password.
     consumer_env = services(rendered, "docker-compose.yml")["retirement-consumer"]["environment"]
     assert consumer_env["KAFKA_SASL_USERNAME"] == "retirement-consumer"
