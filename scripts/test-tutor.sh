@@ -12,6 +12,11 @@
 # RETIREMENT_CONSUMER_BIN: the built retirement-consumer binary; the rendered consumer
 # configuration is then validated with `retirement-consumer check`. Without it those tests
 # are skipped (and this script says so).
+#
+# EDX_PLATFORM_DIR: a checkout of edx-platform (the release Tutor builds, e.g.
+# release/verawood.1). Its scripts/user_retirement requirements are installed into
+# .venv-driver and the rendered retirement driver runs edx-platform's own scripts against a
+# local fake of the LMS retirement API. Without it that test is skipped (and this script says so).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +41,18 @@ if [ -n "${RETIREMENT_CONSUMER_BIN:-}" ]; then
     echo "test-tutor.sh: the rendered consumer configuration is checked with $RETIREMENT_CONSUMER_BIN"
 else
     echo "test-tutor.sh: RETIREMENT_CONSUMER_BIN not set; the 'retirement-consumer check' tests will be skipped"
+fi
+
+if [ -n "${EDX_PLATFORM_DIR:-}" ]; then
+    requirements="$EDX_PLATFORM_DIR/scripts/user_retirement/requirements/base.txt"
+    [ -f "$requirements" ] || { echo "test-tutor.sh: no $requirements" >&2; exit 1; }
+    DRIVER_VENV="${TUTOR_DRIVER_VENV:-$ROOT/.venv-driver}"
+    ensure_python_venv "$DRIVER_VENV" "$PYTHON" || { echo "test-tutor.sh: no driver venv" >&2; exit 1; }
+    "$DRIVER_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    export RETIREMENT_DRIVER_PYTHON="$DRIVER_VENV/bin/python"
+    echo "test-tutor.sh: the retirement driver runs edx-platform's scripts from $EDX_PLATFORM_DIR"
+else
+    echo "test-tutor.sh: EDX_PLATFORM_DIR not set; the driver test against the fake LMS API will be skipped"
 fi
 
 cd "$ROOT/tutor-plugin"

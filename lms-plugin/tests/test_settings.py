@@ -38,6 +38,28 @@ def test_plugin_settings_fills_defaults_and_keeps_operator_values():
     assert empty.RETIREMENT_KAFKA_SETTINGS_TYPE == "common"
 
 
+def test_an_image_that_says_so_is_disabled_when_nothing_configures_it(monkeypatch):
+    """RETIREMENT_KAFKA_IF_UNSET=disabled (the Tutor plugin's images): no setting -> disabled,
+    so the system check passes (migrate runs) after the Tutor plugin was disabled."""
+    from openedx_retirement_kafka import checks
+
+    monkeypatch.setenv("RETIREMENT_KAFKA_IF_UNSET", "disabled")
+    module = settings_module()
+    production.plugin_settings(module)
+    assert module.RETIREMENT_KAFKA["ENABLED"] is False
+    assert checks.configuration_problem(module) is None
+    # A configured site is not affected: its setting is kept (and completed).
+    configured = settings_module(RETIREMENT_KAFKA={"BOOTSTRAP_SERVERS": "k:9092"})
+    production.plugin_settings(configured)
+    assert configured.RETIREMENT_KAFKA["ENABLED"] is True
+    # Without the variable an unconfigured production site is still an error (E001).
+    monkeypatch.delenv("RETIREMENT_KAFKA_IF_UNSET")
+    bare = settings_module()
+    production.plugin_settings(bare)
+    assert bare.RETIREMENT_KAFKA["ENABLED"] is True
+    assert checks.configuration_problem(bare) is not None
+
+
 def test_valid_config():
     config = load_config(
         settings_module(

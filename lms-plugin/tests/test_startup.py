@@ -48,9 +48,10 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def run_lms(settings_module, lms_cfg=None, *args):
+def run_lms(settings_module, lms_cfg=None, *args, extra_env=None):
     env = dict(
         os.environ,
+        **(extra_env or {}),
         DJANGO_SETTINGS_MODULE=f"tests.fake_lms.envs.{settings_module}",
         PYTHONPATH=os.pathsep.join([str(PLUGIN_ROOT), str(PLUGIN_ROOT / "tests" / "doubles")]),
         FAKE_LMS_CFG=json.dumps(lms_cfg or {}),
@@ -126,6 +127,18 @@ def test_production_with_the_plugin_disabled_is_quiet():
     assert result["check"] == "ok" and result["check_deploy"] == "ok"
     assert not error_lines(stderr)
     assert result["retire"] == "published"  # nothing to do: the receiver returns
+
+
+def test_production_with_no_setting_in_an_image_that_says_if_unset_disabled():
+    """The Tutor plugin's images set RETIREMENT_KAFKA_IF_UNSET=disabled: after the Tutor plugin is
+    disabled (no RETIREMENT_KAFKA rendered) and before the image is rebuilt, the checks that
+    `migrate` runs pass; without the variable the same settings are an error."""
+    result, stderr = run_lms("production", {}, extra_env={"RETIREMENT_KAFKA_IF_UNSET": "disabled"})
+    assert result["settings_type"] == "production"
+    assert result["check"] == "ok" and result["check_deploy"] == "ok"
+    assert not error_lines(stderr)
+    result, _ = run_lms("production", {}, extra_env={"RETIREMENT_KAFKA_IF_UNSET": ""})
+    assert CHECK_ID in result["check"]
 
 
 def test_production_configured_passes_checks():

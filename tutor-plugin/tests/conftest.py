@@ -41,7 +41,7 @@ SECRETS = {
     "sql_url": "postgres://archive:pg-pa55word@db.example.org:5432/archive",
     "hubspot": "pat-na1-hubspot-token-0002",
     "sasl": "kafka-sasl-pa55word-0003",
-    "crm_own": "crm-own-hmac-secret-0004",
+    "crm_own": "crm-own-hmac-secret-0004-0123456789abcdef",
 }
 
 SASL_SERVERS = "b-1.kafka.example.org:9096,b-2.kafka.example.org:9096"
@@ -128,6 +128,20 @@ VARIANTS: dict[str, dict] = {
     "local-lms-plugin": {
         "RETIREMENT_CONSUMER_SOURCE_DIR": str(REPO),
         "RETIREMENT_CONSUMER_LMS_PLUGIN_REQUIREMENT": "local",
+    },
+    # A published LMS plugin and a registry image; destinations one per setting; any consumer key.
+    "pip-requirement": {
+        "RETIREMENT_CONSUMER_LMS_PLUGIN_REQUIREMENT": "openedx-retirement-kafka==0.1.0",
+        "RETIREMENT_CONSUMER_DOCKER_IMAGE": "registry.example.org/retirement-consumer:0.1.0",
+        "RETIREMENT_CONSUMER_DESTINATION_CRM_EU": _flow(
+            {"type": "webhook", "url": "https://crm.example.org/eu"}
+        ),
+        "RETIREMENT_CONSUMER_DESTINATION_BRAZE": _flow(
+            {"type": "braze", "base_url": "https://rest.iad-01.braze.com", "api_key": SECRETS["braze"]}
+        ),
+        "RETIREMENT_CONSUMER_CONSUMER_CONFIG": _flow(
+            {"kafka": {"prefetch_kbytes": 2048}, "processing": {"max_buffered": 4000}}
+        ),
     },
 }
 

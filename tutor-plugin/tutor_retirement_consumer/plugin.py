@@ -14,13 +14,18 @@ See docs/tutor.md in the repository.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import typing as t
+from copy import deepcopy
 from importlib import resources
+from pathlib import Path
 
 import click
-from tutor import hooks
+import jinja2
+from tutor import config as tutor_config
+from tutor import exceptions, hooks
 
 from . import values
 from .__about__ import __version__
@@ -31,11 +36,14 @@ PACKAGE = resources.files("tutor_retirement_consumer")
 CONFIG_DEFAULTS: dict[str, t.Any] = {
     "VERSION": __version__,
     # Images
-    "DOCKER_IMAGE": "{{ DOCKER_REGISTRY }}retirement-consumer:{{ RETIREMENT_CONSUMER_VERSION }}",
+    # No registry host: built here (`tutor images build retirement-consumer`), never pulled.
+    "DOCKER_IMAGE": "retirement-consumer:{{ RETIREMENT_CONSUMER_VERSION }}",
     "SOURCE_DIR": "",
     "KAFKA_DOCKER_IMAGE": "docker.io/apache/kafka:3.9.1",
     # The LMS plugin
-    "LMS_PLUGIN_REQUIREMENT": "openedx-retirement-kafka=={{ RETIREMENT_CONSUMER_VERSION }}",
+    # "bundled": the LMS plugin's sources shipped in this package; "local": SOURCE_DIR's
+    # lms-plugin; anything else is a pip requirement (index or git URL).
+    "LMS_PLUGIN_REQUIREMENT": "bundled",
     "LMS_ENABLED": True,
     "DELIVERY_TIMEOUT_SECONDS": 10,
     "LMS_INTERNAL_URL": "http://lms:8000",
@@ -44,8 +52,9 @@ CONFIG_DEFAULTS: dict[str, t.Any] = {
     "OAUTH2_CLIENT_ID": "retirement_service_worker",
     "CREATE_OAUTH2_CLIENT": True,
     # Kafka
-    "RUN_KAFKA": None,
-    "CREATE_TOPICS": None,
+    "RUN_KAFKA": "{{ retirement_consumer_default('RUN_KAFKA') }}",
+    "CREATE_TOPICS": "{{ retirement_consumer_default('CREATE_TOPICS') }}",
+    "KAFKA_SASL": True,
     "KAFKA_BOOTSTRAP_SERVERS": "",
     "KAFKA_CLUSTER_ID": "5L6g3nShT-eMCtK--X86sw",
     "KAFKA_SECURITY_PROTOCOL": "",
@@ -57,16 +66,25 @@ CONFIG_DEFAULTS: dict[str, t.Any] = {
     "KAFKA_REPLICATION_FACTOR": 1,
     "KAFKA_STORAGE_SIZE": "2Gi",
     "TOPIC": "user-retirement",
-    "TOPIC_PREFIX": None,
-    "DEAD_LETTER_TOPIC": "",
-    "RECEIPTS_TOPIC": None,
+    "TOPIC_PREFIX": "{{ retirement_consumer_default('TOPIC_PREFIX') }}",
+    "DEAD_LETTER_TOPIC": "{{ retirement_consumer_default('DEAD_LETTER_TOPIC') }}",
+    # "" turns receipts off.
+    "RECEIPTS_TOPIC": "{{ retirement_consumer_default('RECEIPTS_TOPIC') }}",
     "TOPIC_PARTITIONS": 6,
     "TOPIC_RETENTION_MS": 1209600000,
     "DEAD_LETTER_RETENTION_MS": 2592000000,
     "RECEIPTS_RETENTION_MS": 31536000000,
     # The consumer
-    "RUN_CONSUMER": None,
+    "RUN_CONSUMER": "{{ retirement_consumer_default('RUN_CONSUMER') }}",
+    # Destinations: one setting each, RETIREMENT_CONSUMER_DESTINATION_<NAME> (a mapping), or
+    # this list; both are merged.
     "DESTINATIONS": [],
+    # Merged into the rendered config.yaml (any key of docs/contract.md §7 but destinations).
+    "CONSUMER_CONFIG": {},
+    "ENCRYPTION": True,
+    "METRICS_SCRAPER_POD_LABELS": {"app.kubernetes.io/name": "prometheus"},
+    "METRICS_SCRAPER_NAMESPACE_LABELS": {},
+    "NETWORK_POLICIES": True,
     "GROUP_ID": "retirement-consumer",
     "REPLICAS": 1,
     "MAX_IN_FLIGHT": 1000,
@@ -75,6 +93,15 @@ CONFIG_DEFAULTS: dict[str, t.Any] = {
     "LOG_LEVEL": "info",
     # The out-of-band reader in follow mode
     "RUN_READER": False,
+    # The retirement driver: edx-platform's scripts/user_retirement, on a schedule. On unless
+    # another plugin drives retirements (hastexo's tutor-contrib-retirement).
+    "RUN_DRIVER": "{{ retirement_consumer_default('RUN_DRIVER') }}",
+    "DRIVER_SCHEDULE": "0 3 * * *",
+    "COOL_OFF_DAYS": 7,
+    "DRIVER_USER_COUNT_ERROR_THRESHOLD": 300,
+    "DRIVER_MAX_USER_BATCH_SIZE": 200,
+    # [start state, end state, service, method] rows of the driver configuration.
+    "DRIVER_PIPELINE": values.DEFAULT_PIPELINE,
     "READER_INTERVAL": "5m",
     "READER_START_DATE": "",
 }
@@ -82,6 +109,15 @@ CONFIG_DEFAULTS: dict[str, t.Any] = {
 CONFIG_UNIQUE: dict[str, str] = {
     "WEBHOOK_SECRET": "{{ 48|random_string }}",
     "OAUTH2_CLIENT_SECRET": "{{ 32|random_string }}",
+    # The encryption keyring (JSON), made once per site; `tutor retirement-consumer
+    # rotate-key` adds a key.
+    "ENCRYPTION_KEYRING": "{{ retirement_consumer_new_keyring() }}",
+    # SASL/SCRAM passwords of the Kafka the plugin runs: its admin (PLAIN, for the init job)
+    # and one principal per component.
+    "KAFKA_ADMIN_PASSWORD": "{{ 32|random_string }}",
+    "KAFKA_LMS_PASSWORD": "{{ 32|random_string }}",
+    "KAFKA_CONSUMER_PASSWORD": "{{ 32|random_string }}",
+    "KAFKA_READER_PASSWORD": "{{ 32|random_string }}",
 }
 
 hooks.Filters.CONFIG_DEFAULTS.add_items(
@@ -89,7 +125,23 @@ hooks.Filters.CONFIG_DEFAULTS.add_items(
 )
 hooks.Filters.CONFIG_UNIQUE.add_items([(values.PREFIX + key, value) for key, value in CONFIG_UNIQUE.items()])
 
-hooks.Filters.ENV_TEMPLATE_VARIABLES.add_item(("retirement_consumer", values.retirement_consumer))
+
+@jinja2.pass_context
+def _retirement_consumer(context: t.Any) -> dict:
+    """Jinja global ``retirement_consumer()``: a bad value is a one-line TutorError."""
+    try:
+        return values.compute(context)
+    except ValueError as error:
+        raise exceptions.TutorError(str(error)) from None
+
+
+hooks.Filters.ENV_TEMPLATE_VARIABLES.add_items(
+    [
+        ("retirement_consumer", _retirement_consumer),
+        ("retirement_consumer_default", values.retirement_consumer_default),
+        ("retirement_consumer_new_keyring", values.new_keyring),
+    ]
+)
 hooks.Filters.ENV_TEMPLATE_FILTERS.add_items(
     [
         ("retirement_consumer_compose_value", values.yaml_value),
@@ -126,44 +178,76 @@ with hooks.Contexts.app(NAME).enter():
 # --- images -------------------------------------------------------------------------------
 
 
+def bundled_source(part: str) -> str:
+    """
+    The sources shipped with this package (``sources/lms-plugin``, ``sources/consumer``:
+    copied in by setup.py when the package is built from the repository), or, for an
+    editable install, the repository itself. "" when neither is there.
+    """
+    shipped = Path(str(PACKAGE)) / "sources" / part
+    if (shipped / ("pyproject.toml" if part == "lms-plugin" else "Package.swift")).is_file():
+        return str(shipped)
+    checkout = Path(__file__).resolve().parents[2]
+    candidate = checkout / "lms-plugin" if part == "lms-plugin" else checkout
+    if (candidate / ("pyproject.toml" if part == "lms-plugin" else "Package.swift")).is_file():
+        return str(candidate)
+    return ""
+
+
+def _source_dir(config: dict) -> str:
+    source = str(config.get(values.PREFIX + "SOURCE_DIR") or "").strip()
+    return os.path.abspath(os.path.expanduser(source)) if source else ""
+
+
 @hooks.Filters.IMAGES_BUILD.add()
 def _build_consumer_image(images: list, config: dict) -> list:
     """
-    `tutor images build retirement-consumer`: the build context is a checkout of the
-    repository (RETIREMENT_CONSUMER_SOURCE_DIR), the Dockerfile its deploy/Dockerfile.
-    Without a checkout the image is not built here; pull a published one instead.
+    `tutor images build retirement-consumer`: the build context is the consumer's sources
+    shipped with this package (or RETIREMENT_CONSUMER_SOURCE_DIR, a checkout), the
+    Dockerfile its deploy/Dockerfile.
     """
-    source = str(config.get(values.PREFIX + "SOURCE_DIR") or "").strip()
-    if source:
-        source = os.path.abspath(os.path.expanduser(source))
-        images.append(
-            (
-                "retirement-consumer",
-                # An absolute path: os.path.join(env_root, source) is the checkout itself.
-                source,
-                "{{ RETIREMENT_CONSUMER_DOCKER_IMAGE }}",
-                ("--file", os.path.join(source, "deploy", "Dockerfile")),
-            )
+    source = _source_dir(config) or bundled_source("consumer")
+    if not source:
+        raise exceptions.TutorError(
+            f"this installation of the plugin carries no consumer sources: set {values.PREFIX}SOURCE_DIR "
+            "to a checkout of the repository"
         )
+    images.append(
+        (
+            "retirement-consumer",
+            # An absolute path: os.path.join(env_root, source) is the source itself.
+            source,
+            "{{ RETIREMENT_CONSUMER_DOCKER_IMAGE }}",
+            ("--file", os.path.join(source, "deploy", "Dockerfile")),
+        )
+    )
     return images
 
 
 @hooks.Filters.IMAGES_BUILD.add(priority=hooks.priorities.LOW)
 def _lms_plugin_build_context(images: list, config: dict) -> list:
     """
-    LMS_PLUGIN_REQUIREMENT=local: give the openedx image build the checkout's lms-plugin
-    folder as the named build context `retirement-lms-plugin` (see the Dockerfile patch).
+    LMS_PLUGIN_REQUIREMENT=bundled (default) or local: give the openedx image build the LMS
+    plugin's sources as the named build context `retirement-lms-plugin` (see the Dockerfile
+    patch). Any other value is a pip requirement and needs no context.
     """
     requirement = str(config.get(values.PREFIX + "LMS_PLUGIN_REQUIREMENT") or "").strip()
-    source = str(config.get(values.PREFIX + "SOURCE_DIR") or "").strip()
-    if requirement != "local":
+    if requirement == "local":
+        if not _source_dir(config):
+            raise exceptions.TutorError(
+                f"{values.PREFIX}LMS_PLUGIN_REQUIREMENT=local needs {values.PREFIX}SOURCE_DIR "
+                "(a checkout of the repository)"
+            )
+        context = os.path.join(_source_dir(config), "lms-plugin")
+    elif requirement == "bundled":
+        context = bundled_source("lms-plugin")
+        if not context:
+            raise exceptions.TutorError(
+                f"{values.PREFIX}LMS_PLUGIN_REQUIREMENT=bundled, but this installation of the plugin "
+                "carries no LMS plugin sources: install it from the repository or a wheel built there"
+            )
+    else:
         return images
-    if not source:
-        raise click.ClickException(
-            f"{values.PREFIX}LMS_PLUGIN_REQUIREMENT=local needs {values.PREFIX}SOURCE_DIR "
-            "(a checkout of the repository)"
-        )
-    context = os.path.join(os.path.abspath(os.path.expanduser(source)), "lms-plugin")
     result = []
     for name, path, tag, args in images:
         if name in ("openedx", "openedx-dev"):
@@ -172,13 +256,47 @@ def _lms_plugin_build_context(images: list, config: dict) -> list:
     return result
 
 
-hooks.Filters.IMAGES_PULL.add_items(
-    [
-        ("retirement-consumer", "{{ RETIREMENT_CONSUMER_DOCKER_IMAGE }}"),
-        ("retirement-kafka", "{{ RETIREMENT_CONSUMER_KAFKA_DOCKER_IMAGE }}"),
-    ]
-)
-hooks.Filters.IMAGES_PUSH.add_item(("retirement-consumer", "{{ RETIREMENT_CONSUMER_DOCKER_IMAGE }}"))
+@hooks.Filters.IMAGES_PULL.add()
+def _pull_images(images: list, config: dict) -> list:
+    # The consumer image is pulled (and pushed) only when the operator named a registry image.
+    if not values.image_is_local(str(config.get(values.PREFIX + "DOCKER_IMAGE") or "")):
+        images.append(("retirement-consumer", "{{ RETIREMENT_CONSUMER_DOCKER_IMAGE }}"))
+    images.append(("retirement-kafka", "{{ RETIREMENT_CONSUMER_KAFKA_DOCKER_IMAGE }}"))
+    return images
+
+
+@hooks.Filters.IMAGES_PUSH.add()
+def _push_images(images: list, config: dict) -> list:
+    if not values.image_is_local(str(config.get(values.PREFIX + "DOCKER_IMAGE") or "")):
+        images.append(("retirement-consumer", "{{ RETIREMENT_CONSUMER_DOCKER_IMAGE }}"))
+    return images
+
+
+# --- `tutor config save`: a bad value is refused before it is saved -------------------------
+
+_save_config_file = tutor_config.save_config_file
+
+
+def _validated_save_config_file(root: str, config: dict) -> None:
+    """
+    Tutor saves config.yml before it renders anything, so a bad value would be saved and
+    break every later command. Tutor has no hook between the two; the plugin wraps
+    ``tutor.config.save_config_file`` and computes its values from the configuration about
+    to be saved: a problem is a one-line TutorError naming the setting, and nothing is saved.
+    """
+    if NAME in (config.get(tutor_config.PLUGINS_CONFIG_KEY) or []):
+        full = deepcopy(config)
+        tutor_config.update_with_base(full)
+        tutor_config.update_with_defaults(full)
+        tutor_config.render_full(full)
+        try:
+            values.compute(full)
+        except ValueError as error:
+            raise exceptions.TutorError(f"{error} (configuration not saved)") from None
+    _save_config_file(root, config)
+
+
+tutor_config.save_config_file = _validated_save_config_file
 
 
 # --- `tutor local/k8s do` jobs --------------------------------------------------------------
@@ -205,7 +323,8 @@ def backfill(since: str, until: str | None, states: str | None, dry_run: bool) -
         command += ["--states", states]
     if dry_run:
         command.append("--dry-run")
-    yield ("lms", shlex.join(command))
+    # retirement-lms-job: Tutor's lms-job with the plugin's secrets in its environment.
+    yield ("retirement-lms", shlex.join(command))
 
 
 @click.command(
@@ -281,4 +400,84 @@ def check() -> t.Iterable[tuple[str, str]]:
     yield ("retirement-consumer", _consumer("check"))
 
 
-hooks.Filters.CLI_DO_COMMANDS.add_items([backfill, reader, replay, dlq_list, dlq_redrive, status, check])
+@click.command(
+    name="retirement-consumer-receipts",
+    help="Print the latest receipts per partition of the receipts topic (ids only, no personal data)",
+)
+@click.option(
+    "-n", "--count", type=click.IntRange(1, 10000), default=10, show_default=True, help="per partition"
+)
+def receipts(count: int) -> t.Iterable[tuple[str, str]]:
+    yield ("retirement-kafka", f"RECEIPTS_COUNT={count};\n" + _job_script("receipts.sh"))
+
+
+@click.command(
+    name="retirement-driver",
+    help="Run the retirement driver once: learners past the cool-off go through the pipeline "
+    "(edx-platform's get_learners_to_retire.py, then retire_one_learner.py per learner)",
+)
+def driver() -> t.Iterable[tuple[str, str]]:
+    yield ("retirement-driver", _job_script("driver.sh"))
+
+
+hooks.Filters.CLI_DO_COMMANDS.add_items(
+    [backfill, reader, replay, dlq_list, dlq_redrive, status, check, receipts, driver]
+)
+
+
+# --- `tutor retirement-consumer ...`: the keyring -------------------------------------------
+
+
+@click.group(name=NAME, help="Commands of the retirement-consumer plugin")
+def command_group() -> None:
+    pass
+
+
+@command_group.command(
+    name="rotate-key",
+    help="Add a new key to RETIREMENT_CONSUMER_ENCRYPTION_KEYRING and make it current (the older "
+    "keys stay, to decrypt what is still in Kafka); then run `tutor config save` and restart",
+)
+@click.pass_obj
+def rotate_key(context: t.Any) -> None:
+    config = tutor_config.load_minimal(context.root)
+    name = values.PREFIX + "ENCRYPTION_KEYRING"
+    try:
+        keyring = values.parse_keyring(config.get(name) or "", name)
+    except ValueError as error:
+        raise exceptions.TutorError(str(error)) from None
+    key = values.new_key()
+    if any(existing["id"] == key["id"] for existing in keyring["keys"]):
+        raise exceptions.TutorError(f"{name}: a key {key['id']} exists already; try again in a second")
+    keyring["keys"].append(key)
+    keyring["current"] = key["id"]
+    config[name] = json.dumps(keyring, separators=(",", ":"))
+    tutor_config.save_config_file(context.root, config)
+    click.echo(f"new current key {key['id']}; keys: {', '.join(k['id'] for k in keyring['keys'])}")
+
+
+@command_group.command(
+    name="remove-key",
+    help="Remove a key from the keyring (crypto-shredding: events encrypted under it become "
+    "unreadable); refused for the current key",
+)
+@click.argument("kid")
+@click.pass_obj
+def remove_key(context: t.Any, kid: str) -> None:
+    config = tutor_config.load_minimal(context.root)
+    name = values.PREFIX + "ENCRYPTION_KEYRING"
+    try:
+        keyring = values.parse_keyring(config.get(name) or "", name)
+    except ValueError as error:
+        raise exceptions.TutorError(str(error)) from None
+    if kid == keyring["current"]:
+        raise exceptions.TutorError(f"{name}: {kid} is the current key; rotate-key first")
+    if kid not in [k["id"] for k in keyring["keys"]]:
+        raise exceptions.TutorError(f"{name}: no key {kid}")
+    keyring["keys"] = [k for k in keyring["keys"] if k["id"] != kid]
+    config[name] = json.dumps(keyring, separators=(",", ":"))
+    tutor_config.save_config_file(context.root, config)
+    click.echo(f"removed {kid}; keys: {', '.join(k['id'] for k in keyring['keys'])}")
+
+
+hooks.Filters.CLI_COMMANDS.add_item(command_group)

@@ -3,26 +3,7 @@
 # topic (runs in the Kafka image; `tutor local do init --limit retirement-consumer`).
 {%- if rc.create_topics %}
 servers={{ rc.bootstrap_servers|retirement_consumer_shell }}
-props=/tmp/retirement-consumer-client.properties
-: > "$props"
-{%- if rc.client_properties.get("security.protocol") %}
-echo "security.protocol={{ rc.client_properties["security.protocol"] }}" >> "$props"
-{%- endif %}
-{%- if rc.client_properties.get("sasl.mechanism") %}
-echo "sasl.mechanism={{ rc.client_properties["sasl.mechanism"] }}" >> "$props"
-{%- if rc.client_properties["sasl.mechanism"].startswith("SCRAM") %}
-module=org.apache.kafka.common.security.scram.ScramLoginModule
-{%- else %}
-module=org.apache.kafka.common.security.plain.PlainLoginModule
-{%- endif %}
-escape() { printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
-printf 'sasl.jaas.config=%s required username="%s" password="%s";\n' \
-    "$module" "$(escape "${KAFKA_SASL_USERNAME:-}")" "$(escape "${KAFKA_SASL_PASSWORD:-}")" >> "$props"
-{%- endif %}
-{%- if rc.client_properties.get("ssl.ca.pem") %}
-echo "ssl.truststore.type=PEM" >> "$props"
-printf '%s\n' "$KAFKA_SSL_CA_PEM" | awk 'BEGIN { printf "ssl.truststore.certificates=" } { printf "%s\\\n", $0 } END { print "" }' >> "$props"
-{%- endif %}
+{% include "retirement-consumer/jobs/client-properties.sh" %}
 bin=/opt/kafka/bin
 
 echo "Waiting for Kafka at $servers"
@@ -42,9 +23,11 @@ create() {
     "$bin/kafka-topics.sh" --bootstrap-server "$servers" --command-config "$props" \
         --create --if-not-exists --topic "$1" --partitions "$2" \
         --replication-factor {{ RETIREMENT_CONSUMER_KAFKA_REPLICATION_FACTOR }} \
-        --config "retention.ms=$3" --config cleanup.policy=delete
+        --config "retention.ms=$3" --config segment.ms=86400000 --config cleanup.policy=delete
+    # segment.ms of one day: Kafka deletes whole segments, so retention means what it says
+    # (docs/runbook.md#topic-retention); also set on topics created by an earlier version.
     "$bin/kafka-configs.sh" --bootstrap-server "$servers" --command-config "$props" \
-        --alter --entity-type topics --entity-name "$1" --add-config "retention.ms=$3"
+        --alter --entity-type topics --entity-name "$1" --add-config "retention.ms=$3,segment.ms=86400000"
 }
 create {{ rc.full_topic|retirement_consumer_shell }} {{ rc.partitions }} {{ RETIREMENT_CONSUMER_TOPIC_RETENTION_MS }}
 create {{ rc.dead_letter_topic|retirement_consumer_shell }} {{ rc.partitions }} {{ RETIREMENT_CONSUMER_DEAD_LETTER_RETENTION_MS }}
@@ -52,6 +35,35 @@ create {{ rc.dead_letter_topic|retirement_consumer_shell }} {{ rc.partitions }} 
 create {{ rc.receipts_topic|retirement_consumer_shell }} {{ rc.partitions }} {{ RETIREMENT_CONSUMER_RECEIPTS_RETENTION_MS }}
 {%- endif %}
 "$bin/kafka-topics.sh" --bootstrap-server "$servers" --command-config "$props" --describe --topic {{ rc.full_topic|retirement_consumer_shell }}
+{%- if rc.kafka_sasl %}
+
+# SCRAM principals (passwords from the job's environment) and what each may do.
+scram() {
+    "$bin/kafka-configs.sh" --bootstrap-server "$servers" --command-config "$props" --alter \
+        --entity-type users --entity-name "$1" --add-config "{{ rc.scram_mechanism }}=[iterations=8192,password=$2]"
+}
+scram {{ rc.principals.lms }} "$SCRAM_LMS_PASSWORD"
+scram {{ rc.principals.consumer }} "$SCRAM_CONSUMER_PASSWORD"
+scram {{ rc.principals.reader }} "$SCRAM_READER_PASSWORD"
+acl() {
+    "$bin/kafka-acls.sh" --bootstrap-server "$servers" --command-config "$props" --add --force "$@" >/dev/null
+}
+# The LMS and the reader publish retirements (idempotent producers).
+for principal in {{ rc.principals.lms }} {{ rc.principals.reader }}; do
+    acl --allow-principal "User:$principal" --operation Write --operation Describe --topic {{ rc.full_topic|retirement_consumer_shell }}
+    acl --allow-principal "User:$principal" --operation IdempotentWrite --cluster
+done
+# The consumer reads them in its group, writes the dead-letter and receipts topics (and
+# reads them back: dlq list / redrive, replay, receipts).
+acl --allow-principal "User:{{ rc.principals.consumer }}" --operation Read --operation Describe --topic {{ rc.full_topic|retirement_consumer_shell }}
+acl --allow-principal "User:{{ rc.principals.consumer }}" --operation Read --operation Write --operation Describe --topic {{ rc.dead_letter_topic|retirement_consumer_shell }}
+{%- if rc.receipts_topic %}
+acl --allow-principal "User:{{ rc.principals.consumer }}" --operation Read --operation Write --operation Describe --topic {{ rc.receipts_topic|retirement_consumer_shell }}
+{%- endif %}
+acl --allow-principal "User:{{ rc.principals.consumer }}" --operation Read --operation Describe --group {{ rc.consumer_config.kafka.group_id|retirement_consumer_shell }} --resource-pattern-type prefixed
+acl --allow-principal "User:{{ rc.principals.consumer }}" --operation IdempotentWrite --cluster
+echo "retirement-consumer: SCRAM principals and ACLs in place"
+{%- endif %}
 rm -f "$props"
 {%- else %}
 echo "retirement-consumer: topic creation is off (RETIREMENT_CONSUMER_CREATE_TOPICS is false)."
