@@ -125,6 +125,16 @@ package final class DispatchEngine: @unchecked Sendable {
         metrics.partitionsAssigned.record(partitions.count)
     }
 
+    /// Marks partitions as being revoked before anything else happens in the revoke: from now on
+    /// no record of theirs is taken and no work of theirs starts (records read before the revoke
+    /// and handed over after this call stay with librdkafka, for the next owner). The rebalance
+    /// handler calls it first, so no event starts here while another member may start it too.
+    package func beginRevoke(_ revoked: [PartitionID]) {
+        condition.lock()
+        defer { condition.unlock() }
+        for id in revoked { partitions[id]?.revoking = true }
+    }
+
     /// Stops dispatching the partitions, waits up to `grace` for their in-flight work, then drops
     /// them. Returns the committable offset of each (to store and commit before unassigning).
     package func revoke(_ revoked: [PartitionID], grace: Duration) -> [PartitionID: Int64] {
@@ -210,13 +220,19 @@ package final class DispatchEngine: @unchecked Sendable {
         var taken = 0
         var partition: Partition?
         var partitionID: PartitionID?
+        var unheld: [PartitionID: Int] = [:]
         let now = ContinuousClock.now
+        defer { countUnheld(unheld) }
         for record in records {
             if record.partition != partitionID {
                 partitionID = record.partition
                 partition = partitions[record.partition]
             }
-            guard let partition, !partition.revoking else { continue }
+            guard let partition else {
+                unheld[record.partition, default: 0] += 1
+                continue
+            }
+            guard !partition.revoking else { continue }
             guard partition.tracker.begin(record.offset, at: now) else {
                 duplicateCount += 1
                 continue
@@ -236,6 +252,26 @@ package final class DispatchEngine: @unchecked Sendable {
         dispatchReady()
         refreshPausedGauge()
         return taken
+    }
+
+    /// Must hold the lock. Records of partitions this engine does not hold: librdkafka still
+    /// delivered them, so its view of the assignment differs from the engine's. They are not
+    /// processed (the partition's owner does); counted and logged, never silent.
+    private func countUnheld(_ unheld: [PartitionID: Int]) {
+        guard !unheld.isEmpty else { return }
+        for (id, count) in unheld {
+            unheldSkipped += count
+            logger.warning("records of a partition not assigned here were skipped", metadata: ["partition": "\(id)", "records": "\(count)"])
+        }
+    }
+
+    private var unheldSkipped = 0
+
+    /// Records skipped because their partition was not assigned to this engine (see ``accept(_:)``).
+    package var unheldRecordsSkipped: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return unheldSkipped
     }
 
     /// How many more records each assigned partition may take before it would be paused, and

@@ -87,6 +87,31 @@ final class ProcessHarness: @unchecked Sendable {
         return codes
     }
 
+    /// Waits up to `deadline` for `process` to exit. A member still running then has every
+    /// thread's stack dumped (gdb, when installed) into the returned text, and is killed.
+    func waitForExit(_ process: ConsumerProcess, deadline: Duration) async -> (code: Int32?, stacks: String) {
+        if let code = await process.waitForExit(timeout: deadline) { return (code, "") }
+        let stacks = dumpStacks(pid: process.process.processIdentifier)
+        process.kill()
+        return (nil, stacks)
+    }
+
+    /// Every thread's stack of a running process, from `gdb -batch` (empty without gdb).
+    func dumpStacks(pid: Int32) -> String {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "(no gdb: no stacks)" }
+        let gdb = Process()
+        gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb")
+        gdb.arguments = ["-p", "\(pid)", "-batch", "-nx", "-ex", "thread apply all bt"]
+        let pipe = Pipe()
+        gdb.standardOutput = pipe
+        gdb.standardError = pipe
+        gdb.standardInput = FileHandle.nullDevice
+        do { try gdb.run() } catch { return "(gdb failed: \(error))" }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        gdb.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// The logs of every process, for failure messages.
     var logs: String {
         processes.enumerated().map { "--- consumer \($0.offset) ---\n\($0.element.log.suffix(6000))" }.joined(separator: "\n")

@@ -317,6 +317,36 @@ import Testing
         engine.setStalled(p, true)
         #expect(engine.assignedPartitions[p] == false)
     }
+
+    /// Records of a partition the engine does not hold (librdkafka's assignment differs from the
+    /// engine's) are not processed, and they are counted.
+    @Test func recordsOfAPartitionNotHeldAreCountedAndNotProcessed() async throws {
+        let gate = Gate(delay: .milliseconds(1))
+        let engine = DispatchEngine(configuration: DispatchConfiguration(maxInFlight: 8), metrics: EngineMetrics(), logger: Logger(label: "t")) {
+            await gate.run($0)
+        }
+        engine.assign([PartitionID(topic: topic, partition: 0)])
+        let taken = engine.accept([record(0, 0, key: "a"), record(1, 0, key: "b"), record(1, 1, key: "c")])
+        #expect(taken == 1)
+        #expect(engine.unheldRecordsSkipped == 2)
+    }
+
+    /// The rebalance handler marks revoked partitions first: records of theirs handed over after
+    /// that (read in the same poll turn) start no work, so nothing starts here that the next owner
+    /// may start too.
+    @Test func recordsHandedOverOnceARevokeBeganStartNoWork() async throws {
+        let gate = Gate(delay: .milliseconds(1))
+        let engine = DispatchEngine(configuration: DispatchConfiguration(maxInFlight: 8), metrics: EngineMetrics(), logger: Logger(label: "t")) {
+            await gate.run($0)
+        }
+        let partition = PartitionID(topic: topic, partition: 0)
+        engine.assign([partition])
+        engine.beginRevoke([partition])
+        #expect(engine.accept([record(0, 0, key: "a"), record(0, 1, key: "b")]) == 0)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(gate.started.withLock { $0 }.isEmpty)
+        #expect(engine.revoke([partition], grace: .zero).isEmpty)
+    }
 }
 
 func eventuallyTrue(timeout: Duration, _ condition: () -> Bool) async -> Bool {
