@@ -152,10 +152,14 @@ package final class ConsumerService: Service, @unchecked Sendable {
             do {
                 var room = engine.intakeRoom()
                 if room.total <= 0 {
-                    // processing.max_buffered reached: read nothing more until work ends. The poll
-                    // below still serves callbacks (and may take one record) every 100 ms at most.
+                    // processing.max_buffered reached: read nothing more until work ends. A poll
+                    // would hand over a record the engine must take (librdkafka moved past it), so
+                    // there is none while the total is full, until the engine holds every
+                    // partition paused (full for a second: work is stuck); polls then serve
+                    // callbacks only.
                     engine.waitForRoom(timeout: .milliseconds(100))
                     room = engine.intakeRoom()
+                    if room.total <= 0, !engine.holdsForTotal { continue }
                 }
                 try consumer.poll(maxMessages: ConsumerService.intakeBatch, timeoutMs: room.total > 0 ? 100 : 0) { message in
                     let record = InboundRecord(message)

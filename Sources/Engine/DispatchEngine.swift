@@ -84,6 +84,12 @@ package final class DispatchEngine: @unchecked Sendable {
     private var pausedCount = 0
     /// Events accepted and not done, across assigned partitions (see ``DispatchConfiguration/maxBufferedTotal``).
     private var bufferedTotal = 0
+    /// Set when ``bufferedTotal`` stayed at ``DispatchConfiguration/maxBufferedTotal`` for
+    /// ``DispatchConfiguration/totalHoldAfter`` (work is stuck), cleared when it fell to half:
+    /// while set, every assigned partition is paused (see ``waitForRoom(timeout:)``).
+    private var totalHeld = false
+    /// Since when ``bufferedTotal`` is at the total (`nil` while below it).
+    private var fullSince: ContinuousClock.Instant?
     private var reportedPausedCount = -1
 
     /// Called (outside the lock) when a completion made a partition resumable, so the poll loop
@@ -121,6 +127,7 @@ package final class DispatchEngine: @unchecked Sendable {
             let partition = Partition(epoch: nextEpoch, id: id)
             for key in (orphanKeys[id] ?? [:]).keys { partition.waitingByKey[key] = [] }
             partitions[id] = partition
+            if totalHeld { updatePause(partition, id: id) }
         }
         metrics.partitionsAssigned.record(partitions.count)
     }
@@ -177,6 +184,7 @@ package final class DispatchEngine: @unchecked Sendable {
     private func drop(_ partition: Partition, id: PartitionID) {
         bufferedTotal -= partition.buffered
         partition.buffered = 0
+        defer { refreshTotalHold() }
         for (jobID, task) in partition.running {
             task.cancel()
             orphan(jobID)
@@ -247,6 +255,7 @@ package final class DispatchEngine: @unchecked Sendable {
                 ready.append(job)
             }
             updatePause(partition, id: record.partition)
+            refreshTotalHold()
             taken += 1
         }
         dispatchReady()
@@ -295,8 +304,12 @@ package final class DispatchEngine: @unchecked Sendable {
 
     /// Waits up to `timeout` until the engine holds fewer than
     /// ``DispatchConfiguration/maxBufferedTotal`` events (at once when it does). The poll loop
-    /// calls it instead of reading more when the total is reached: the backlog then stays in
-    /// librdkafka's queue, bounded there, with no pause and no refetch. Returns whether there is room.
+    /// calls it instead of reading more when the total is reached, and reads nothing while the
+    /// total stays full: the backlog stays in librdkafka's queue, bounded there, with no pause
+    /// and no refetch. Once it stayed full for ``DispatchConfiguration/totalHoldAfter`` (work is
+    /// stuck), every partition is paused until half of the total is free, so the poll loop can
+    /// poll again (callbacks, `max.poll.interval.ms`) without being handed records.
+    /// Returns whether there is room.
     @discardableResult
     package func waitForRoom(timeout: Duration) -> Bool {
         condition.lock()
@@ -305,7 +318,9 @@ package final class DispatchEngine: @unchecked Sendable {
         while intakeOpen, bufferedTotal >= configuration.maxBufferedTotal {
             if !condition.wait(until: deadline) { break }
         }
-        return bufferedTotal < configuration.maxBufferedTotal
+        let room = bufferedTotal < configuration.maxBufferedTotal
+        if !room { holdIfStuck(now: .now) }
+        return room
     }
 
     /// Pending stores, pauses and resumes for the poll loop; clears them.
@@ -392,6 +407,7 @@ package final class DispatchEngine: @unchecked Sendable {
             }
             updatePause(partition, id: job.partition)
         }
+        refreshTotalHold()
         dispatchReady()
         refreshPausedGauge()
     }
@@ -412,6 +428,7 @@ package final class DispatchEngine: @unchecked Sendable {
             partition.waitingByKey[job.key]!.remove(at: index)
             partition.buffered -= 1
             bufferedTotal -= 1
+            refreshTotalHold()
             if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
         }
         releaseKey(job.key, of: partition)
@@ -442,8 +459,8 @@ package final class DispatchEngine: @unchecked Sendable {
         let limit = configuration.maxBufferedPerPartition
         let spanLimit = configuration.maxUncommittedPerPartition
         let stalled = !partition.stalledJobs.isEmpty
-        let full = partition.buffered >= limit || partition.uncommittedSpan >= spanLimit
-        let drained = partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2
+        let full = partition.buffered >= limit || partition.uncommittedSpan >= spanLimit || totalHeld
+        let drained = partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2 && !totalHeld
         if !partition.paused, full || stalled {
             partition.paused = true
             pausedCount += 1
@@ -455,6 +472,37 @@ package final class DispatchEngine: @unchecked Sendable {
             actions.resume.insert(id)
             actions.pause.remove(id)
         }
+    }
+
+    /// Must hold the lock. Notes since when the total is full, and lets the partitions held for
+    /// it go once half of it is free.
+    private func refreshTotalHold() {
+        let limit = configuration.maxBufferedTotal
+        if bufferedTotal >= limit {
+            if fullSince == nil { fullSince = .now }
+        } else {
+            fullSince = nil
+        }
+        guard totalHeld, bufferedTotal <= limit / 2 else { return }
+        totalHeld = false
+        for (id, partition) in partitions { updatePause(partition, id: id) }
+    }
+
+    /// Must hold the lock. Pauses every partition once the total stayed full for
+    /// ``DispatchConfiguration/totalHoldAfter``.
+    private func holdIfStuck(now: ContinuousClock.Instant) {
+        guard !totalHeld, let since = fullSince, now - since >= configuration.totalHoldAfter else { return }
+        totalHeld = true
+        for (id, partition) in partitions { updatePause(partition, id: id) }
+        refreshPausedGauge()
+    }
+
+    /// Whether every partition is paused because the total stayed full (see
+    /// ``waitForRoom(timeout:)``): a poll then hands over no record.
+    package var holdsForTotal: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return totalHeld
     }
 
     /// Must hold the lock. Records the gauge only when the count changed.
