@@ -10,6 +10,10 @@ import Synchronization
 /// The consumer-group member: one thread owns the librdkafka consumer, hands records to the
 /// ``DispatchEngine``, applies its offset stores, pauses and resumes, and serves rebalances.
 /// On graceful shutdown it stops intake, drains within the grace period, commits and leaves the group.
+///
+/// `@unchecked Sendable`: the one mutable property, `pending`, is touched only by the polling
+/// thread (the poll loop and the rebalance handler it runs; during close, the close helper thread
+/// while the polling thread waits for it); the rest is immutable, `Atomic` or `Mutex`.
 package final class ConsumerService: Service, @unchecked Sendable {
     package let configuration: ServiceConfiguration
     package let engine: DispatchEngine

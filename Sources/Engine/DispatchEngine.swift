@@ -15,6 +15,9 @@ import Metrics
 /// cancelled but still counted until its task has really ended: it keeps its slot of
 /// `maxInFlight`, and its key stays locked, so a partition assigned back to this member never
 /// runs the same user twice at once.
+///
+/// `@unchecked Sendable`: all mutable state is read and written under `condition` (an
+/// NSCondition, because revoke, drain and waitForRoom wait on it; `Mutex` cannot wait).
 package final class DispatchEngine: @unchecked Sendable {
     package typealias Work = @Sendable (InboundRecord) async -> EventResult
 
