@@ -261,7 +261,8 @@ package final class ConsumerService: Service, @unchecked Sendable {
             engine.beginRevoke(partitions.map { PartitionID(topic: $0.topic, partition: $0.partition) })
         }
         // Records read before this rebalance in the same poll turn go to the engine first, under
-        // the assignment they were read in (a revoke then covers them; a later assign never sees them).
+        // the assignment they were read in (those of partitions being revoked are not taken; a
+        // later assign never sees them).
         handOverPending()
         switch event {
         case .assign(let partitions):

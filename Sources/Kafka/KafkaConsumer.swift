@@ -9,7 +9,8 @@ import Synchronization
 /// The other calls are thread-safe, as librdkafka's are.
 ///
 /// `@unchecked Sendable`: the mutable state here (`fetchWakerStarted`, `lastBacklogCheck`,
-/// `topicNames`) is touched only by the polling thread; the rest is immutable or locked.
+/// `topicNames`) is touched only by the thread that polls, or by the close helper thread while
+/// the polling thread waits for it (never both at once); the rest is immutable or locked.
 package final class KafkaConsumer: @unchecked Sendable {
     let client: RDKafkaClient
     /// Whether the group protocol is cooperative, from `partition.assignment.strategy` (only

@@ -90,10 +90,17 @@ final class ProcessHarness: @unchecked Sendable {
     /// Waits up to `deadline` for `process` to exit. A member still running then has every
     /// thread's stack dumped (gdb, when installed) into the returned text, and is killed.
     func waitForExit(_ process: ConsumerProcess, deadline: Duration) async -> (code: Int32?, stacks: String) {
-        if let code = await process.waitForExit(timeout: deadline) { return (code, "") }
+        if let code = await process.waitForExit(timeout: deadline) { return (code, code == 0 ? "" : crashLines(process.log)) }
         let stacks = dumpStacks(pid: process.process.processIdentifier)
         process.kill()
-        return (nil, stacks)
+        return (nil, crashLines(process.log) + "\n" + stacks)
+    }
+
+    /// The lines of a member's log that say why it crashed (librdkafka's assertions, the Swift
+    /// runtime's crash report header), which the log's tail may no longer hold.
+    func crashLines(_ log: String) -> String {
+        let marks = ["assert", "Assertion", "crashed", "Program crashed", "Fatal error", "stop budget"]
+        return log.split(separator: "\n").filter { line in marks.contains { line.contains($0) } }.prefix(40).joined(separator: "\n")
     }
 
     /// Every thread's stack of a running process, from `gdb -batch` (empty without gdb).
