@@ -100,7 +100,11 @@ final class ProcessHarness: @unchecked Sendable {
     /// runtime's crash report header), which the log's tail may no longer hold.
     func crashLines(_ log: String) -> String {
         let marks = ["assert", "Assertion", "crashed", "Program crashed", "Fatal error", "stop budget"]
-        return log.split(separator: "\n").filter { line in marks.contains { line.contains($0) } }.prefix(40).joined(separator: "\n")
+        let lines = log.split(separator: "\n")
+        let crash = lines.filter { line in marks.contains { line.contains($0) } }.prefix(40)
+        // What the member did last before it stopped logging (its crash report follows).
+        let last = lines.filter { $0.hasPrefix("{") && !$0.contains("retried with the next commit") }.suffix(60)
+        return (crash + ["--- last log lines ---"] + last).joined(separator: "\n")
     }
 
     /// Every thread's stack of a running process, from `gdb -batch` (empty without gdb).
