@@ -10,6 +10,10 @@ import Synchronization
 /// The consumer-group member: one thread owns the librdkafka consumer, hands records to the
 /// ``DispatchEngine``, applies its offset stores, pauses and resumes, and serves rebalances.
 /// On graceful shutdown it stops intake, drains within the grace period, commits and leaves the group.
+///
+/// `@unchecked Sendable`: the one mutable property, `pending`, is touched only by the polling
+/// thread (the poll loop and the rebalance handler it runs; during close, the close helper thread
+/// while the polling thread waits for it); the rest is immutable, `Atomic` or `Mutex`.
 package final class ConsumerService: Service, @unchecked Sendable {
     package let configuration: ServiceConfiguration
     package let engine: DispatchEngine
@@ -28,16 +32,22 @@ package final class ConsumerService: Service, @unchecked Sendable {
 
     /// Asked every poll turn: a fatal error of the dead-letter producer stops the service.
     private let producerFailure: @Sendable () -> KafkaError?
+    /// When the stop must be over (set when the stop begins; see ``stopBudget``).
+    private let stopDeadlineValue = Mutex<ContinuousClock.Instant?>(nil)
+    /// Told once, when the stop begins, the instant by which the process must have exited.
+    private let onStop: @Sendable (ContinuousClock.Instant) -> Void
 
     package init(
         configuration: ServiceConfiguration, engine: DispatchEngine, health: HealthState, logger: Logger,
-        producerFailure: @escaping @Sendable () -> KafkaError? = { nil }
+        producerFailure: @escaping @Sendable () -> KafkaError? = { nil },
+        onStop: @escaping @Sendable (ContinuousClock.Instant) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.engine = engine
         self.health = health
         self.logger = logger
         self.producerFailure = producerFailure
+        self.onStop = onStop
         rebalances = Dictionary(
             uniqueKeysWithValues: ["assign", "revoke", "lost"].map {
                 ($0, Counter(label: "retirement_rebalances_total", dimensions: [("kind", $0)]))
@@ -48,10 +58,41 @@ package final class ConsumerService: Service, @unchecked Sendable {
             })
     }
 
-    /// Asks the poll loop to stop (as SIGTERM does).
+    /// Asks the poll loop to stop (as SIGTERM does); the stop budget starts now.
     package func requestStop() {
+        beginStop()
         stopRequested.store(true, ordering: .releasing)
     }
+
+    /// The whole stop, from SIGTERM (or a fatal error) to the process's exit: the drain
+    /// (`shutdown_grace`), the commit (`commit_timeout`), leaving the group, then up to 2 s for
+    /// queued receipts and 5 s for the producer; 7 s in all past the two settings. Leaving the
+    /// group and the flushes share those 7 s.
+    package var stopBudget: Duration {
+        configuration.processing.shutdownGrace + configuration.processing.commitTimeout + .seconds(7)
+    }
+
+    /// When the process must have exited, once the stop began.
+    package var stopDeadline: ContinuousClock.Instant? { stopDeadlineValue.withLock { $0 } }
+
+    /// Starts the stop budget (once) and tells `onStop`.
+    private func beginStop() {
+        let started: ContinuousClock.Instant? = stopDeadlineValue.withLock { deadline in
+            guard deadline == nil else { return nil }
+            deadline = .now + stopBudget
+            return deadline
+        }
+        if let started { onStop(started) }
+    }
+
+    /// Time left until `reserve` before the stop deadline (never negative).
+    private func stopTimeLeft(keeping reserve: Duration = .zero) -> Duration {
+        guard let deadline = stopDeadline else { return stopBudget }
+        return max(.zero, deadline - reserve - .now)
+    }
+
+    /// What the close keeps of the stop budget for the receipts' and the producer's flush.
+    static let flushReserve = Duration.seconds(3)
 
     package func run() async throws {
         let box = ConsumerBox()
@@ -115,10 +156,14 @@ package final class ConsumerService: Service, @unchecked Sendable {
             do {
                 var room = engine.intakeRoom()
                 if room.total <= 0 {
-                    // processing.max_buffered reached: read nothing more until work ends. The poll
-                    // below still serves callbacks (and may take one record) every 100 ms at most.
+                    // processing.max_buffered reached: read nothing more until work ends. A poll
+                    // would hand over a record the engine must take (librdkafka moved past it), so
+                    // there is none while the total is full, until the engine holds every
+                    // partition paused (full for a second: work is stuck); polls then serve
+                    // callbacks only.
                     engine.waitForRoom(timeout: .milliseconds(100))
                     room = engine.intakeRoom()
+                    if room.total <= 0, !engine.holdsForTotal { continue }
                 }
                 try consumer.poll(maxMessages: ConsumerService.intakeBatch, timeoutMs: room.total > 0 ? 100 : 0) { message in
                     let record = InboundRecord(message)
@@ -137,10 +182,12 @@ package final class ConsumerService: Service, @unchecked Sendable {
         if let fatal { throw fatal }
     }
 
-    /// Stop intake, drain within the grace period, store and commit what is done, leave the group.
+    /// Stop intake, drain within the grace period, store and commit what is done, leave the group;
+    /// every step within what is left of the stop budget (see ``stopBudget``).
     private func shutDown(_ consumer: KafkaConsumer) {
+        beginStop()
         health.setStopping()
-        let grace = configuration.processing.shutdownGrace
+        let grace = min(configuration.processing.shutdownGrace, stopTimeLeft())
         logger.info(
             "shutting down: draining in-flight work",
             metadata: [
@@ -149,10 +196,18 @@ package final class ConsumerService: Service, @unchecked Sendable {
         let finals = engine.drain(grace: grace)
         applyEngineActions(consumer)
         let offsets = finals.map { TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value) }
-        storeAndCommit(consumer, offsets, within: configuration.processing.commitTimeout)
+        storeAndCommit(consumer, offsets, within: min(configuration.processing.commitTimeout, stopTimeLeft()))
+        // Work that still ends must not wake the consumer during close (see KafkaConsumer.wakeup).
+        engine.setWakeup(nil)
+        let closeLimit = max(stopTimeLeft(keeping: ConsumerService.flushReserve), .seconds(1))
         do {
-            try consumer.close()
-            logger.info("left the consumer group")
+            if try consumer.close(within: closeLimit) {
+                logger.info("left the consumer group")
+            } else {
+                logger.error(
+                    "could not leave the consumer group within the stop budget; exiting without it (the group reassigns this member's partitions after its session timeout)",
+                    metadata: ["waited_s": "\(closeLimit.seconds)"])
+            }
         } catch {
             logger.error("closing the consumer failed", metadata: ["error": "\(error)"])
         }
@@ -199,8 +254,15 @@ package final class ConsumerService: Service, @unchecked Sendable {
     }
 
     private func handleRebalance(_ event: RebalanceEvent, consumer: KafkaConsumer?) {
+        // Partitions being revoked stop taking records and starting work first: records of theirs
+        // read in this poll turn are not started here (the next owner gets them), so no event
+        // starts on this member after another may own its partition.
+        if case .revoke(let partitions) = event {
+            engine.beginRevoke(partitions.map { PartitionID(topic: $0.topic, partition: $0.partition) })
+        }
         // Records read before this rebalance in the same poll turn go to the engine first, under
-        // the assignment they were read in (a revoke then covers them; a later assign never sees them).
+        // the assignment they were read in (those of partitions being revoked are not taken; a
+        // later assign never sees them).
         handOverPending()
         switch event {
         case .assign(let partitions):
@@ -225,15 +287,19 @@ package final class ConsumerService: Service, @unchecked Sendable {
             rebalances["revoke"]?.increment()
             guard let consumer else { return }
             applyEngineActions(consumer)
-            let stopping = stopRequested.load(ordering: .acquiring)
-            let grace = stopping ? Duration.seconds(1) : configuration.processing.revokeGrace
+            let stopping = stopDeadline != nil
+            let grace = stopping ? min(.seconds(1), stopTimeLeft(keeping: ConsumerService.flushReserve)) : configuration.processing.revokeGrace
             let finals = engine.revoke(partitions.map { PartitionID(topic: $0.topic, partition: $0.partition) }, grace: grace)
             let offsets = finals.map {
                 TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value)
             }
             // One attempt: while the group rebalances the coordinator refuses commits, and
-            // retrying would only hold the rebalance up.
-            storeAndCommit(consumer, offsets, within: configuration.processing.commitTimeout, retrying: false)
+            // retrying would only hold the rebalance up. While stopping, within the stop budget.
+            let commitLimit =
+                stopping
+                ? min(configuration.processing.commitTimeout, max(stopTimeLeft(keeping: ConsumerService.flushReserve), .milliseconds(100)))
+                : configuration.processing.commitTimeout
+            storeAndCommit(consumer, offsets, within: commitLimit, retrying: false)
             finishedBeforeRevoke.withLock { remembered in
                 for item in offsets { remembered[item.topicPartition] = item.offset }
             }

@@ -20,11 +20,13 @@ package struct ErasureResources: Sendable {
         self.transport = transport
     }
 
-    /// Closes everything; waits at most `receiptTimeout` for queued receipts and 5 s for the producer.
-    package func shutDown(receiptTimeout: Duration = .seconds(5)) async {
+    /// Closes everything; waits at most `receiptTimeout` for queued receipts and `flushTimeout`
+    /// for the producer.
+    package func shutDown(receiptTimeout: Duration = .seconds(5), flushTimeout: Duration = .seconds(5)) async {
         for destination in destinations { await destination.shutdown() }
         await receipts?.shutdown(timeout: receiptTimeout)
-        try? producer?.flush(timeoutMs: 5000)
+        let flush = flushTimeout.components
+        try? producer?.flush(timeoutMs: Int32(clamping: flush.seconds * 1000 + flush.attoseconds / 1_000_000_000_000_000))
         producer?.shutdown()
         await transport.shutdown()
     }

@@ -21,10 +21,11 @@ package struct RetirementService: Sendable {
     let logger: Logger
 
     /// Builds the service. Throws ``ConfigLoader/Failure`` for bad destination settings and
-    /// ``KafkaError`` for bad Kafka properties.
+    /// ``KafkaError`` for bad Kafka properties. With `exitAtStopDeadline` (the `run` process), a
+    /// stop that overruns its budget ends the process (see ``StopWatchdog``).
     package static func build(
         configuration: ServiceConfiguration, registry: PrometheusCollectorRegistry?, logger: Logger,
-        transport: HTTPTransport = HTTPTransport()
+        transport: HTTPTransport = HTTPTransport(), exitAtStopDeadline: Bool = false
     ) throws -> RetirementService {
         let destinations = configuration.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
         let destinationHealth = DestinationHealth()
@@ -49,7 +50,8 @@ package struct RetirementService: Sendable {
         engineBox.engine = engine
         let consumer = ConsumerService(
             configuration: configuration, engine: engine, health: health, logger: logger,
-            producerFailure: { producer.fatalError })
+            producerFailure: { producer.fatalError },
+            onStop: { deadline in if exitAtStopDeadline { StopWatchdog.arm(deadline: deadline, logger: logger) } })
         let http: (any Service)? =
             configuration.http.enabled
             ? HTTPServer.make(host: configuration.http.host, port: configuration.http.port, health: health, registry: registry, logger: logger)
@@ -76,9 +78,12 @@ package struct RetirementService: Sendable {
         await finish()
     }
 
+    /// Closes the destinations, receipts and producer within what is left of the stop budget
+    /// (2 s for receipts and 5 s for the producer at most).
     private func finish() async {
+        let left = consumer.stopDeadline.map { $0 - .now - .milliseconds(300) } ?? .seconds(7)
         await ErasureResources(destinations: destinations, producer: producer, receipts: receipts, transport: transport)
-            .shutDown(receiptTimeout: .seconds(2))
+            .shutDown(receiptTimeout: max(.zero, min(.seconds(2), left)), flushTimeout: max(.zero, min(.seconds(5), left - .seconds(2))))
     }
 }
 

@@ -15,16 +15,20 @@ package struct DispatchConfiguration: Sendable {
     package var maxUncommittedPerPartition: Int
     /// An unfinished event older than this is logged once at WARNING (`processing.stuck_event_warning`).
     package var stuckEventWarning: Duration
+    /// How long ``maxBufferedTotal`` may stay reached before every partition is paused (until half
+    /// of it is free), so the poll loop can poll again without being handed records.
+    package var totalHoldAfter: Duration
 
     package init(
         maxInFlight: Int = 1000, maxBufferedPerPartition: Int? = nil, maxBufferedTotal: Int? = nil,
         maxUncommittedPerPartition: Int = 10_000,
-        stuckEventWarning: Duration = .seconds(300)
+        stuckEventWarning: Duration = .seconds(300), totalHoldAfter: Duration = .seconds(1)
     ) {
         self.maxInFlight = max(1, maxInFlight)
         self.maxBufferedPerPartition = max(1, maxBufferedPerPartition ?? maxInFlight)
         self.maxBufferedTotal = max(1, maxBufferedTotal ?? 4 * self.maxInFlight)
         self.maxUncommittedPerPartition = max(1, maxUncommittedPerPartition)
         self.stuckEventWarning = stuckEventWarning
+        self.totalHoldAfter = totalHoldAfter
     }
 }

@@ -15,6 +15,9 @@ import Metrics
 /// cancelled but still counted until its task has really ended: it keeps its slot of
 /// `maxInFlight`, and its key stays locked, so a partition assigned back to this member never
 /// runs the same user twice at once.
+///
+/// `@unchecked Sendable`: all mutable state is read and written under `condition` (an
+/// NSCondition, because revoke, drain and waitForRoom wait on it; `Mutex` cannot wait).
 package final class DispatchEngine: @unchecked Sendable {
     package typealias Work = @Sendable (InboundRecord) async -> EventResult
 
@@ -84,6 +87,12 @@ package final class DispatchEngine: @unchecked Sendable {
     private var pausedCount = 0
     /// Events accepted and not done, across assigned partitions (see ``DispatchConfiguration/maxBufferedTotal``).
     private var bufferedTotal = 0
+    /// Set when ``bufferedTotal`` stayed at ``DispatchConfiguration/maxBufferedTotal`` for
+    /// ``DispatchConfiguration/totalHoldAfter`` (work is stuck), cleared when it fell to half:
+    /// while set, every assigned partition is paused (see ``waitForRoom(timeout:)``).
+    private var totalHeld = false
+    /// Since when ``bufferedTotal`` is at the total (`nil` while below it).
+    private var fullSince: ContinuousClock.Instant?
     private var reportedPausedCount = -1
 
     /// Called (outside the lock) when a completion made a partition resumable, so the poll loop
@@ -121,8 +130,19 @@ package final class DispatchEngine: @unchecked Sendable {
             let partition = Partition(epoch: nextEpoch, id: id)
             for key in (orphanKeys[id] ?? [:]).keys { partition.waitingByKey[key] = [] }
             partitions[id] = partition
+            if totalHeld { updatePause(partition, id: id) }
         }
         metrics.partitionsAssigned.record(partitions.count)
+    }
+
+    /// Marks partitions as being revoked before anything else happens in the revoke: from now on
+    /// no record of theirs is taken and no work of theirs starts (records read before the revoke
+    /// and handed over after this call stay with librdkafka, for the next owner). The rebalance
+    /// handler calls it first, so no event starts here while another member may start it too.
+    package func beginRevoke(_ revoked: [PartitionID]) {
+        condition.lock()
+        defer { condition.unlock() }
+        for id in revoked { partitions[id]?.revoking = true }
     }
 
     /// Stops dispatching the partitions, waits up to `grace` for their in-flight work, then drops
@@ -167,6 +187,7 @@ package final class DispatchEngine: @unchecked Sendable {
     private func drop(_ partition: Partition, id: PartitionID) {
         bufferedTotal -= partition.buffered
         partition.buffered = 0
+        defer { refreshTotalHold() }
         for (jobID, task) in partition.running {
             task.cancel()
             orphan(jobID)
@@ -210,13 +231,19 @@ package final class DispatchEngine: @unchecked Sendable {
         var taken = 0
         var partition: Partition?
         var partitionID: PartitionID?
+        var unheld: [PartitionID: Int] = [:]
         let now = ContinuousClock.now
+        defer { countUnheld(unheld) }
         for record in records {
             if record.partition != partitionID {
                 partitionID = record.partition
                 partition = partitions[record.partition]
             }
-            guard let partition, !partition.revoking else { continue }
+            guard let partition else {
+                unheld[record.partition, default: 0] += 1
+                continue
+            }
+            guard !partition.revoking else { continue }
             guard partition.tracker.begin(record.offset, at: now) else {
                 duplicateCount += 1
                 continue
@@ -231,11 +258,32 @@ package final class DispatchEngine: @unchecked Sendable {
                 ready.append(job)
             }
             updatePause(partition, id: record.partition)
+            refreshTotalHold()
             taken += 1
         }
         dispatchReady()
         refreshPausedGauge()
         return taken
+    }
+
+    /// Must hold the lock. Records of partitions this engine does not hold: librdkafka still
+    /// delivered them, so its view of the assignment differs from the engine's. They are not
+    /// processed (the partition's owner does); counted and logged, never silent.
+    private func countUnheld(_ unheld: [PartitionID: Int]) {
+        guard !unheld.isEmpty else { return }
+        for (id, count) in unheld {
+            unheldSkipped += count
+            logger.warning("records of a partition not assigned here were skipped", metadata: ["partition": "\(id)", "records": "\(count)"])
+        }
+    }
+
+    private var unheldSkipped = 0
+
+    /// Records skipped because their partition was not assigned to this engine (see ``accept(_:)``).
+    package var unheldRecordsSkipped: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return unheldSkipped
     }
 
     /// How many more records each assigned partition may take before it would be paused, and
@@ -259,8 +307,12 @@ package final class DispatchEngine: @unchecked Sendable {
 
     /// Waits up to `timeout` until the engine holds fewer than
     /// ``DispatchConfiguration/maxBufferedTotal`` events (at once when it does). The poll loop
-    /// calls it instead of reading more when the total is reached: the backlog then stays in
-    /// librdkafka's queue, bounded there, with no pause and no refetch. Returns whether there is room.
+    /// calls it instead of reading more when the total is reached, and reads nothing while the
+    /// total stays full: the backlog stays in librdkafka's queue, bounded there, with no pause
+    /// and no refetch. Once it stayed full for ``DispatchConfiguration/totalHoldAfter`` (work is
+    /// stuck), every partition is paused until half of the total is free, so the poll loop can
+    /// poll again (callbacks, `max.poll.interval.ms`) without being handed records.
+    /// Returns whether there is room.
     @discardableResult
     package func waitForRoom(timeout: Duration) -> Bool {
         condition.lock()
@@ -269,7 +321,9 @@ package final class DispatchEngine: @unchecked Sendable {
         while intakeOpen, bufferedTotal >= configuration.maxBufferedTotal {
             if !condition.wait(until: deadline) { break }
         }
-        return bufferedTotal < configuration.maxBufferedTotal
+        let room = bufferedTotal < configuration.maxBufferedTotal
+        if !room { holdIfStuck(now: .now) }
+        return room
     }
 
     /// Pending stores, pauses and resumes for the poll loop; clears them.
@@ -356,6 +410,7 @@ package final class DispatchEngine: @unchecked Sendable {
             }
             updatePause(partition, id: job.partition)
         }
+        refreshTotalHold()
         dispatchReady()
         refreshPausedGauge()
     }
@@ -376,6 +431,7 @@ package final class DispatchEngine: @unchecked Sendable {
             partition.waitingByKey[job.key]!.remove(at: index)
             partition.buffered -= 1
             bufferedTotal -= 1
+            refreshTotalHold()
             if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
         }
         releaseKey(job.key, of: partition)
@@ -406,8 +462,8 @@ package final class DispatchEngine: @unchecked Sendable {
         let limit = configuration.maxBufferedPerPartition
         let spanLimit = configuration.maxUncommittedPerPartition
         let stalled = !partition.stalledJobs.isEmpty
-        let full = partition.buffered >= limit || partition.uncommittedSpan >= spanLimit
-        let drained = partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2
+        let full = partition.buffered >= limit || partition.uncommittedSpan >= spanLimit || totalHeld
+        let drained = partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2 && !totalHeld
         if !partition.paused, full || stalled {
             partition.paused = true
             pausedCount += 1
@@ -419,6 +475,37 @@ package final class DispatchEngine: @unchecked Sendable {
             actions.resume.insert(id)
             actions.pause.remove(id)
         }
+    }
+
+    /// Must hold the lock. Notes since when the total is full, and lets the partitions held for
+    /// it go once half of it is free.
+    private func refreshTotalHold() {
+        let limit = configuration.maxBufferedTotal
+        if bufferedTotal >= limit {
+            if fullSince == nil { fullSince = .now }
+        } else {
+            fullSince = nil
+        }
+        guard totalHeld, bufferedTotal <= limit / 2 else { return }
+        totalHeld = false
+        for (id, partition) in partitions { updatePause(partition, id: id) }
+    }
+
+    /// Must hold the lock. Pauses every partition once the total stayed full for
+    /// ``DispatchConfiguration/totalHoldAfter``.
+    private func holdIfStuck(now: ContinuousClock.Instant) {
+        guard !totalHeld, let since = fullSince, now - since >= configuration.totalHoldAfter else { return }
+        totalHeld = true
+        for (id, partition) in partitions { updatePause(partition, id: id) }
+        refreshPausedGauge()
+    }
+
+    /// Whether every partition is paused because the total stayed full (see
+    /// ``waitForRoom(timeout:)``): a poll then hands over no record.
+    package var holdsForTotal: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return totalHeld
     }
 
     /// Must hold the lock. Records the gauge only when the count changed.

@@ -11,6 +11,9 @@ import Foundation
 /// then sends one offsets request per leader of the assigned partitions (at most one round every
 /// `interval`), which wakes each leader's broker thread, and that fetches again. The polling
 /// thread never waits for it.
+///
+/// `@unchecked Sendable`: every mutable property is read and written under `condition` (an
+/// NSCondition, because the thread waits on it; `Mutex` cannot wait).
 final class FetchWaker: @unchecked Sendable {
     private let condition = NSCondition()
     private var wanted = false

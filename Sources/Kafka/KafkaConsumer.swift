@@ -1,21 +1,25 @@
 import CRdKafka
 import Foundation
 import Logging
+import Synchronization
 
 /// librdkafka's high-level (group) consumer, or a manually assigned one.
 ///
 /// One thread polls it; the rebalance handler runs on that thread inside ``poll(timeoutMs:)``.
 /// The other calls are thread-safe, as librdkafka's are.
+///
+/// `@unchecked Sendable`: the mutable state here (`fetchWakerStarted`, `lastBacklogCheck`,
+/// `topicNames`) is touched only by the thread that polls, or by the close helper thread while
+/// the polling thread waits for it (never both at once); the rest is immutable or locked.
 package final class KafkaConsumer: @unchecked Sendable {
     let client: RDKafkaClient
-    /// `EAGER`, `COOPERATIVE` or `NONE` (before the first rebalance).
-    package var rebalanceProtocol: String { KafkaConsumer.rebalanceProtocol(client.handle) }
-
-    /// librdkafka answers NULL when the client is not (or no longer) a group member.
-    static func rebalanceProtocol(_ rk: OpaquePointer) -> String {
-        guard let name = rd_kafka_rebalance_protocol(rk) else { return "NONE" }
-        return String(cString: name)
-    }
+    /// Whether the group protocol is cooperative, from `partition.assignment.strategy` (only
+    /// `cooperative-sticky` is). Never asked of librdkafka: `rd_kafka_rebalance_protocol` is a
+    /// round trip to its main thread without a timeout, and the rebalance handler runs on the
+    /// polling thread.
+    package let cooperative: Bool
+    /// `EAGER` or `COOPERATIVE`, as configured (see ``cooperative``).
+    package var rebalanceProtocol: String { cooperative ? "COOPERATIVE" : "EAGER" }
 
     /// Creates a consumer. `rebalanceHandler` sees every assign, revoke and lost event; offsets of
     /// revoked partitions should be stored (and committed) before it returns.
@@ -42,6 +46,8 @@ package final class KafkaConsumer: @unchecked Sendable {
                 handler(error, list)
             }
         }
+        cooperative = properties["partition.assignment.strategy"]?.contains("cooperative") ?? false
+        client.context.cooperative = cooperative
         client.context.rebalanceHandler = rebalanceHandler
         client.context.statisticsHandler = statisticsHandler
         client.context.commitHandler = commitHandler
@@ -52,6 +58,11 @@ package final class KafkaConsumer: @unchecked Sendable {
 
     /// The consumer queue ``poll(timeoutMs:)`` waits on (`nil` without a group), kept for ``wakeup()``.
     private let consumerQueue: OpaquePointer?
+    /// Set when close begins: from then on ``wakeup()`` does nothing. During
+    /// `rd_kafka_consumer_close` the consumer queue is forwarded to close's own queue, and a
+    /// `rd_kafka_queue_yield` there makes close return `_TIMED_OUT` before it serves the final
+    /// revoke (no final commit, no LeaveGroup: the group waits a session timeout).
+    private let closing = Mutex<Bool>(false)
 
     deinit {
         fetchWaker.stop()
@@ -60,17 +71,20 @@ package final class KafkaConsumer: @unchecked Sendable {
 
     /// Makes a ``poll(timeoutMs:)`` waiting on another thread return now (with no message), so the
     /// poller can act at once (e.g. resume a partition) instead of at the end of its timeout.
+    /// Does nothing once close began (see ``close(within:)``).
     package func wakeup() {
-        if let consumerQueue { rd_kafka_queue_yield(consumerQueue) }
+        closing.withLock { closing in
+            guard !closing, let consumerQueue else { return }
+            rd_kafka_queue_yield(consumerQueue)
+        }
     }
 
     private static func handleRebalance(
         _ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
         _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, _ context: RDKafkaClientContext?
     ) {
-        let cooperative = rebalanceProtocol(rk) == "COOPERATIVE"
+        let cooperative = context?.cooperative ?? false
         let list = RDKafkaTopicPartitionList.read(partitions).map(\.topicPartition)
-        let logger = context?.logger
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
             if let starts = context?.startOffsets?(list), !starts.isEmpty {
                 for index in 0..<Int(partitions.pointee.cnt) {
@@ -82,13 +96,11 @@ package final class KafkaConsumer: @unchecked Sendable {
             context?.updateAssigned(list, replace: !cooperative, adding: true)
             if cooperative {
                 if let error = rd_kafka_incremental_assign(rk, partitions) {
-                    logger?.error("incremental assign failed", metadata: ["error": "\(KafkaError(consuming: error, context: "assign"))"])
+                    context?.assignmentFailed(KafkaError(consuming: error, context: "incremental assign"))
                 }
             } else {
                 let result = rd_kafka_assign(rk, partitions)
-                if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    logger?.error("assign failed", metadata: ["error": "\(KafkaError(result, context: "assign"))"])
-                }
+                if result != RD_KAFKA_RESP_ERR_NO_ERROR { context?.assignmentFailed(KafkaError(result, context: "assign")) }
             }
             context?.rebalanceHandler?(.assign(list))
         } else {
@@ -97,10 +109,11 @@ package final class KafkaConsumer: @unchecked Sendable {
             context?.rebalanceHandler?(lost ? .lost(list) : .revoke(list))
             if cooperative {
                 if let error = rd_kafka_incremental_unassign(rk, partitions) {
-                    logger?.error("incremental unassign failed", metadata: ["error": "\(KafkaError(consuming: error, context: "unassign"))"])
+                    context?.assignmentFailed(KafkaError(consuming: error, context: "incremental unassign"))
                 }
             } else {
-                _ = rd_kafka_assign(rk, nil)
+                let result = rd_kafka_assign(rk, nil)
+                if result != RD_KAFKA_RESP_ERR_NO_ERROR { context?.assignmentFailed(KafkaError(result, context: "unassign")) }
             }
         }
     }
@@ -141,6 +154,8 @@ package final class KafkaConsumer: @unchecked Sendable {
     /// fatal error throws.
     @discardableResult
     package func poll(maxMessages: Int, timeoutMs: Int32, _ body: (KafkaMessage) -> Bool) throws(KafkaError) -> Int {
+        // A failed assign or unassign (recorded by the rebalance handler) stops the consumer.
+        if let fatal = client.context.fatalErrorSeen { throw fatal }
         var delivered = 0
         var timeout = timeoutMs
         while delivered < maxMessages {
@@ -179,7 +194,7 @@ package final class KafkaConsumer: @unchecked Sendable {
 
     /// Whether librdkafka has seen records past the consume position of an assigned partition
     /// (from its last fetch responses; no request is sent).
-    package var knowsOfUnconsumedRecords: Bool { client.hasUnconsumedRecords(client.context.assigned) }
+    package var knowsOfUnconsumedRecords: Bool { client.hasUnconsumedRecords(client.context.fetching) }
 
     /// A poll read everything librdkafka held: if librdkafka knows of more records for the
     /// assignment, its fetcher may have stopped at `queued.max.messages.kbytes`; wake it.
@@ -188,7 +203,13 @@ package final class KafkaConsumer: @unchecked Sendable {
         let now = ContinuousClock.now
         guard now - lastBacklogCheck >= .milliseconds(10) else { return }
         lastBacklogCheck = now
-        guard client.hasUnconsumedRecords(client.context.assigned) else { return }
+        // Paused partitions do not count: librdkafka does not fetch them, waking it changes nothing.
+        guard client.hasUnconsumedRecords(client.context.fetching) else { return }
+        nudgeFetchWaker()
+    }
+
+    /// Asks the fetch waker thread for a round (started on first use).
+    private func nudgeFetchWaker() {
         if !fetchWakerStarted {
             fetchWakerStarted = true
             fetchWaker.start(client: client)
@@ -255,6 +276,7 @@ package final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_pause_partitions(client.handle, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "pause") }
+        client.context.updatePaused(partitions, paused: true)
     }
 
     /// Resumes fetching from paused partitions.
@@ -264,19 +286,20 @@ package final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_resume_partitions(client.handle, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "resume") }
+        client.context.updatePaused(partitions, paused: false)
     }
 
     /// Wakes the fetcher of just-resumed partitions. librdkafka 2.0.2 acts on a resume at its broker
     /// thread's next wakeup, up to a second later when that broker has no fetch in flight (every
-    /// partition it leads for us paused): a paused-and-resumed partition sat idle that long. A
-    /// watermark query to each partition's leader wakes that thread now: sending it is what
-    /// counts, so the wait for the answer is short (a late answer is dropped by librdkafka).
-    package func wakeFetchers(_ partitions: [TopicPartition], timeoutMs: Int32 = 10) {
-        var low: Int64 = 0
-        var high: Int64 = 0
-        for tp in partitions {
-            _ = rd_kafka_query_watermark_offsets(client.handle, tp.topic, tp.partition, &low, &high, timeoutMs)
-        }
+    /// partition it leads for us paused): a paused-and-resumed partition sat idle that long. An
+    /// offsets request to each leader wakes that thread now. The request is sent by the fetch
+    /// waker's thread (see ``FetchWaker``), never here: this runs on the polling thread, also
+    /// inside a revoke and at shutdown, and must not wait on a broker. (It used
+    /// `rd_kafka_query_watermark_offsets`, which in 2.0.2 ignores its timeout once its request is
+    /// sent: with the leader down, the polling thread waited for `socket.timeout.ms`.)
+    package func wakeFetchers(_ partitions: [TopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        nudgeFetchWaker()
     }
 
     /// Moves the fetch position of assigned partitions; waits up to `timeoutMs`.
@@ -299,15 +322,6 @@ package final class KafkaConsumer: @unchecked Sendable {
         return RDKafkaTopicPartitionList.read(list)
     }
 
-    /// The current assignment.
-    package func assignment() throws(KafkaError) -> [TopicPartition] {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        let err = rd_kafka_assignment(client.handle, &list)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(err, context: "assignment") }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        return RDKafkaTopicPartitionList.read(list).map(\.topicPartition)
-    }
-
     /// Low and high watermarks, asked of the broker.
     package func queryWatermarks(_ tp: TopicPartition, timeoutMs: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
         try client.queryWatermarks(tp, timeoutMs: timeoutMs)
@@ -323,10 +337,36 @@ package final class KafkaConsumer: @unchecked Sendable {
         try client.offsetsForTimes(items, timeoutMs: timeoutMs)
     }
 
-    /// Leaves the group: the rebalance handler sees the final revoke, then the consumer stops.
+    /// Leaves the group: the rebalance handler sees the final revoke (on this thread), then the
+    /// consumer stops. Waits as long as librdkafka does (every outstanding commit and the
+    /// LeaveGroup answer, without a bound): for tools; the service uses ``close(within:)``.
     package func close() throws(KafkaError) {
-        fetchWaker.stop()
+        beginClose()
         let err = rd_kafka_consumer_close(client.handle)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "close") }
+    }
+
+    /// Leaves the group as ``close()`` does, on a helper thread (the rebalance handler sees the
+    /// final revoke there), and waits at most `timeout`. Returns `false` when close had not
+    /// returned by then: it goes on in the background, and this consumer stays alive until it
+    /// returns. librdkafka 2.0.2's close waits for every outstanding commit and for the
+    /// LeaveGroup answer without a bound (with every broker down: until the process ends).
+    package func close(within timeout: Duration) throws(KafkaError) -> Bool {
+        beginClose()
+        let run = BlockingCall()
+        let thread = Thread { [self] in
+            run.finish(rd_kafka_consumer_close(client.handle).rawValue)
+        }
+        thread.name = "kafka-consumer-close"
+        thread.start()
+        guard let code = run.wait(timeout: timeout) else { return false }
+        let err = rd_kafka_resp_err_t(rawValue: code)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "close") }
+        return true
+    }
+
+    private func beginClose() {
+        fetchWaker.stop()
+        closing.withLock { $0 = true }
     }
 }

@@ -3,6 +3,9 @@ import Foundation
 import Logging
 
 /// An idempotent producer (acks=all) whose `send` returns once the broker acknowledged the record.
+///
+/// `@unchecked Sendable`: every property is immutable (`Thread` is not `Sendable`); the client's
+/// calls are thread-safe.
 package final class KafkaProducer: @unchecked Sendable {
     let client: RDKafkaClient
     private let pollThread: Thread

@@ -3,6 +3,9 @@ import Foundation
 import Logging
 
 /// Owns one `rd_kafka_t` handle and its context; internal to the wrapper.
+///
+/// `@unchecked Sendable`: both properties are immutable; the handle is an `OpaquePointer` (not
+/// `Sendable`) to a librdkafka client, whose calls are thread-safe.
 final class RDKafkaClient: @unchecked Sendable {
     let handle: OpaquePointer
     let context: RDKafkaClientContext

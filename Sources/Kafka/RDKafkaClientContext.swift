@@ -1,7 +1,12 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Callbacks and context shared with librdkafka's C callbacks through the client opaque.
+///
+/// `@unchecked Sendable`: the handler properties and ``cooperative`` are set once, right after
+/// the client is created and before anything polls it (librdkafka calls back only from a poll or
+/// its own threads after that); everything that changes later is behind `state`.
 final class RDKafkaClientContext: @unchecked Sendable {
     let logger: Logger
     /// Runs on the polling thread inside `rd_kafka_consumer_poll`.
@@ -13,26 +18,42 @@ final class RDKafkaClientContext: @unchecked Sendable {
     var statisticsHandler: (@Sendable (String) -> Void)?
     /// Receives the result of every offset commit (automatic or explicit); `nil` means success.
     var commitHandler: (@Sendable (KafkaError?, [TopicPartitionOffset]) -> Void)?
-    private let fatalLock = NSLock()
-    private var fatal: KafkaError?
-    private var assignedPartitions: Set<TopicPartition> = []
+    /// Whether the group protocol is cooperative (see ``KafkaConsumer/cooperative``).
+    var cooperative = false
+
+    private struct State {
+        var fatal: KafkaError?
+        var assigned: Set<TopicPartition> = []
+        var paused: Set<TopicPartition> = []
+    }
+    private let state = Mutex(State())
 
     /// The partitions assigned now, as the rebalance handler and `assign` left them. Kept here
     /// so the fetch waker never asks librdkafka's main thread (`rd_kafka_assignment` waits for
     /// its answer without a timeout).
-    var assigned: [TopicPartition] {
-        fatalLock.lock()
-        defer { fatalLock.unlock() }
-        return Array(assignedPartitions)
-    }
+    var assigned: [TopicPartition] { state.withLock { Array($0.assigned) } }
+
+    /// The assigned partitions that are not paused: those librdkafka fetches.
+    var fetching: [TopicPartition] { state.withLock { Array($0.assigned.subtracting($0.paused)) } }
 
     /// Records an assignment change: `replace` for an eager assign (or a manual one), otherwise
-    /// added (`adding`) or taken away.
+    /// added (`adding`) or taken away. A partition assigned anew starts unpaused.
     func updateAssigned(_ partitions: [TopicPartition], replace: Bool = false, adding: Bool) {
-        fatalLock.lock()
-        defer { fatalLock.unlock() }
-        if replace { assignedPartitions = [] }
-        if adding { assignedPartitions.formUnion(partitions) } else { assignedPartitions.subtract(partitions) }
+        state.withLock { state in
+            if replace {
+                state.assigned = []
+                state.paused = []
+            }
+            if adding { state.assigned.formUnion(partitions) } else { state.assigned.subtract(partitions) }
+            state.paused.subtract(partitions)
+        }
+    }
+
+    /// Records a pause or resume.
+    func updatePaused(_ partitions: [TopicPartition], paused: Bool) {
+        state.withLock { state in
+            if paused { state.paused.formUnion(partitions) } else { state.paused.subtract(partitions) }
+        }
     }
 
     init(logger: Logger) {
@@ -40,16 +61,21 @@ final class RDKafkaClientContext: @unchecked Sendable {
     }
 
     func recordFatal(_ error: KafkaError) {
-        fatalLock.lock()
-        if fatal == nil { fatal = error }
-        fatalLock.unlock()
+        state.withLock { state in
+            if state.fatal == nil { state.fatal = error }
+        }
     }
 
-    var fatalErrorSeen: KafkaError? {
-        fatalLock.lock()
-        defer { fatalLock.unlock() }
-        return fatal
+    /// An assign or unassign librdkafka refused inside the rebalance handler. librdkafka's view of
+    /// the assignment then differs from the engine's (after a failed unassign it keeps fetching
+    /// and moves its position past records nobody processes), so it is fatal: the next poll
+    /// throws, the service drains, commits what is done and exits 1.
+    func assignmentFailed(_ error: KafkaError) {
+        logger.critical("the assignment could not be applied; stopping", metadata: ["error": "\(error)"])
+        recordFatal(KafkaError(code: error.code, message: "\(error.message) (assignment change refused)", isFatal: true))
     }
+
+    var fatalErrorSeen: KafkaError? { state.withLock { $0.fatal } }
 
     static func from(_ opaque: UnsafeMutableRawPointer?) -> RDKafkaClientContext? {
         guard let opaque else { return nil }

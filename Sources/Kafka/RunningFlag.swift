@@ -1,21 +1,12 @@
-import CRdKafka
-import Foundation
-import Logging
+import Synchronization
 
 /// A thread-safe on/off flag for polling threads.
-final class RunningFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var running = true
+final class RunningFlag: Sendable {
+    private let running = Atomic<Bool>(true)
 
-    var isRunning: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return running
-    }
+    var isRunning: Bool { running.load(ordering: .acquiring) }
 
     func stop() {
-        lock.lock()
-        running = false
-        lock.unlock()
+        running.store(false, ordering: .releasing)
     }
 }

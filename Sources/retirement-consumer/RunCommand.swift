@@ -28,7 +28,7 @@ struct RunCommand: AsyncParsableCommand {
                 logger.warning("\(finding.message)")
             }
         }
-        let service = try RetirementService.build(configuration: config, registry: registry, logger: logger)
+        let service = try RetirementService.build(configuration: config, registry: registry, logger: logger, exitAtStopDeadline: true)
         logger.info("starting", metadata: ["destinations": "\(service.destinations.map(\.name))"])
         try await service.run()
         logger.info("stopped")

@@ -87,6 +87,42 @@ final class ProcessHarness: @unchecked Sendable {
         return codes
     }
 
+    /// Waits up to `deadline` for `process` to exit. A member still running then has every
+    /// thread's stack dumped (gdb, when installed) into the returned text, and is killed.
+    func waitForExit(_ process: ConsumerProcess, deadline: Duration) async -> (code: Int32?, stacks: String) {
+        if let code = await process.waitForExit(timeout: deadline) { return (code, code == 0 ? "" : crashLines(process.log)) }
+        let stacks = dumpStacks(pid: process.process.processIdentifier)
+        process.kill()
+        return (nil, crashLines(process.log) + "\n" + stacks)
+    }
+
+    /// The lines of a member's log that say why it crashed (librdkafka's assertions, the Swift
+    /// runtime's crash report header), which the log's tail may no longer hold.
+    func crashLines(_ log: String) -> String {
+        let marks = ["assert", "Assertion", "crashed", "Program crashed", "Fatal error", "stop budget"]
+        let lines = log.split(separator: "\n")
+        let crash = lines.filter { line in marks.contains { line.contains($0) } }.prefix(40)
+        // What the member did last before it stopped logging (its crash report follows).
+        let last = lines.filter { $0.hasPrefix("{") && !$0.contains("retried with the next commit") }.suffix(60)
+        return (crash + ["--- last log lines ---"] + last).joined(separator: "\n")
+    }
+
+    /// Every thread's stack of a running process, from `gdb -batch` (empty without gdb).
+    func dumpStacks(pid: Int32) -> String {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb") else { return "(no gdb: no stacks)" }
+        let gdb = Process()
+        gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb")
+        gdb.arguments = ["-p", "\(pid)", "-batch", "-nx", "-ex", "thread apply all bt"]
+        let pipe = Pipe()
+        gdb.standardOutput = pipe
+        gdb.standardError = pipe
+        gdb.standardInput = FileHandle.nullDevice
+        do { try gdb.run() } catch { return "(gdb failed: \(error))" }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        gdb.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// The logs of every process, for failure messages.
     var logs: String {
         processes.enumerated().map { "--- consumer \($0.offset) ---\n\($0.element.log.suffix(6000))" }.joined(separator: "\n")

@@ -82,35 +82,48 @@ import Testing
         #expect(resumed)
     }
 
-    @Test func theTotalLimitStopsIntakeWithoutPausingAndFreesRoomAsWorkEnds() async throws {
+    /// `max_buffered` is a real bound. At the total the poll loop reads nothing (it waits for
+    /// room); no partition is paused at first (a pause throws librdkafka's read-ahead away). When
+    /// the total stays full (work stuck) every partition is paused, so polls hand over nothing,
+    /// and they resume once half of it is free.
+    @Test func theTotalLimitStopsIntakeThenPausesEveryPartitionWhileItStaysFull() async throws {
         let engine = DispatchEngine(
-            configuration: DispatchConfiguration(maxInFlight: 8, maxBufferedPerPartition: 100, maxBufferedTotal: 4),
+            configuration: DispatchConfiguration(
+                maxInFlight: 8, maxBufferedPerPartition: 100, maxBufferedTotal: 4, totalHoldAfter: .milliseconds(100)),
             metrics: EngineMetrics(), logger: Logger(label: "t")
         ) { record in
-            try? await Task.sleep(for: record.partition.partition == 1 ? .milliseconds(10) : .milliseconds(400))
+            try? await Task.sleep(for: record.partition.partition == 1 ? .milliseconds(10) : .milliseconds(600))
             return .erased
         }
         let p0 = PartitionID(topic: topic, partition: 0)
         let p1 = PartitionID(topic: topic, partition: 1)
-        engine.assign([p0, p1])
+        let p2 = PartitionID(topic: topic, partition: 2)
+        engine.assign([p0, p1, p2])
         var room = engine.intakeRoom()
         #expect(room.total == 4)
-        #expect(room.byPartition == [p0: 100, p1: 100])
+        #expect(room.byPartition == [p0: 100, p1: 100, p2: 100])
         // The poll loop ends its turn at the record that uses the total up.
-        #expect(room.take(p0) && room.take(p0) && room.take(p1))
+        #expect(room.take(p0) && room.take(p0) && room.take(p0))
         #expect(room.take(p0) == false)
-        let taken = engine.accept([record(0, 0, key: "a"), record(0, 1, key: "b"), record(1, 0, key: "d"), record(0, 2, key: "c")])
+        let taken = engine.accept([record(0, 0, key: "a"), record(0, 1, key: "b"), record(0, 2, key: "c"), record(0, 3, key: "d")])
         #expect(taken == 4)
         #expect(engine.intakeRoom().total == 0)
-        // No partition is paused for the total: the backlog waits in librdkafka, not refetched.
+        // Full, not yet for long: nothing paused, the poll loop just reads nothing.
         #expect(engine.takeActions().pause.isEmpty)
-        #expect(engine.assignedPartitions == [p0: false, p1: false])
-        // p1's event ends after 10 ms: one place frees up long before p0's.
-        #expect(engine.waitForRoom(timeout: .seconds(5)))
-        #expect(engine.intakeRoom().total == 1)
-        #expect(engine.waitForRoom(timeout: .milliseconds(50)))
-        try await Task.sleep(for: .milliseconds(600))
+        #expect(engine.holdsForTotal == false)
+        // Still full after the hold delay: every partition is paused, p1 and p2 too.
+        #expect(engine.waitForRoom(timeout: .milliseconds(50)) == false)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(engine.waitForRoom(timeout: .milliseconds(10)) == false)
+        #expect(engine.holdsForTotal)
+        #expect(engine.takeActions().pause == [p0, p1, p2])
+        #expect(engine.assignedPartitions == [p0: true, p1: true, p2: true])
+        // The work ends: the total is free again, every partition resumes.
+        try await Task.sleep(for: .milliseconds(800))
         #expect(engine.intakeRoom().total == 4)
+        #expect(engine.holdsForTotal == false)
+        #expect(engine.takeActions().resume == [p0, p1, p2])
+        #expect(engine.assignedPartitions == [p0: false, p1: false, p2: false])
     }
 
     @Test func revokeWaitsForInFlightWorkThenReturnsTheCommittableOffset() async throws {
@@ -316,6 +329,36 @@ import Testing
         // A stall reported from outside any job of this engine changes nothing.
         engine.setStalled(p, true)
         #expect(engine.assignedPartitions[p] == false)
+    }
+
+    /// Records of a partition the engine does not hold (librdkafka's assignment differs from the
+    /// engine's) are not processed, and they are counted.
+    @Test func recordsOfAPartitionNotHeldAreCountedAndNotProcessed() async throws {
+        let gate = Gate(delay: .milliseconds(1))
+        let engine = DispatchEngine(configuration: DispatchConfiguration(maxInFlight: 8), metrics: EngineMetrics(), logger: Logger(label: "t")) {
+            await gate.run($0)
+        }
+        engine.assign([PartitionID(topic: topic, partition: 0)])
+        let taken = engine.accept([record(0, 0, key: "a"), record(1, 0, key: "b"), record(1, 1, key: "c")])
+        #expect(taken == 1)
+        #expect(engine.unheldRecordsSkipped == 2)
+    }
+
+    /// The rebalance handler marks revoked partitions first: records of theirs handed over after
+    /// that (read in the same poll turn) start no work, so nothing starts here that the next owner
+    /// may start too.
+    @Test func recordsHandedOverOnceARevokeBeganStartNoWork() async throws {
+        let gate = Gate(delay: .milliseconds(1))
+        let engine = DispatchEngine(configuration: DispatchConfiguration(maxInFlight: 8), metrics: EngineMetrics(), logger: Logger(label: "t")) {
+            await gate.run($0)
+        }
+        let partition = PartitionID(topic: topic, partition: 0)
+        engine.assign([partition])
+        engine.beginRevoke([partition])
+        #expect(engine.accept([record(0, 0, key: "a"), record(0, 1, key: "b")]) == 0)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(gate.started.withLock { $0 }.isEmpty)
+        #expect(engine.revoke([partition], grace: .zero).isEmpty)
     }
 }
 
