@@ -440,7 +440,7 @@ def test_topic_creation(environments):
     assert "create 'user-retirement.dlq' 6 2592000000" in defaults
     assert "create 'user-retirement.receipts' 6 " in defaults
     # Whole segments expire: one day each, on new and existing topics alike.
-    assert '--config segment.ms=86400000' in defaults and "retention.ms=$3,segment.ms=86400000" in defaults
+    assert "--config segment.ms=86400000" in defaults and "retention.ms=$3,segment.ms=86400000" in defaults
     # An existing event-bus Kafka: topics are not created unless asked.
     eventbus = environments["eventbus"].read("plugins", "retirement-consumer", "jobs", "init-topics.sh")
     assert "kafka-topics.sh" not in eventbus

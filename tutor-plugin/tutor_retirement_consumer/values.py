@@ -589,7 +589,9 @@ def compute(source: t.Any) -> dict:
         # Tutor's internal URL (http://lms:8000) stays on the deployment's own network; the reader
         # refuses plain http to anything but a loopback address without this opt-in
         # (docs/out-of-band-reader.md#transport-https-and-no-redirects).
-        reader_env.put("RETIREMENT_READER_ALLOW_INSECURE_HTTP", "true", "RETIREMENT_READER_ALLOW_INSECURE_HTTP")
+        reader_env.put(
+            "RETIREMENT_READER_ALLOW_INSECURE_HTTP", "true", "RETIREMENT_READER_ALLOW_INSECURE_HTTP"
+        )
     if encryption:
         reader_env.put("RETIREMENT_READER_KEYRING", keyring_text, f"{PREFIX}ENCRYPTION_KEYRING")
     reader_indirect = indirect_of(client("reader"), reader_env, "the reader's")
