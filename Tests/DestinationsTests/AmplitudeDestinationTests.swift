@@ -72,13 +72,15 @@ import Testing
                 let events = (1...300).map { Fixture.event(Int64($0)) }
                 _ = await Fixture.applyAll(pipeline, events)
                 #expect(vendor.requests.count == 3)
-                // Spacing is ≥ 1 s at departure. Arrivals jitter with the first call's connection
-                // set-up on a loaded machine, so check the span and the gap on the warm connection.
+                // Spacing is ≥ 1 s at departure. Arrivals jitter on a loaded machine (a CI run saw
+                // 0.77 s between the last two when the second arrived late), so the span proves the
+                // rate (two intervals: ≥ 1.5 s; 2 requests/s would give 1.0 s) and the gap only
+                // that the two calls on the warm connection did not go out together.
                 let times = vendor.requests.map(\.at.timeIntervalSince1970).sorted()
                 let detail = "arrivals \(times.map { $0 - times[0] })"
                 if times.count == 3 {
                     #expect(times[2] - times[0] >= 1.5, "\(detail)")
-                    #expect(times[2] - times[1] >= 0.8, "\(detail)")
+                    #expect(times[2] - times[1] >= 0.5, "\(detail)")
                 }
             }
         }
