@@ -20,7 +20,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Sections to run, comma-separated: raw,latency,batch,memory,rebalance,peer (default: all).")
     var only: String = Section.allCases.map(\.rawValue).joined(separator: ",")
-    @Option(help: "Events of the raw-throughput runs (long enough for several seconds per reader).") var rawEvents = 2_000_000
+    @Option(help: "Events of the raw-throughput runs (long enough for several seconds per reader).") var rawEvents = 1_000_000
     @Option(help: "Rounds of the raw section, interleaving kcat and ours; each row is their median (at least 1).") var rawRounds = 5
     @Option(help: "Backlog of the memory run.") var memoryEvents = 1_000_000
     @Option(help: "Seconds the memory run may take.") var memorySeconds = 45.0
