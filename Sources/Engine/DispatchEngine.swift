@@ -49,6 +49,9 @@ package final class DispatchEngine: @unchecked Sendable {
         var buffered = 0
         var inFlight = 0
         var paused = false
+        /// Paused because it is over its reserved share while the shared part of the total is used
+        /// up (see ``DispatchEngine/reservedShare``).
+        var heldForShare = false
         var revoking = false
         /// Jobs whose dead-letter writes are failing right now; the partition is paused while any is.
         var stalledJobs: Set<UInt64> = []
@@ -93,6 +96,26 @@ package final class DispatchEngine: @unchecked Sendable {
     private var totalHeld = false
     /// Since when ``bufferedTotal`` is at the total (`nil` while below it).
     private var fullSince: ContinuousClock.Instant?
+    /// Half of ``DispatchConfiguration/maxBufferedTotal`` is reserved, an equal share for each
+    /// assigned partition; the other half is shared by all. The poll loop never lets a partition
+    /// past its share take more than the shared half has free (see ``IntakeRoom``), so stuck
+    /// partitions can fill their shares and the shared half, never the shares of the partitions
+    /// still moving. When the shared half stays used up for
+    /// ``DispatchConfiguration/totalHoldAfter`` (no event past a share ended), the partitions past
+    /// their share are paused (``Partition/heldForShare``) until a quarter of it is free, so the
+    /// moving ones are handed their records.
+    private var reservedShare = 1
+    /// Since when the shared part is used up (`nil` while it has room).
+    private var sharedFullSince: ContinuousClock.Instant?
+    /// Set when the shared part stayed used up for ``DispatchConfiguration/totalHoldAfter``;
+    /// cleared when a quarter of it is free again.
+    private var sharesHeld = false
+    /// The part of the total not reserved: `maxBufferedTotal - partitions × reservedShare`.
+    private var sharedPool = 0
+    /// Σ max(0, buffered − reservedShare) over the assigned partitions: the shared part in use.
+    private var sharedInUse = 0
+    /// Partitions with ``Partition/heldForShare`` set.
+    private var heldForShareCount = 0
     private var reportedPausedCount = -1
 
     /// Called (outside the lock) when a completion made a partition resumable, so the poll loop
@@ -132,6 +155,7 @@ package final class DispatchEngine: @unchecked Sendable {
             partitions[id] = partition
             if totalHeld { updatePause(partition, id: id) }
         }
+        recomputeShares()
         metrics.partitionsAssigned.record(partitions.count)
     }
 
@@ -166,6 +190,7 @@ package final class DispatchEngine: @unchecked Sendable {
             }
             drop(partition, id: id)
         }
+        recomputeShares()
         metrics.partitionsAssigned.record(partitions.count)
         dispatchReady()
         return result
@@ -179,14 +204,18 @@ package final class DispatchEngine: @unchecked Sendable {
             guard let partition = partitions.removeValue(forKey: id) else { continue }
             drop(partition, id: id)
         }
+        recomputeShares()
         metrics.partitionsAssigned.record(partitions.count)
         dispatchReady()
     }
 
     /// Must hold the lock. Cancels the partition's running work and keeps it counted as orphaned.
     private func drop(_ partition: Partition, id: PartitionID) {
-        bufferedTotal -= partition.buffered
-        partition.buffered = 0
+        addBuffered(-partition.buffered, to: partition)
+        if partition.heldForShare {
+            partition.heldForShare = false
+            heldForShareCount -= 1
+        }
         defer { refreshTotalHold() }
         for (jobID, task) in partition.running {
             task.cancel()
@@ -251,8 +280,7 @@ package final class DispatchEngine: @unchecked Sendable {
             nextJobID += 1
             let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? "\u{0}offset:\(record.offset)"
             let job = Job(id: nextJobID, partition: record.partition, epoch: partition.epoch, key: key, record: record)
-            partition.buffered += 1
-            bufferedTotal += 1
+            addBuffered(1, to: partition)
             if partition.waitingByKey[key]?.append(job) == nil {
                 partition.waitingByKey[key] = []
                 ready.append(job)
@@ -291,18 +319,26 @@ package final class DispatchEngine: @unchecked Sendable {
     package func intakeRoom() -> IntakeRoom {
         condition.lock()
         defer { condition.unlock() }
+        holdSharesIfStuck(now: .now)
         var byPartition: [PartitionID: Int] = [:]
+        var reserved: [PartitionID: Int] = [:]
         byPartition.reserveCapacity(partitions.count)
+        reserved.reserveCapacity(partitions.count)
+        let shared = max(0, sharedPool - sharedInUse)
         for (id, partition) in partitions {
+            let ownShare = max(0, reservedShare - partition.buffered)
             let room =
                 partition.paused || partition.revoking
                 ? 0
                 : min(
                     configuration.maxBufferedPerPartition - partition.buffered,
-                    configuration.maxUncommittedPerPartition - partition.uncommittedSpan)
+                    configuration.maxUncommittedPerPartition - partition.uncommittedSpan,
+                    ownShare + shared)
             byPartition[id] = max(0, room)
+            reserved[id] = ownShare
         }
-        return IntakeRoom(byPartition: byPartition, total: max(0, configuration.maxBufferedTotal - bufferedTotal))
+        return IntakeRoom(
+            byPartition: byPartition, total: max(0, configuration.maxBufferedTotal - bufferedTotal), reserved: reserved, shared: shared)
     }
 
     /// Waits up to `timeout` until the engine holds fewer than
@@ -403,14 +439,14 @@ package final class DispatchEngine: @unchecked Sendable {
             partition.running.removeValue(forKey: job.id)
             partition.stalledJobs.remove(job.id)
             if result != .abandoned {
-                partition.buffered -= 1
-                bufferedTotal -= 1
+                addBuffered(-1, to: partition)
                 if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
                 releaseKey(job.key, of: partition)
             }
             updatePause(partition, id: job.partition)
         }
         refreshTotalHold()
+        releaseShareHoldsIfRoom()
         dispatchReady()
         refreshPausedGauge()
     }
@@ -429,8 +465,7 @@ package final class DispatchEngine: @unchecked Sendable {
             let index = waiting.firstIndex(where: { $0.record.offset == job.record.offset })
         {
             partition.waitingByKey[job.key]!.remove(at: index)
-            partition.buffered -= 1
-            bufferedTotal -= 1
+            addBuffered(-1, to: partition)
             refreshTotalHold()
             if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
         }
@@ -462,8 +497,18 @@ package final class DispatchEngine: @unchecked Sendable {
         let limit = configuration.maxBufferedPerPartition
         let spanLimit = configuration.maxUncommittedPerPartition
         let stalled = !partition.stalledJobs.isEmpty
-        let full = partition.buffered >= limit || partition.uncommittedSpan >= spanLimit || totalHeld
-        let drained = partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2 && !totalHeld
+        if !partition.heldForShare, sharesHeld, partition.buffered > reservedShare {
+            partition.heldForShare = true
+            heldForShareCount += 1
+        } else if partition.heldForShare, partition.buffered <= reservedShare / 2 || sharedFreeIsAmple {
+            partition.heldForShare = false
+            heldForShareCount -= 1
+        }
+        let full =
+            partition.buffered >= limit || partition.uncommittedSpan >= spanLimit || totalHeld || partition.heldForShare
+        let drained =
+            partition.buffered <= limit / 2 && partition.uncommittedSpan <= spanLimit / 2 && !totalHeld
+            && !partition.heldForShare
         if !partition.paused, full || stalled {
             partition.paused = true
             pausedCount += 1
@@ -475,6 +520,53 @@ package final class DispatchEngine: @unchecked Sendable {
             actions.resume.insert(id)
             actions.pause.remove(id)
         }
+    }
+
+    /// Must hold the lock. Changes a partition's count of accepted, unfinished events (and the
+    /// totals that follow from it).
+    private func addBuffered(_ delta: Int, to partition: Partition) {
+        let overBefore = max(0, partition.buffered - reservedShare)
+        partition.buffered += delta
+        bufferedTotal += delta
+        sharedInUse += max(0, partition.buffered - reservedShare) - overBefore
+        if sharedInUse >= sharedPool {
+            if sharedFullSince == nil { sharedFullSince = .now }
+        } else {
+            sharedFullSince = nil
+        }
+    }
+
+    /// Must hold the lock. Pauses the partitions past their share once the shared part stayed
+    /// used up for ``DispatchConfiguration/totalHoldAfter`` (see ``reservedShare``).
+    private func holdSharesIfStuck(now: ContinuousClock.Instant) {
+        guard !sharesHeld, let since = sharedFullSince, now - since >= configuration.totalHoldAfter else { return }
+        sharesHeld = true
+        for (id, partition) in partitions where partition.buffered > reservedShare { updatePause(partition, id: id) }
+        refreshPausedGauge()
+    }
+
+    /// Must hold the lock. Whether a quarter of the shared part is free: partitions held for
+    /// their share go on then, even when still past it.
+    private var sharedFreeIsAmple: Bool { sharedPool - sharedInUse >= max(1, sharedPool / 4) }
+
+    /// Must hold the lock. The shares follow the number of assigned partitions.
+    private func recomputeShares() {
+        let count = max(1, partitions.count)
+        reservedShare = max(1, configuration.maxBufferedTotal / (2 * count))
+        sharedPool = max(0, configuration.maxBufferedTotal - partitions.count * reservedShare)
+        sharedInUse = partitions.values.reduce(0) { $0 + max(0, $1.buffered - reservedShare) }
+        sharedFullSince = sharedInUse >= sharedPool ? (sharedFullSince ?? .now) : nil
+        if sharesHeld, sharedFreeIsAmple { sharesHeld = false }
+        for (id, partition) in partitions { updatePause(partition, id: id) }
+        refreshPausedGauge()
+    }
+
+    /// Must hold the lock. Lets partitions held for their share go on once the shared part has
+    /// room again (their own completions may never come: they can be the stuck ones).
+    private func releaseShareHoldsIfRoom() {
+        guard sharesHeld, sharedFreeIsAmple else { return }
+        sharesHeld = false
+        for (id, partition) in partitions where partition.heldForShare { updatePause(partition, id: id) }
     }
 
     /// Must hold the lock. Notes since when the total is full, and lets the partitions held for

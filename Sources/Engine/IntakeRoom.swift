@@ -6,18 +6,29 @@ package struct IntakeRoom: Sendable {
     package var byPartition: [PartitionID: Int]
     /// Across every partition.
     package var total: Int
+    /// Per partition, what is left of its reserved share of the total (see ``shared``).
+    package var reserved: [PartitionID: Int]
+    /// The shared part of the total still free: a record of a partition whose reserved share is
+    /// used up takes from it, so partitions past their share never take the others' shares.
+    package var shared: Int
 
-    package init(byPartition: [PartitionID: Int], total: Int) {
+    /// `reserved` empty and `shared` equal to `total` when not given: no reservations.
+    package init(byPartition: [PartitionID: Int], total: Int, reserved: [PartitionID: Int] = [:], shared: Int? = nil) {
         self.byPartition = byPartition
         self.total = total
+        self.reserved = reserved
+        self.shared = shared ?? total
     }
 
     /// Counts one record of `partition` read in this turn; `false` once the turn should end
-    /// (that partition's room or the total is used up; the record itself is still taken).
+    /// (that partition's room, its share and the shared part, or the total is used up; the
+    /// record itself is still taken).
     package mutating func take(_ partition: PartitionID) -> Bool {
         total -= 1
         let left = (byPartition[partition] ?? 0) - 1
         byPartition[partition] = left
-        return left > 0 && total > 0
+        let ownShare = reserved[partition] ?? 0
+        if ownShare > 0 { reserved[partition] = ownShare - 1 } else { shared -= 1 }
+        return left > 0 && total > 0 && (ownShare > 1 || shared > 0)
     }
 }

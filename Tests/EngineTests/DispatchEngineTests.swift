@@ -101,10 +101,13 @@ import Testing
         engine.assign([p0, p1, p2])
         var room = engine.intakeRoom()
         #expect(room.total == 4)
-        #expect(room.byPartition == [p0: 100, p1: 100, p2: 100])
-        // The poll loop ends its turn at the record that uses the total up.
-        #expect(room.take(p0) && room.take(p0) && room.take(p0))
+        // Each of the 3 partitions has a reserved share of 1 (half the total, split), the 1 left
+        // is shared: a partition may take its share and what is free of the shared part.
+        #expect(room.byPartition == [p0: 2, p1: 2, p2: 2])
+        // The poll loop ends its turn at the record that uses p0's room up.
+        #expect(room.take(p0) == true)
         #expect(room.take(p0) == false)
+        // Records librdkafka hands over anyway are taken (it moved past them).
         let taken = engine.accept([record(0, 0, key: "a"), record(0, 1, key: "b"), record(0, 2, key: "c"), record(0, 3, key: "d")])
         #expect(taken == 4)
         #expect(engine.intakeRoom().total == 0)
@@ -124,6 +127,56 @@ import Testing
         #expect(engine.holdsForTotal == false)
         #expect(engine.takeActions().resume == [p0, p1, p2])
         #expect(engine.assignedPartitions == [p0: false, p1: false, p2: false])
+    }
+
+    /// One stuck partition cannot take the room of the partitions still moving (issue 18, item 4):
+    /// half of `max_buffered` is reserved in equal shares, the poll loop never hands a partition
+    /// past its share more than the shared half has free, and once the shared half stays used up,
+    /// the partitions past their share are paused until a quarter of it is free.
+    @Test func aStuckPartitionNeverTakesTheShareOfAMovingOne() async throws {
+        let engine = DispatchEngine(
+            configuration: DispatchConfiguration(
+                maxInFlight: 16, maxBufferedPerPartition: 100, maxBufferedTotal: 8, totalHoldAfter: .milliseconds(100)),
+            metrics: EngineMetrics(), logger: Logger(label: "t")
+        ) { record in
+            // Partition 0's work hangs (until cancelled); partition 1's ends at once.
+            if record.partition.partition == 0 { try? await Task.sleep(for: .seconds(60)) }
+            return Task.isCancelled ? .abandoned : .erased
+        }
+        let p0 = PartitionID(topic: topic, partition: 0)
+        let p1 = PartitionID(topic: topic, partition: 1)
+        engine.assign([p0, p1])
+        // As the poll loop does: records of p0 until the turn ends. p0's share is 2, the shared part 4.
+        var room = engine.intakeRoom()
+        var stuck: [InboundRecord] = []
+        repeat { stuck.append(record(0, Int64(stuck.count), key: "s\(stuck.count)")) } while room.take(p0)
+        #expect(stuck.count == 6)
+        #expect(engine.accept(stuck) == 6)
+        // p1 still has its share of 2, however long p0 stays stuck.
+        var next: Int64 = 0
+        for _ in 0..<10 {
+            room = engine.intakeRoom()
+            #expect(room.byPartition[p1] == 2)
+            #expect(room.total == 2)
+            var batch: [InboundRecord] = []
+            repeat { batch.append(record(1, next + Int64(batch.count), key: "m\(next + Int64(batch.count))")) } while room.take(p1)
+            #expect(batch.count == 2)
+            #expect(engine.accept(batch) == 2)
+            next += Int64(batch.count)
+            let done = await eventuallyTrue(timeout: .seconds(5)) { engine.intakeRoom().byPartition[p1] == 2 }
+            #expect(done)
+        }
+        // The shared part stayed used up past the hold delay: p0 (past its share) is paused, p1 is not.
+        try await Task.sleep(for: .milliseconds(150))
+        _ = engine.intakeRoom()
+        let actions = engine.takeActions()
+        #expect(actions.pause == [p0])
+        #expect(actions.stores[p1] == next)
+        #expect(engine.assignedPartitions == [p0: true, p1: false])
+        // p0's work ends (revoked): nothing of its stays held.
+        let finals = await onThread { engine.revoke([p0], grace: .milliseconds(10)) }
+        #expect(finals[p0] == 0)
+        #expect(engine.intakeRoom().byPartition[p1] == 8)
     }
 
     @Test func revokeWaitsForInFlightWorkThenReturnsTheCommittableOffset() async throws {
