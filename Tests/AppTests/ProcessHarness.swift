@@ -131,6 +131,12 @@ final class ProcessHarness: @unchecked Sendable {
     deinit {
         for process in processes where process.isRunning { process.kill() }
         webhook.stop()
+        // RETIREMENT_TEST_KEEP_LOGS=<dir> keeps every member's config and log there, for a flake's post-mortem.
+        if let keep = ProcessInfo.processInfo.environment["RETIREMENT_TEST_KEEP_LOGS"] {
+            let target = URL(fileURLWithPath: keep).appendingPathComponent(groupID)
+            try? FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.moveItem(at: directory, to: target)
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -54,6 +54,10 @@ package final class TestCluster: @unchecked Sendable {
         to url: URL, groupID: String, webhookURL: String, extra processing: String = "", strategy: String = "range",
         httpPort: Int = 0, sessionTimeoutMs: Int = 6000, more: String = ""
     ) throws {
+        // Diagnostics for a flaky group test: RETIREMENT_TEST_KAFKA_DEBUG=cgrp (librdkafka's `debug`
+        // contexts) runs every member with librdkafka's debug log and `logging.level: debug`.
+        let debug = ProcessInfo.processInfo.environment["RETIREMENT_TEST_KAFKA_DEBUG"] ?? ""
+        let debugProperty = debug.isEmpty ? "" : "\n    debug: \"\(debug)\""
         let yaml = """
             kafka:
               bootstrap_servers: "\(bootstrapServers)"
@@ -63,7 +67,7 @@ package final class TestCluster: @unchecked Sendable {
               properties:
                 session.timeout.ms: "\(sessionTimeoutMs)"
                 heartbeat.interval.ms: "300"
-                statistics.interval.ms: "1000"
+                statistics.interval.ms: "1000"\(debugProperty)
             processing:
               retry:
                 initial_backoff: 50ms
@@ -75,7 +79,7 @@ package final class TestCluster: @unchecked Sendable {
             http:
               listen: "127.0.0.1:\(httpPort == 0 ? freePort() : httpPort)"
             logging:
-              level: info
+              level: \(debug.isEmpty ? "info" : "debug")
             destinations:
               - name: crm
                 type: webhook
