@@ -67,7 +67,16 @@ import Testing
         ])
         let eventsA = Mutex<[RebalanceEvent]>([])
         let eventsB = Mutex<[(ContinuousClock.Instant, RebalanceEvent)]>([])
-        let a = try KafkaConsumer(properties: properties, logger: logger, rebalanceHandler: { event in eventsA.withLock { $0.append(event) } })
+        // Set once the test closes `a`: its final revoke then wakes it from inside the handler, as
+        // the engine does when work ends during a revoke. That wake-up lands on close's own queue
+        // (librdkafka forwards the consumer queue there), every time, not only in a short window.
+        let closingA = Mutex<KafkaConsumer?>(nil)
+        let a = try KafkaConsumer(
+            properties: properties, logger: logger,
+            rebalanceHandler: { event in
+                eventsA.withLock { $0.append(event) }
+                if case .revoke = event { closingA.withLock { $0 }?.wakeup() }
+            })
         let b = try KafkaConsumer(
             properties: properties, logger: logger, rebalanceHandler: { event in eventsB.withLock { $0.append((.now, event)) } })
         try a.subscribe(topics: ["leave"])
@@ -104,7 +113,11 @@ import Testing
         }
         waker.start()
         let revokesBefore = eventsA.withLock { $0.filter { if case .revoke = $0 { true } else { false } }.count }
-        try? a.close()
+        closingA.withLock { $0 = a }
+        var closeError: KafkaError?
+        do { try a.close() } catch { closeError = error }
+        closingA.withLock { $0 = nil }
+        #expect(closeError == nil, "close returned \(String(describing: closeError))")
         let closedAt = ContinuousClock.now
         let revokesAfter = eventsA.withLock { $0.filter { if case .revoke = $0 { true } else { false } }.count }
         #expect(revokesAfter > revokesBefore, "close served the final revoke")
