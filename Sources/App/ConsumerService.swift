@@ -293,13 +293,21 @@ package final class ConsumerService: Service, @unchecked Sendable {
             let offsets = finals.map {
                 TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value)
             }
-            // One attempt: while the group rebalances the coordinator refuses commits, and
-            // retrying would only hold the rebalance up. While stopping, within the stop budget.
-            let commitLimit =
-                stopping
-                ? min(configuration.processing.commitTimeout, max(stopTimeLeft(keeping: ConsumerService.flushReserve), .milliseconds(100)))
-                : configuration.processing.commitTimeout
-            storeAndCommit(consumer, offsets, within: commitLimit, retrying: false)
+            if stopping {
+                // The final revoke, served by close: store only. Close commits the stored offsets
+                // as it unassigns; a commit from here can reach a group close already ended
+                // (a revoke that was pending when close began), which aborts librdkafka 2.0.2
+                // (see KafkaConsumer.commit).
+                if !offsets.isEmpty {
+                    do { try consumer.storeOffsets(offsets) } catch {
+                        logger.debug("offset store skipped", metadata: ["error": "\(error)"])
+                    }
+                }
+            } else {
+                // One attempt: while the group rebalances the coordinator refuses commits, and
+                // retrying would only hold the rebalance up.
+                storeAndCommit(consumer, offsets, within: configuration.processing.commitTimeout, retrying: false)
+            }
             finishedBeforeRevoke.withLock { remembered in
                 for item in offsets { remembered[item.topicPartition] = item.offset }
             }
@@ -360,7 +368,10 @@ package final class ConsumerService: Service, @unchecked Sendable {
                 commits["ok"]?.increment()
                 return
             } catch {
-                if !retrying || !error.isRetriable || ContinuousClock.now + .milliseconds(200) >= deadline {
+                // A rebalance waits for this member's revoke, which only the next poll (or close)
+                // serves: until then every retry is refused the same way.
+                let rebalancing = error.code == KafkaError.Code.rebalanceInProgress
+                if !retrying || rebalancing || !error.isRetriable || ContinuousClock.now + .milliseconds(200) >= deadline {
                     commits["failed"]?.increment()
                     logger.warning("offset commit failed", metadata: ["error": "\(error)"])
                     return

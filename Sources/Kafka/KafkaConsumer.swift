@@ -229,7 +229,9 @@ package final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Commits the given offsets, or all stored offsets when `nil`, and waits for the result.
+    /// Refused once close began (see ``refuseCommitWhileClosing()``).
     package func commit(_ offsets: [TopicPartitionOffset]? = nil) throws(KafkaError) {
+        try refuseCommitWhileClosing()
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
         if let offsets {
             guard !offsets.isEmpty else { return }
@@ -247,6 +249,7 @@ package final class KafkaConsumer: @unchecked Sendable {
     /// shutdown, where a synchronous commit could wait up to `session.timeout.ms`.
     package func commit(_ offsets: [TopicPartitionOffset], timeout: Duration) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
+        try refuseCommitWhileClosing()
         let list = RDKafkaTopicPartitionList.make(offsets)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         guard let queue = rd_kafka_queue_new(client.handle) else { throw KafkaError.configuration("cannot create a queue") }
@@ -363,6 +366,19 @@ package final class KafkaConsumer: @unchecked Sendable {
         let err = rd_kafka_resp_err_t(rawValue: code)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "close") }
         return true
+    }
+
+    /// Once close began, a commit is refused (`_STATE`): close commits the stored offsets itself
+    /// as it unassigns. librdkafka 2.0.2 aborts the process when a commit reaches a group that
+    /// close already brought to its end (`rdkafka_cgrp.c:2583`, `rd_kafka_cgrp_terminated`:
+    /// the deferred commit counts as assignment work in progress). That happens when a revoke
+    /// was pending as close began: close clears the assignment, commits, leaves and terminates
+    /// by itself, and only then serves the stale revoke, whose handler committed again.
+    private func refuseCommitWhileClosing() throws(KafkaError) {
+        guard closing.withLock({ $0 }) else { return }
+        throw KafkaError(
+            code: RD_KAFKA_RESP_ERR__STATE.rawValue,
+            message: "commit: the consumer is closing (close commits the stored offsets as it leaves)")
     }
 
     private func beginClose() {

@@ -137,6 +137,72 @@ import Testing
         _ = Unmanaged.passRetained(a)
     }
 
+    /// A revoke pending when close begins (the group rebalanced while this member did not poll,
+    /// as while it drains on SIGTERM) is served by close only after librdkafka 2.0.2 cleared the
+    /// assignment, committed, left the group and ended it by itself. A commit from that revoke's
+    /// handler then reached the ended group and aborted the process (`rdkafka_cgrp.c:2583`). Once
+    /// close began, commits are refused instead; close returns and the member leaves.
+    @Test func aCommitFromAStaleRevokeDuringCloseIsRefusedNotFatal() async throws {
+        let cluster = try MockCluster(logger: logger)
+        try cluster.createTopic("stale", partitions: 2)
+        let properties = KafkaProperties([
+            "bootstrap.servers": cluster.bootstrapServers, "group.id": "stale1", "enable.auto.commit": "true",
+            "enable.auto.offset.store": "false", "session.timeout.ms": "6000", "heartbeat.interval.ms": "300",
+        ])
+        let assignedA = Mutex<[TopicPartition]>([])
+        let closingA = Mutex<KafkaConsumer?>(nil)
+        /// "committed", or the commit's error message; `nil` while the handler did not run.
+        let commitResult = Mutex<String?>(nil)
+        let a = try KafkaConsumer(
+            properties: properties, logger: logger,
+            rebalanceHandler: { event in
+                switch event {
+                case .assign(let list): assignedA.withLock { $0 = list }
+                case .revoke(let list):
+                    // As the service's handler did: finish in-flight work, then commit.
+                    guard let consumer = closingA.withLock({ $0 }) else { return }
+                    Thread.sleep(forTimeInterval: 0.5)
+                    let offsets = list.map { TopicPartitionOffset($0, offset: 0) }
+                    let outcome: String
+                    do {
+                        try consumer.commit(offsets, timeout: .seconds(1))
+                        outcome = "committed"
+                    } catch {
+                        outcome = "\(error)"
+                    }
+                    commitResult.withLock { $0 = outcome }
+                case .lost: break
+                }
+            })
+        try a.subscribe(topics: ["stale"])
+        let joinBy = ContinuousClock.now + .seconds(30)
+        while assignedA.withLock({ $0.isEmpty }), ContinuousClock.now < joinBy { _ = try a.poll(timeoutMs: 50) }
+        #expect(!assignedA.withLock { $0.isEmpty }, "a joined")
+        // b joins while a does not poll: a's heartbeat learns of the rebalance and librdkafka
+        // hands a revoke to a's queue, which nobody serves until close.
+        let b = try KafkaConsumer(properties: properties, logger: logger)
+        try b.subscribe(topics: ["stale"])
+        let stop = Atomic<Bool>(false)
+        let bThread = Thread {
+            while !stop.load(ordering: .acquiring) { _ = try? b.poll(timeoutMs: 50) }
+        }
+        bThread.start()
+        try await Task.sleep(for: .seconds(2))
+        closingA.withLock { $0 = a }
+        let closedFlag = Atomic<Bool>(false)
+        let closer = Thread {
+            if (try? a.close(within: .seconds(20))) == true { closedFlag.store(true, ordering: .releasing) }
+        }
+        closer.start()
+        let closed = await eventually(timeout: .seconds(25)) { closedFlag.load(ordering: .acquiring) }
+        stop.store(true, ordering: .releasing)
+        #expect(closed, "close returned")
+        let result = commitResult.withLock { $0 }
+        #expect(result != nil, "close served the stale revoke")
+        #expect(result?.contains("the consumer is closing") == true, "the handler's commit during close: \(result ?? "-")")
+        try? b.close()
+    }
+
     /// A paused partition with a backlog is not fetched, so waking its fetcher changes nothing:
     /// idle polls must not send wake-up rounds for it (each round is a ListOffsets request).
     @Test func aPausedPartitionWithABacklogSendsNoWakeRounds() async throws {
