@@ -1,5 +1,7 @@
 import CRdKafka
+import Dispatch
 import Foundation
+import Synchronization
 
 /// Keeps librdkafka's fetchers going while a backlog is read through a small prefetch queue.
 ///
@@ -11,14 +13,14 @@ import Foundation
 /// then sends one offsets request per leader of the assigned partitions (at most one round every
 /// `interval`), which wakes each leader's broker thread, and that fetches again. The polling
 /// thread never waits for it.
-///
-/// `@unchecked Sendable`: every mutable property is read and written under `condition` (an
-/// NSCondition, because the thread waits on it; `Mutex` cannot wait).
-final class FetchWaker: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var wanted = false
-    private var stopped = false
-    private var roundsDone = 0
+final class FetchWaker: Sendable {
+    /// A round is wanted; set by ``nudge()``, taken by the thread. Several nudges make one round.
+    private let wanted = Atomic<Bool>(false)
+    /// Signalled once per wanted round (and by ``stop()``); the thread waits on it.
+    private let signal = DispatchSemaphore(value: 0)
+    private let roundsDone = Atomic<Int>(0)
+    private let thread = Mutex<KafkaThread?>(nil)
+    private let stopped = Atomic<Bool>(false)
     /// Seconds between two rounds at most.
     private let interval: Double
 
@@ -29,45 +31,31 @@ final class FetchWaker: @unchecked Sendable {
     /// Starts the thread. It holds the client weakly: a consumer dropped without ``stop()`` still
     /// ends it at the next round.
     func start(client: RDKafkaClient) {
-        let thread = Thread { [self, weak client] in
+        let started = KafkaThread.start(name: "kafka-fetch-waker") { [self, weak client] handle in
             while true {
-                condition.lock()
-                while !wanted, !stopped { condition.wait() }
-                let stop = stopped
-                wanted = false
-                condition.unlock()
-                guard !stop, let client else { return }
+                signal.wait()
+                guard !handle.isStopped, !stopped.load(ordering: .acquiring), let client else { return }
+                wanted.store(false, ordering: .releasing)
                 client.wakeLeaders(of: client.context.assigned, timeoutMs: 1000)
-                condition.lock()
-                roundsDone += 1
-                condition.unlock()
+                roundsDone.add(1, ordering: .relaxed)
                 Thread.sleep(forTimeInterval: interval)
             }
         }
-        thread.name = "kafka-fetch-waker"
-        thread.start()
+        thread.withLock { $0 = started }
     }
 
     /// Wake-up rounds done so far.
-    var rounds: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return roundsDone
-    }
+    var rounds: Int { roundsDone.load(ordering: .relaxed) }
 
     /// Asks for one wake-up round (several nudges before it runs make one round).
     func nudge() {
-        condition.lock()
-        wanted = true
-        condition.signal()
-        condition.unlock()
+        if !wanted.exchange(true, ordering: .acquiringAndReleasing) { signal.signal() }
     }
 
     /// Ends the thread after its current round.
     func stop() {
-        condition.lock()
-        stopped = true
-        condition.signal()
-        condition.unlock()
+        stopped.store(true, ordering: .releasing)
+        thread.withLock { $0?.stop() }
+        signal.signal()
     }
 }

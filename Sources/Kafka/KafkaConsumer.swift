@@ -356,12 +356,7 @@ package final class KafkaConsumer: @unchecked Sendable {
     /// LeaveGroup answer without a bound (with every broker down: until the process ends).
     package func close(within timeout: Duration) throws(KafkaError) -> Bool {
         beginClose()
-        let run = BlockingCall()
-        let thread = Thread { [self] in
-            run.finish(rd_kafka_consumer_close(client.handle).rawValue)
-        }
-        thread.name = "kafka-consumer-close"
-        thread.start()
+        let run = KafkaThread.call(name: "kafka-consumer-close") { [self] in rd_kafka_consumer_close(client.handle).rawValue }
         guard let code = run.wait(timeout: timeout) else { return false }
         let err = rd_kafka_resp_err_t(rawValue: code)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(err, context: "close") }

@@ -4,12 +4,10 @@ import Logging
 
 /// An idempotent producer (acks=all) whose `send` returns once the broker acknowledged the record.
 ///
-/// `@unchecked Sendable`: every property is immutable (`Thread` is not `Sendable`); the client's
-/// calls are thread-safe.
-package final class KafkaProducer: @unchecked Sendable {
+/// `Sendable`: every property is immutable and `Sendable`; the client's calls are thread-safe.
+package final class KafkaProducer: Sendable {
     let client: RDKafkaClient
-    private let pollThread: Thread
-    private let running = RunningFlag()
+    private let pollThread: KafkaThread
 
     /// Defaults that make delivery reports mean "durably written"; `properties` override them.
     package static let defaultProperties: [String: String] = [
@@ -35,18 +33,15 @@ package final class KafkaProducer: @unchecked Sendable {
             }
         }
         self.client = client
-        let running = self.running
-        pollThread = Thread {
-            while running.isRunning {
+        pollThread = KafkaThread.start(name: "kafka-producer-poll") { thread in
+            while !thread.isStopped {
                 rd_kafka_poll(client.handle, 50)
             }
         }
-        pollThread.name = "kafka-producer-poll"
-        pollThread.start()
     }
 
     deinit {
-        running.stop()
+        pollThread.stop()
     }
 
     /// Sends one record and waits for the broker's acknowledgement.
@@ -90,7 +85,7 @@ package final class KafkaProducer: @unchecked Sendable {
 
     /// Stops the polling thread; pending deliveries still complete on `flush`.
     package func shutdown() {
-        running.stop()
+        pollThread.stop()
     }
 
     /// The fatal error librdkafka raised for this producer, if any (idempotence broken: every

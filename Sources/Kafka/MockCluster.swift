@@ -3,6 +3,9 @@ import Logging
 
 /// librdkafka's in-process mock Kafka cluster: real brokers on 127.0.0.1 TCP ports that other
 /// clients and processes connect to. It lives as long as this object.
+///
+/// `@unchecked Sendable`: every property is immutable; `cluster` is an `OpaquePointer` (not
+/// `Sendable`) to librdkafka's mock cluster, whose calls are thread-safe.
 package final class MockCluster: @unchecked Sendable {
     private let client: RDKafkaClient
     private let cluster: OpaquePointer

@@ -1,8 +1,9 @@
 import CRdKafka
 
 /// Topic names by librdkafka topic handle, so a consumed record shares its topic's `String`
-/// instead of reading and validating the C string again. Used only by the polling thread.
-final class RDKafkaTopicNames: @unchecked Sendable {
+/// instead of reading and validating the C string again. Used only by the polling thread, so
+/// neither locked nor `Sendable`.
+final class RDKafkaTopicNames {
     private var names: [UnsafeMutableRawPointer: String] = [:]
     private var last: (handle: OpaquePointer, name: String)?
 
