@@ -45,7 +45,9 @@ extension ProcessTests {
             figure("scale.duplicates", "\(harness.webhook.duplicateErasures)")
             figure("scale.seconds", String(format: "%.1f", harness.elapsed))
             let codes = await harness.stopAll()
-            #expect(codes.allSatisfy { $0 == 0 }, "exit codes \(codes)")
+            let failed = zip(codes, harness.processes).enumerated().filter { $0.element.0 != 0 }
+            let why = failed.map { "--- member \($0.offset) ---\n\(harness.crashLines($0.element.1.log))" }.joined(separator: "\n")
+            #expect(codes.allSatisfy { $0 == 0 }, "exit codes \(codes)\n\(why)")
         }
 
         /// The partitions of the last "partitions assigned" log line (eager protocol: the whole assignment).
