@@ -82,16 +82,22 @@ import Testing
         #expect(resumed)
     }
 
+    /// An engine whose total `max_buffered` binds before any partition's own limit (100), and
+    /// whose hold delay is short.
+    func totalLimitedEngine(maxInFlight: Int, maxBufferedTotal: Int, work: @escaping DispatchEngine.Work) -> DispatchEngine {
+        DispatchEngine(
+            configuration: DispatchConfiguration(
+                maxInFlight: maxInFlight, maxBufferedPerPartition: 100, maxBufferedTotal: maxBufferedTotal,
+                totalHoldAfter: .milliseconds(100)),
+            metrics: EngineMetrics(), logger: Logger(label: "t"), work: work)
+    }
+
     /// `max_buffered` is a real bound. At the total the poll loop reads nothing (it waits for
     /// room); no partition is paused at first (a pause throws librdkafka's read-ahead away). When
     /// the total stays full (work stuck) every partition is paused, so polls hand over nothing,
     /// and they resume once half of it is free.
     @Test func theTotalLimitStopsIntakeThenPausesEveryPartitionWhileItStaysFull() async throws {
-        let engine = DispatchEngine(
-            configuration: DispatchConfiguration(
-                maxInFlight: 8, maxBufferedPerPartition: 100, maxBufferedTotal: 4, totalHoldAfter: .milliseconds(100)),
-            metrics: EngineMetrics(), logger: Logger(label: "t")
-        ) { record in
+        let engine = totalLimitedEngine(maxInFlight: 8, maxBufferedTotal: 4) { record in
             try? await Task.sleep(for: record.partition.partition == 1 ? .milliseconds(10) : .milliseconds(600))
             return .erased
         }
@@ -134,11 +140,7 @@ import Testing
     /// past its share more than the shared half has free, and once the shared half stays used up,
     /// the partitions past their share are paused until a quarter of it is free.
     @Test func aStuckPartitionNeverTakesTheShareOfAMovingOne() async throws {
-        let engine = DispatchEngine(
-            configuration: DispatchConfiguration(
-                maxInFlight: 16, maxBufferedPerPartition: 100, maxBufferedTotal: 8, totalHoldAfter: .milliseconds(100)),
-            metrics: EngineMetrics(), logger: Logger(label: "t")
-        ) { record in
+        let engine = totalLimitedEngine(maxInFlight: 16, maxBufferedTotal: 8) { record in
             // Partition 0's work hangs (until cancelled); partition 1's ends at once.
             if record.partition.partition == 0 { try? await Task.sleep(for: .seconds(60)) }
             return Task.isCancelled ? .abandoned : .erased
