@@ -60,7 +60,6 @@ let package = Package(
         .target(
             name: "Engine",
             dependencies: [
-                "ConfigFile",
                 "RetirementEvent",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -155,7 +154,7 @@ let package = Package(
             name: "RetirementEventTests",
             dependencies: ["RetirementEvent", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["ConfigFile", "Engine", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "DestinationsTests",
             dependencies: [
