@@ -1,6 +1,3 @@
-import ConfigFile
-import Foundation
-import Kafka
 import TestSupport
 import Testing
 
