@@ -19,6 +19,7 @@ echo "== swift format lint --strict"
 swift format lint --strict --recursive Package.swift Sources Tests Fuzz
 
 echo "== unused Swift imports"
+python3 scripts/lib/test_check_imports.py -q
 python3 scripts/lib/check_imports.py "$ROOT"
 
 echo "== ruff"

@@ -9,9 +9,10 @@ module are the list in NAMES below, kept by hand: when the check calls an import
 compiler needs (the build fails without it), add the name the file uses to that module's list.
 A module found in neither fails the check too, so a new dependency gets its list.
 
-It cannot see every use (a name that is also declared elsewhere counts as a use), so it may miss
-an unused import; what it reports is unused unless a list here lacks a name. Runs in well under a second, in
-scripts/lint.sh.
+It cannot see every use (a name that is also declared elsewhere, or written in a string literal,
+counts as a use), so it may miss an unused import; what it reports is unused unless a list here
+lacks a name. Runs in well under a second, in scripts/lint.sh, with its tests
+(scripts/lib/test_check_imports.py).
 
 Usage: python3 scripts/lib/check_imports.py [repository root]. Exits 1 and lists every unused import.
 """
