@@ -2,7 +2,8 @@
 # Documentation checks: every Markdown link and every `docs/*.md#anchor` reference (in code
 # comments, schema, deploy files) resolves to an existing file and anchor; nothing points
 # outside the repository; docs/contract.md's worked examples (ce_id, webhook signature) are
-# right and it documents every reason code of schema/vectors.json. Standard-library Python only.
+# right and it documents every reason code of schema/vectors.json; README.md's configuration
+# table has the keys and defaults of docs/contract.md §7. Standard-library Python only.
 #
 #   scripts/check-docs.sh
 set -euo pipefail

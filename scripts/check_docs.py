@@ -8,6 +8,11 @@
 4. The worked examples of docs/contract.md are right: each `ce-id` block's UUIDv5, and each
    webhook body's HMAC-SHA256 signature.
 5. Every bad-input reason code of schema/vectors.json is documented in docs/contract.md.
+6. The README's configuration table (marked `<!-- check-docs: readme-config-table -->`) lists
+   exactly the keys of the contract's configuration tables (each marked
+   `<!-- check-docs: config-keys SECTION -->` in docs/contract.md §7), each with the contract's
+   default, written the same; a README row naming a bare section (`destinations`) must name a
+   section of §7. The contract is the source of truth.
 
 Usage: python3 scripts/check_docs.py [repository root]. Exits 1 and lists every problem.
 """
@@ -34,6 +39,10 @@ HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 DOC_REFERENCE = re.compile(r"(?<![\w./-])(docs/[A-Za-z0-9_.-]+\.md)(?:#([A-Za-z0-9_-]+))?")
 FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 CHECK_MARK = re.compile(r"<!--\s*check-docs:\s*([a-z-]+)(.*?)-->")
+# Marks before a table rather than a code block.
+TABLE_MARKS = {"config-keys", "readme-config-table"}
+CELL_SPLIT = re.compile(r"(?<!\\)\|")
+CONFIG_SECTION = re.compile(r"^###\s+7\.\d+\s+`([a-z_]+)`")
 
 
 def tracked_files(root: Path) -> list[Path]:
@@ -198,6 +207,8 @@ class Checker:
             if not mark:
                 continue
             kind, arguments = mark.group(1), mark.group(2).strip()
+            if kind in TABLE_MARKS:
+                continue
             block = self.block_after(lines, index)
             if block is None:
                 self.problem(path, index + 1, f"check-docs {kind}: no code block follows")
@@ -286,6 +297,80 @@ class Checker:
             end += 1
         return lines[start + 1 : end]
 
+    @staticmethod
+    def table_after(lines: list[str], index: int) -> list[dict[str, str]] | None:
+        """The rows of the Markdown table right after line `index`, as {column: cell}, plus the
+        row's line number under `line`."""
+        start = index + 1
+        while start < len(lines) and not lines[start].strip():
+            start += 1
+        rows = []
+        while start < len(lines) and lines[start].lstrip().startswith("|"):
+            cells = [cell.strip() for cell in CELL_SPLIT.split(lines[start].strip().strip("|"))]
+            rows.append((start + 1, cells))
+            start += 1
+        if len(rows) < 2 or not all(set(cell) <= set("-: ") for cell in rows[1][1]):
+            return None
+        header = [cell.lower() for cell in rows[0][1]]
+        return [dict(zip(header, row, strict=False), line=str(number)) for number, row in rows[2:]]
+
+    def config_tables(self, path: Path, text: str, kind: str) -> list[tuple[int, str, list[dict[str, str]]]]:
+        """Every table marked `kind`: (line, the mark's argument, rows)."""
+        lines = text.splitlines()
+        found = []
+        for index, line in enumerate(lines):
+            mark = CHECK_MARK.search(line)
+            if not mark or mark.group(1) != kind:
+                continue
+            rows = self.table_after(lines, index)
+            if rows is None or (rows and not {"key", "default"} <= rows[0].keys()):
+                self.problem(
+                    path, index + 1, f"check-docs {kind}: no table with key and default columns follows"
+                )
+                continue
+            found.append((index + 1, mark.group(2).strip(), rows))
+        return found
+
+    def check_config_table(self, contract: Path, text: str) -> None:
+        """The README's configuration table against the contract's (§7): keys and defaults."""
+        expected: dict[str, str] = {}
+        for _, section, rows in self.config_tables(contract, text, "config-keys"):
+            if not section:
+                self.problem(contract, 1, "check-docs config-keys: the mark names no section")
+            for row in rows:
+                expected[f"{section}.{row['key'].strip('`')}"] = row["default"]
+        if not expected:
+            return
+        sections = {m.group(1) for line in text.splitlines() if (m := CONFIG_SECTION.match(line))}
+        readme = self.root / "README.md"
+        tables = self.config_tables(readme, read_text(readme) or "", "readme-config-table")
+        if len(tables) != 1:
+            self.problem(
+                readme, 1, "needs one configuration table marked <!-- check-docs: readme-config-table -->"
+            )
+            return
+        mark_line, _, rows = tables[0]
+        listed: set[str] = set()
+        for row in rows:
+            key, default, line = row["key"].strip("`"), row["default"], int(row["line"])
+            listed.add(key)
+            if "." not in key:
+                if key not in sections:
+                    self.problem(
+                        readme, line, f"configuration key '{key}': no such section in docs/contract.md §7"
+                    )
+            elif key not in expected:
+                self.problem(readme, line, f"configuration key '{key}' is not in docs/contract.md §7")
+            elif default != expected[key]:
+                self.problem(
+                    readme,
+                    line,
+                    f"configuration key '{key}': default {default!r}, "
+                    f"docs/contract.md says {expected[key]!r}",
+                )
+        for key in sorted(expected.keys() - listed):
+            self.problem(readme, mark_line, f"configuration key '{key}' of docs/contract.md §7 is missing")
+
     def check_reason_codes(self, contract: Path, text: str) -> None:
         vectors = self.root / "schema" / "vectors.json"
         if not vectors.exists():
@@ -316,6 +401,7 @@ class Checker:
             text = read_text(contract) or ""
             self.check_contract_examples(contract, text)
             self.check_reason_codes(contract, text)
+            self.check_config_table(contract, text)
         for problem in self.problems:
             print(problem, file=sys.stderr)
         markdown = sum(1 for path in files if path.suffix.lower() == ".md")

@@ -62,6 +62,48 @@ X-Retirement-Signature: sha256={signature}
 """
 
 
+CONFIG = """
+## 7. The configuration file
+
+### 7.3 `kafka` (required)
+
+<!-- check-docs: config-keys kafka -->
+
+| key | type | default | meaning |
+|---|---|---|---|
+| `bootstrap_servers` | string | required | brokers |
+| `topic` | string | `user-retirement` | the topic |
+
+### 7.4 `processing`
+
+<!-- check-docs: config-keys processing -->
+
+| key | type | default | meaning |
+|---|---|---|---|
+| `max_in_flight` | integer | `1000` | events at once |
+| `retry.max_attempts` | integer | `10` | attempts |
+
+### 7.8 `destinations`
+
+| key | type | default | meaning |
+|---|---|---|---|
+| `name` | string | required | unique |
+"""
+
+README_ROWS = [
+    "| `kafka.bootstrap_servers` | required | brokers |",
+    "| `kafka.topic` | `user-retirement` | the retirement topic |",
+    "| `processing.max_in_flight` | `1000` | events being applied at once |",
+    "| `processing.retry.max_attempts` | `10` | attempts per destination |",
+    "| `destinations` | required | one entry per system |",
+]
+
+
+def readme(rows: list[str] = README_ROWS, mark: bool = True) -> str:
+    head = "<!-- check-docs: readme-config-table -->\n\n" if mark else ""
+    return "# Title\n\n" + head + "| key | default | meaning |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+
+
 class CheckDocsTests(unittest.TestCase):
     def run_checker(self, files: dict[str, str]) -> tuple[int, list[str]]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -159,6 +201,41 @@ class CheckDocsTests(unittest.TestCase):
 
     def test_undocumented_reason_code(self) -> None:
         self.assert_one_problem({"docs/contract.md": contract(reasons="none")}, "reason code 'empty_value'")
+
+    def config_files(self, rows: list[str] = README_ROWS, mark: bool = True) -> dict[str, str]:
+        return {"docs/contract.md": contract() + CONFIG, "README.md": readme(rows, mark)}
+
+    def test_readme_configuration_table_matching_the_contract_passes(self) -> None:
+        code, problems = self.run_checker(self.config_files())
+        self.assertEqual((code, problems), (0, []))
+
+    def test_readme_configuration_default_differs(self) -> None:
+        rows = [row.replace("`1000`", "1000") for row in README_ROWS]
+        self.assert_one_problem(
+            self.config_files(rows),
+            "README.md:9: configuration key 'processing.max_in_flight': default '1000', "
+            "docs/contract.md says '`1000`'",
+        )
+
+    def test_readme_configuration_key_differs(self) -> None:
+        rows = [row.replace("max_attempts", "max_attempt") for row in README_ROWS]
+        code, problems = self.run_checker(self.config_files(rows))
+        self.assertEqual(code, 1, problems)
+        self.assertEqual(len(problems), 2, problems)
+        self.assertIn("'processing.retry.max_attempt' is not in docs/contract.md", problems[0])
+        self.assertIn("'processing.retry.max_attempts' of docs/contract.md §7 is missing", problems[1])
+
+    def test_readme_configuration_key_missing(self) -> None:
+        self.assert_one_problem(
+            self.config_files(README_ROWS[1:]), "'kafka.bootstrap_servers' of docs/contract.md §7 is missing"
+        )
+
+    def test_readme_configuration_unknown_section(self) -> None:
+        rows = [*README_ROWS, "| `tracing` | none | spans |"]
+        self.assert_one_problem(self.config_files(rows), "'tracing': no such section in docs/contract.md §7")
+
+    def test_readme_configuration_table_not_marked(self) -> None:
+        self.assert_one_problem(self.config_files(mark=False), "needs one configuration table marked")
 
 
 if __name__ == "__main__":

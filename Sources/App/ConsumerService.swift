@@ -1,4 +1,3 @@
-import ConfigFile
 import Engine
 import Foundation
 import Kafka

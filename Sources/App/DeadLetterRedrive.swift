@@ -3,7 +3,6 @@ import Engine
 import Foundation
 import Kafka
 import Logging
-import RetirementEvent
 
 /// `dlq redrive`: re-applies dead-lettered events to the destinations they still owe, under the
 /// consumer group `<group_id>.dlq-redrive`.

@@ -1,5 +1,4 @@
 import Engine
-import Kafka
 import Logging
 
 /// `dlq list`: dead-lettered events counted by reason and destination, without personal data.

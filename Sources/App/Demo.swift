@@ -1,11 +1,9 @@
 import ConfigFile
-import Destinations
 import Engine
 import Foundation
 import Hummingbird
 import Kafka
 import Logging
-import NIOCore
 import Prometheus
 import RetirementEvent
 import Synchronization

@@ -1,7 +1,6 @@
 import Foundation
 import Kafka
 import Logging
-import ServiceLifecycle
 import UnixSignals
 
 /// `dev-cluster`: hosts librdkafka's mock cluster for development and tests.

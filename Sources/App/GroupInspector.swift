@@ -7,11 +7,7 @@ package struct GroupInspector {
     package let topic: String
 
     package init(bootstrapServers: String, groupID: String, topic: String, properties: [String: String] = [:], logger: Logger) throws {
-        var values = properties
-        values["bootstrap.servers"] = bootstrapServers
-        values["group.id"] = groupID
-        values["enable.auto.commit"] = "false"
-        values["log_level"] = values["log_level"] ?? "3"
+        let values = KafkaClientProperties.inspector(bootstrapServers: bootstrapServers, passthrough: properties, groupID: groupID)
         consumer = try KafkaConsumer(properties: KafkaProperties(values), logger: logger)
         self.topic = topic
     }

@@ -1,5 +1,4 @@
 import Engine
-import Foundation
 import Synchronization
 
 /// What `/healthz` and `/readyz` answer from: the poll loop's heartbeat, group membership and

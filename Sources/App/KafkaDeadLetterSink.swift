@@ -1,6 +1,5 @@
 import Engine
 import Kafka
-import Logging
 
 /// Writes dead-letter records to Kafka (docs/contract.md#dead-letter) and returns once the broker acknowledged them.
 package struct KafkaDeadLetterSink: DeadLetterSink {

@@ -1,10 +1,3 @@
-import ConfigFile
-import Destinations
-import Engine
-import Foundation
-import Logging
-import RetirementEvent
-
 /// `logging.format`.
 package enum LogFormat: String, CaseIterable, Sendable {
     /// One JSON object per line.

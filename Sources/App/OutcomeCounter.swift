@@ -1,9 +1,4 @@
-import Destinations
-import Engine
 import Foundation
-import Kafka
-import Logging
-import RetirementEvent
 
 /// Thread-safe counts of replay and redrive outcomes.
 final class OutcomeCounter: @unchecked Sendable {

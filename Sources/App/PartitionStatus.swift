@@ -1,6 +1,3 @@
-import Kafka
-import Logging
-
 /// Per-partition committed offset, high watermark and lag of a consumer group.
 package struct PartitionStatus: Sendable, Equatable {
     package var partition: Int32

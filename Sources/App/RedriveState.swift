@@ -1,9 +1,4 @@
-import Destinations
-import Engine
 import Foundation
-import Kafka
-import Logging
-import RetirementEvent
 
 /// The redrive's running counts, shared by concurrent work.
 final class RedriveState: @unchecked Sendable {

@@ -3,7 +3,6 @@ import Engine
 import Foundation
 import Kafka
 import Logging
-import RetirementEvent
 
 /// `replay`: re-applies the events whose Kafka timestamps fall in `[from, to)` to the named
 /// destinations, under its own consumer group (`<group_id>.replay`), leaving the service group's

@@ -39,13 +39,7 @@ package struct RetirementService: Sendable {
         processor.onDeadLetterStall = { partition, stalled in engineBox.engine?.setStalled(partition, stalled) }
         let work = processor
         let engine = DispatchEngine(
-            configuration: DispatchConfiguration(
-                maxInFlight: configuration.processing.maxInFlight,
-                maxBufferedPerPartition: configuration.processing.maxBufferedPerPartition,
-                maxBufferedTotal: configuration.processing.maxBuffered,
-                maxUncommittedPerPartition: configuration.processing.maxUncommittedPerPartition,
-                stuckEventWarning: configuration.processing.stuckEventWarning),
-            metrics: work.metrics, logger: logger
+            configuration: configuration.processing.dispatchConfiguration, metrics: work.metrics, logger: logger
         ) { record in await work.process(record) }
         engineBox.engine = engine
         let consumer = ConsumerService(

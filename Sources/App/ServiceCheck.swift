@@ -1,4 +1,3 @@
-import ConfigFile
 import Destinations
 import Kafka
 import Logging

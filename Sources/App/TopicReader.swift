@@ -8,15 +8,7 @@ package struct TopicReader {
     package let topic: String
 
     package init(bootstrapServers: String, topic: String, properties: [String: String] = [:], groupID: String, logger: Logger) throws {
-        var values = properties
-        values["bootstrap.servers"] = bootstrapServers
-        values["group.id"] = groupID
-        // A reader is never a member of the service's group.
-        values.removeValue(forKey: "group.instance.id")
-        values["enable.auto.commit"] = "false"
-        values["enable.auto.offset.store"] = "false"
-        values["log_level"] = values["log_level"] ?? "3"
-        values["fetch.wait.max.ms"] = "50"
+        let values = KafkaClientProperties.reader(bootstrapServers: bootstrapServers, passthrough: properties, groupID: groupID)
         consumer = try KafkaConsumer(properties: KafkaProperties(values), logger: logger)
         self.topic = topic
     }

@@ -169,6 +169,11 @@ package final class SettingsReader: @unchecked Sendable {
         return SettingsReader(path: keyPath(key), values: map, problems: problems)
     }
 
+    /// A nested mapping of optional keys: an absent one reads as an empty mapping (every default).
+    package func sectionOrEmpty(_ key: String) -> SettingsReader {
+        section(key) ?? SettingsReader(path: keyPath(key), values: [:], problems: problems)
+    }
+
     /// A list of mappings.
     package func sections(_ key: String) -> [SettingsReader] {
         guard let value = take(key) else { return [] }

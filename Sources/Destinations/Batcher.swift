@@ -1,9 +1,5 @@
-import ConfigFile
 import Engine
-import Logging
-import Metrics
 import RetirementEvent
-import Synchronization
 
 /// Collects single events into batches of up to `maxSize`, sent when full or after `linger`.
 actor Batcher {

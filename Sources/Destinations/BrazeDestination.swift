@@ -1,5 +1,4 @@
 import Engine
-import Foundation
 import RetirementEvent
 
 /// `type: braze`: `POST {base_url}/users/delete` with `{"external_ids": [...]}` (Braze external

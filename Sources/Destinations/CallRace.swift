@@ -1,8 +1,4 @@
-import ConfigFile
 import Engine
-import Logging
-import Metrics
-import RetirementEvent
 import Synchronization
 
 /// The first of three endings of one destination call: its answer, its deadline, or the caller's

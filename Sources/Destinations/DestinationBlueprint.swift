@@ -1,6 +1,3 @@
-import ConfigFile
-import Logging
-
 /// One configured destination, read and validated, not built yet: validation reads settings
 /// once and builds nothing; the service builds each destination once, when it starts.
 package struct DestinationBlueprint: Sendable {

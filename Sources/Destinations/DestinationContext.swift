@@ -1,4 +1,3 @@
-import ConfigFile
 import Logging
 
 /// What building a destination needs at run time: the shared HTTP client and the logger.

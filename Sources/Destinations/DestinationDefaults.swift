@@ -1,6 +1,3 @@
-import ConfigFile
-import Logging
-
 /// Settings every destination shares, from `processing:`; factories read their defaults from them.
 package struct DestinationDefaults: Sendable {
     /// `processing.call_timeout`: the default deadline of every destination call.

@@ -1,4 +1,3 @@
-import ConfigFile
 import Engine
 import Logging
 import Metrics

@@ -1,6 +1,5 @@
 import ConfigFile
 import Engine
-import Logging
 import RetirementEvent
 
 /// Reads one destination's settings (every key it knows; problems go to the reader) and returns

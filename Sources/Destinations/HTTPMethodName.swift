@@ -1,6 +1,3 @@
-import ConfigFile
-import Engine
-import Foundation
 import NIOHTTP1
 
 /// The methods the vendors use (keeps NIOHTTP1 out of the destination files).

@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import ConfigFile
 import Foundation
 import NIOCore
 import NIOHTTP1

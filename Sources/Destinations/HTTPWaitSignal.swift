@@ -1,4 +1,3 @@
-import ConfigFile
 import Foundation
 
 /// Parses the wait signals vendors send: `Retry-After` (delay-seconds or HTTP-date, RFC 9110

@@ -1,6 +1,5 @@
 import Crypto
 import Engine
-import Foundation
 import RetirementEvent
 
 /// `type: mailchimp`: Marketing API permanent delete in every configured audience,

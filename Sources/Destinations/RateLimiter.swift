@@ -1,5 +1,3 @@
-import ConfigFile
-
 /// A token bucket: `rate` calls per second sustained, up to `burst` at once.
 actor RateLimiter {
     private let rate: Double

@@ -1,7 +1,3 @@
-import Engine
-import Foundation
-import RetirementEvent
-
 /// The cached OAuth token, shared by concurrent calls.
 actor SalesforceSession {
     struct Token: Sendable {

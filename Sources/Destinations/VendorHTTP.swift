@@ -1,7 +1,6 @@
 import ConfigFile
 import Engine
 import Foundation
-import NIOHTTP1
 import RetirementEvent
 
 /// Small helpers shared by the vendor destinations: JSON bodies, auth headers, URL pieces,

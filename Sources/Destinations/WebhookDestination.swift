@@ -1,4 +1,3 @@
-import Crypto
 import Engine
 import Foundation
 import RetirementEvent

@@ -1,4 +1,3 @@
-import ConfigFile
 import Metrics
 import Synchronization
 

@@ -1,7 +1,3 @@
-import ConfigFile
-import Metrics
-import Synchronization
-
 /// How an event left the engine, as the `outcome` label of `retirement_events_completed_total`.
 package enum EventCompletion: String, Sendable, CaseIterable {
     /// Every destination erased it (or never knew the learner).

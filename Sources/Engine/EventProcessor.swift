@@ -1,4 +1,3 @@
-import ConfigFile
 import Logging
 import RetirementEvent
 

@@ -1,7 +1,3 @@
-import ConfigFile
-import Logging
-import RetirementEvent
-
 /// How the engine left an event.
 package enum EventResult: Sendable, Equatable {
     /// Every destination settled.

@@ -1,5 +1,3 @@
-import ConfigFile
-
 /// Exponential backoff with full jitter, honouring a destination's own wait signal.
 package struct RetryPolicy: Sendable, Equatable {
     package var initialBackoff: Duration

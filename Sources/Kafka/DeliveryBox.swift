@@ -1,7 +1,3 @@
-import CRdKafka
-import Foundation
-import Logging
-
 /// Carries one delivery continuation through librdkafka's per-message opaque.
 ///
 /// `@unchecked Sendable`: its one property is immutable; librdkafka resumes it once, from the

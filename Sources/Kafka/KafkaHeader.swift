@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// One record header; a header may have no value.
 package struct KafkaHeader: Sendable, Equatable {
     package var name: String

@@ -1,5 +1,4 @@
 import CRdKafka
-import Foundation
 import Logging
 
 /// An idempotent producer (acks=all) whose `send` returns once the broker acknowledged the record.

@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// One partition of one topic, with an offset where that matters.
 package struct TopicPartition: Hashable, Sendable, CustomStringConvertible {
     package var topic: String

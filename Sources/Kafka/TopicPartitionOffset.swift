@@ -1,5 +1,3 @@
-import CRdKafka
-
 /// A partition and an offset (the next offset to consume, as Kafka commits it).
 package struct TopicPartitionOffset: Hashable, Sendable {
     package var topicPartition: TopicPartition

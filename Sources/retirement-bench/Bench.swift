@@ -1,10 +1,4 @@
-import App
-import ConfigFile
-import Destinations
 import Foundation
-import Kafka
-import Logging
-import NIOHTTP1
 import Synchronization
 
 /// Measured runs of `retirement-consumer run` against the mock cluster and local HTTP servers,

@@ -1,9 +1,7 @@
 import App
 import Foundation
 import Kafka
-import Logging
 import RetirementEvent
-import Synchronization
 
 /// The mock cluster hosted by the benchmark, a bulk producer (lz4) and group inspection.
 final class BenchCluster: @unchecked Sendable {

@@ -1,7 +1,6 @@
 import App
 import Foundation
 import Hummingbird
-import Logging
 import NIOCore
 import Synchronization
 

@@ -1,12 +1,3 @@
-import App
-import ConfigFile
-import Destinations
-import Foundation
-import Kafka
-import Logging
-import NIOHTTP1
-import Synchronization
-
 /// One row of the result table.
 struct Row {
     var section: String

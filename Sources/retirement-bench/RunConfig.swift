@@ -1,8 +1,4 @@
-import App
 import Foundation
-import Kafka
-import Logging
-import Synchronization
 
 /// The service's configuration for one benchmark run.
 struct RunConfig {

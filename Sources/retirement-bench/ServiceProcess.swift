@@ -1,8 +1,4 @@
-import App
 import Foundation
-import Kafka
-import Logging
-import Synchronization
 
 /// `retirement-consumer run` as a separate OS process, its JSON log in a file.
 final class ServiceProcess: @unchecked Sendable {

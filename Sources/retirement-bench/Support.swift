@@ -1,8 +1,5 @@
-import App
 import Foundation
-import Kafka
 import Logging
-import Synchronization
 
 /// Wall-clock seconds (comparable with the `ts` of the service's JSON log lines).
 func now() -> Double { Date().timeIntervalSince1970 }

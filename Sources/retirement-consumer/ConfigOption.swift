@@ -1,4 +1,3 @@
-import App
 import ArgumentParser
 
 /// The `--config FILE` option shared by the subcommands that need one.

@@ -1,7 +1,6 @@
 import App
 import ArgumentParser
 import Destinations
-import Engine
 import Kafka
 import Logging
 

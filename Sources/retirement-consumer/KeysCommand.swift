@@ -1,7 +1,6 @@
 import App
 import ArgumentParser
 import ConfigFile
-import Destinations
 import Foundation
 import Logging
 import RetirementEvent

@@ -1,4 +1,3 @@
-import App
 import ArgumentParser
 
 /// `retirement-consumer`: erases retired Open edX learners from external systems.

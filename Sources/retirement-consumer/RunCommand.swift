@@ -5,7 +5,6 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
-import RetirementEvent
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,11 +1,5 @@
 import App
-import ArgumentParser
-import ConfigFile
 import Foundation
-import Logging
-import Metrics
-import Prometheus
-import RetirementEvent
 
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {

@@ -1,7 +1,5 @@
-import App
 import ArgumentParser
 import ConfigFile
-import Destinations
 import Foundation
 import RetirementEvent
 

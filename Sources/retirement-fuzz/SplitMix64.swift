@@ -1,9 +1,3 @@
-import App
-import ArgumentParser
-import ConfigFile
-import Foundation
-import RetirementEvent
-
 /// A small, fast, seedable generator (SplitMix64), so a run can be repeated exactly.
 struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64

@@ -1,7 +1,6 @@
 import App
 import Foundation
 import Kafka
-import TestSupport
 import Testing
 
 extension ProcessTests {

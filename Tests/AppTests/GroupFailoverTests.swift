@@ -1,4 +1,3 @@
-import ConfigFile
 import Foundation
 import TestSupport
 import Testing

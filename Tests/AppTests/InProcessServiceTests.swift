@@ -1,6 +1,5 @@
 import App
 import ConfigFile
-import Foundation
 import Kafka
 import Logging
 import TestSupport

@@ -1,5 +1,4 @@
 import App
-import ConfigFile
 import Foundation
 import Kafka
 import TestSupport

@@ -1,6 +1,5 @@
 import App
 import Foundation
-import Kafka
 import TestSupport
 import Testing
 

@@ -3,8 +3,6 @@ import AsyncHTTPClient
 import Engine
 import Foundation
 import Kafka
-import RetirementEvent
-import TestSupport
 import Testing
 
 extension ProcessTests {

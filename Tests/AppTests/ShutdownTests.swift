@@ -1,6 +1,3 @@
-import ConfigFile
-import Foundation
-import Kafka
 import Synchronization
 import TestSupport
 import Testing

@@ -1,6 +1,5 @@
 import ConfigFile
 import Destinations
-import Engine
 import Foundation
 import Testing
 

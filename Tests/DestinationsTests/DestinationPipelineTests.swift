@@ -1,7 +1,5 @@
-import ConfigFile
 import Engine
 import Foundation
-import Logging
 import RetirementEvent
 import Synchronization
 import Testing

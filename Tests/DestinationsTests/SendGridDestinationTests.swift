@@ -1,6 +1,4 @@
 import ConfigFile
-import Destinations
-import Engine
 import Foundation
 import Testing
 

@@ -2,7 +2,6 @@ import ConfigFile
 import Crypto
 import Engine
 import Foundation
-import RetirementEvent
 import Testing
 
 @testable import Destinations

@@ -1,4 +1,3 @@
-import Foundation
 import Kafka
 import Logging
 import Testing

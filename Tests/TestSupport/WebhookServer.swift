@@ -3,7 +3,6 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
-import NIOCore
 import Synchronization
 
 /// A local webhook destination (docs/contract.md#webhook) for tests: checks the body, headers and signature
