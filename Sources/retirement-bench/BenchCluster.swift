@@ -1,7 +1,7 @@
-import App
 import Foundation
 import Kafka
 import Logging
+import OperatorTools
 import RetirementEvent
 import Synchronization
 

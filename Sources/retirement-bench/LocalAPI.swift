@@ -1,8 +1,8 @@
-import App
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import OperatorTools
 import Synchronization
 
 /// A local HTTP server standing in for Braze, in the bench process: `/braze/users/delete` (up to

@@ -1,10 +1,10 @@
-import App
 import ConfigFile
 import Destinations
 import Foundation
 import Kafka
 import Logging
 import NIOHTTP1
+import ServiceRuntime
 import Synchronization
 
 /// One row of the result table.

@@ -1,7 +1,7 @@
-import App
 import Foundation
 import Kafka
 import Logging
+import ServiceRuntime
 import Synchronization
 
 /// The service's configuration for one benchmark run.

@@ -1,7 +1,7 @@
-import App
 import Foundation
 import Kafka
 import Logging
+import ServiceRuntime
 import Synchronization
 
 /// `retirement-consumer run` as a separate OS process, its JSON log in a file.

@@ -1,7 +1,7 @@
-import App
 import Foundation
 import Kafka
 import Logging
+import ServiceRuntime
 import Synchronization
 
 /// Wall-clock seconds (comparable with the `ts` of the service's JSON log lines).

@@ -1,5 +1,5 @@
-import App
 import ArgumentParser
+import ServiceRuntime
 
 /// The `--config FILE` option shared by the subcommands that need one.
 struct ConfigOption: ParsableArguments {

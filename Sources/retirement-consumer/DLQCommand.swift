@@ -1,9 +1,10 @@
-import App
 import ArgumentParser
 import Destinations
 import Engine
 import Kafka
 import Logging
+import OperatorTools
+import ServiceRuntime
 
 struct DLQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

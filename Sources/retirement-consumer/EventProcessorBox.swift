@@ -1,9 +1,9 @@
-import App
 import ArgumentParser
 import Destinations
 import Engine
 import Kafka
 import Logging
+import ServiceRuntime
 
 /// Holds an optional processor across the dry-run branch.
 struct EventProcessorBox {

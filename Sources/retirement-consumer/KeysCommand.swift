@@ -1,10 +1,11 @@
-import App
 import ArgumentParser
 import ConfigFile
 import Destinations
 import Foundation
 import Logging
+import OperatorTools
 import RetirementEvent
+import ServiceRuntime
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

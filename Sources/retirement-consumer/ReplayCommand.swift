@@ -1,8 +1,9 @@
-import App
 import ArgumentParser
 import Destinations
 import Kafka
 import Logging
+import OperatorTools
+import ServiceRuntime
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

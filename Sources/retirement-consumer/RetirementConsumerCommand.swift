@@ -1,5 +1,5 @@
-import App
 import ArgumentParser
+import ServiceRuntime
 
 /// `retirement-consumer`: erases retired Open edX learners from external systems.
 @main

@@ -1,11 +1,12 @@
-import App
 import ArgumentParser
 import ConfigFile
 import Foundation
 import Logging
 import Metrics
+import OperatorTools
 import Prometheus
 import RetirementEvent
+import ServiceRuntime
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,4 +1,3 @@
-import App
 import ArgumentParser
 import ConfigFile
 import Foundation
@@ -6,6 +5,7 @@ import Logging
 import Metrics
 import Prometheus
 import RetirementEvent
+import ServiceRuntime
 
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {

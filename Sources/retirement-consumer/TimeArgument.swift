@@ -1,9 +1,9 @@
-import App
 import ArgumentParser
 import ConfigFile
 import Destinations
 import Foundation
 import RetirementEvent
+import ServiceRuntime
 
 /// A time given as RFC 3339 (`2026-11-01T00:00:00Z`) or as a duration back from now (`24h`, `7d`).
 struct TimeArgument: ExpressibleByArgument {

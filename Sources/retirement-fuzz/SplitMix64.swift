@@ -1,8 +1,8 @@
-import App
 import ArgumentParser
 import ConfigFile
 import Foundation
 import RetirementEvent
+import ServiceRuntime
 
 /// A small, fast, seedable generator (SplitMix64), so a run can be repeated exactly.
 struct SplitMix64: RandomNumberGenerator {

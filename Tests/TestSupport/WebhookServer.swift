@@ -1,9 +1,9 @@
-import App
 import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import OperatorTools
 import Synchronization
 
 /// A local webhook destination (docs/contract.md#webhook) for tests: checks the body, headers and signature

@@ -1,8 +1,9 @@
-import App
 import ConfigFile
 import Foundation
 import Kafka
 import Logging
+import OperatorTools
+import ServiceRuntime
 import TestSupport
 import Testing
 

@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import Prometheus
 import RetirementEvent
+import ServiceRuntime
 import Synchronization
 
 /// `demo`: the main job on the embedded default. An in-process Kafka cluster, sample retirement

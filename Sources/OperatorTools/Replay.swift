@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Logging
 import RetirementEvent
+import ServiceRuntime
 
 /// `replay`: re-applies the events whose Kafka timestamps fall in `[from, to)` to the named
 /// destinations, under its own consumer group (`<group_id>.replay`), leaving the service group's

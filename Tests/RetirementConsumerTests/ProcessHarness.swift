@@ -1,7 +1,7 @@
-import App
 import ConfigFile
 import Foundation
 import Kafka
+import OperatorTools
 import TestSupport
 import Testing
 

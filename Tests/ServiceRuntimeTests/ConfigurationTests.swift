@@ -1,7 +1,7 @@
-import App
 import ConfigFile
 import Destinations
 import Foundation
+import ServiceRuntime
 import Testing
 
 @Suite struct ConfigurationTests {

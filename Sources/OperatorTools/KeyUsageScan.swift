@@ -1,6 +1,7 @@
 import Kafka
 import Logging
 import RetirementEvent
+import ServiceRuntime
 
 /// Which keyring keys the records still waiting in the topics are sealed under: every record of
 /// the dead-letter topic, and the records of the retirement topic beyond the service group's

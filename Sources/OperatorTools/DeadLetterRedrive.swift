@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Logging
 import RetirementEvent
+import ServiceRuntime
 
 /// `dlq redrive`: re-applies dead-lettered events to the destinations they still owe, under the
 /// consumer group `<group_id>.dlq-redrive`.

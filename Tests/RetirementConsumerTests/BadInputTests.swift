@@ -1,6 +1,6 @@
-import App
 import Foundation
 import Kafka
+import OperatorTools
 import TestSupport
 import Testing
 

@@ -1,6 +1,6 @@
-import App
 import ConfigFile
 import Foundation
+import ServiceRuntime
 import Testing
 
 /// Every consumer configuration that deploy/ ships passes the consumer's own validation, except

@@ -2,6 +2,7 @@ import ConfigFile
 import Destinations
 import Kafka
 import Logging
+import ServiceRuntime
 
 /// `check`: reaches Kafka (topic, dead-letter topic, the group coordinator) and every destination.
 package enum ServiceCheck {

@@ -3,7 +3,7 @@ import Kafka
 
 extension InboundRecord {
     /// The engine's view of a consumed record; key, value and packed headers are shared, not copied.
-    init(_ message: KafkaMessage) {
+    package init(_ message: KafkaMessage) {
         self.init(
             partition: PartitionID(topic: message.topicPartition.topic, partition: message.topicPartition.partition),
             offset: message.offset, key: message.key, value: message.value, headers: message.headers,

@@ -1,9 +1,9 @@
-import App
 import Engine
 import Foundation
 import Kafka
 import Logging
 import RetirementEvent
+import ServiceRuntime
 import Testing
 
 /// Receipts never hold an erasure back: they are queued, written in the background, and a

@@ -1,6 +1,7 @@
 import Engine
 import Kafka
 import Logging
+import ServiceRuntime
 
 /// `dlq list`: dead-lettered events counted by reason and destination, without personal data.
 package enum DeadLetterSummary {

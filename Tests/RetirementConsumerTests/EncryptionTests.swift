@@ -1,8 +1,8 @@
-import App
 import AsyncHTTPClient
 import Engine
 import Foundation
 import Kafka
+import OperatorTools
 import RetirementEvent
 import TestSupport
 import Testing
