@@ -177,7 +177,7 @@ let package = Package(
             name: "RetirementEventTests",
             dependencies: ["RetirementEvent", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["ConfigFile", "Engine", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["ConfigFile", "Engine", "ServiceRuntime", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "DestinationsTests",
             dependencies: [

@@ -95,14 +95,14 @@ package final class ConsumerService: Service, @unchecked Sendable {
     static let flushReserve = Duration.seconds(3)
 
     package func run() async throws {
-        let box = ConsumerBox()
+        let box = Unchecked<KafkaConsumer?>(nil)
         let consumer = try KafkaConsumer(
             properties: KafkaProperties(configuration.consumerProperties()), logger: logger,
-            rebalanceHandler: { [self] event in self.handleRebalance(event, consumer: box.consumer) },
+            rebalanceHandler: { [self] event in self.handleRebalance(event, consumer: box.value) },
             statisticsHandler: { [statistics] json in statistics.report(json) },
             commitHandler: { [self] error, offsets in self.commitFinished(error, offsets) },
-            startOffsets: { [self] partitions in self.resumeOffsets(partitions, consumer: box.consumer) })
-        box.consumer = consumer
+            startOffsets: { [self] partitions in self.resumeOffsets(partitions, consumer: box.value) })
+        box.value = consumer
         engine.setWakeup { consumer.wakeup() }
         defer { engine.setWakeup(nil) }
         try consumer.subscribe(topics: [configuration.kafka.topic])

@@ -35,8 +35,8 @@ package struct RetirementService: Sendable {
         var processor = makeProcessor(
             configuration: configuration, destinations: destinations, producer: producer, receipts: receipts,
             health: destinationHealth, logger: logger)
-        let engineBox = EngineBox()
-        processor.onDeadLetterStall = { partition, stalled in engineBox.engine?.setStalled(partition, stalled) }
+        let engineBox = Unchecked<DispatchEngine?>(nil)
+        processor.onDeadLetterStall = { partition, stalled in engineBox.value?.setStalled(partition, stalled) }
         let work = processor
         let engine = DispatchEngine(
             configuration: DispatchConfiguration(
@@ -47,7 +47,7 @@ package struct RetirementService: Sendable {
                 stuckEventWarning: configuration.processing.stuckEventWarning),
             metrics: work.metrics, logger: logger
         ) { record in await work.process(record) }
-        engineBox.engine = engine
+        engineBox.value = engine
         let consumer = ConsumerService(
             configuration: configuration, engine: engine, health: health, logger: logger,
             producerFailure: { producer.fatalError },

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Logging
+import ServiceRuntime
 import Synchronization
 import TestSupport
 import Testing

@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import OperatorTools
 import RetirementEvent
+import ServiceRuntime
 import TestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import ServiceRuntime
 import TestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import OperatorTools
+import ServiceRuntime
 import TestSupport
 import Testing
 
