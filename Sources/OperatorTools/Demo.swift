@@ -212,7 +212,7 @@ package enum Demo {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: quiet)
         Task { try await app.runService(gracefulShutdownSignals: []) }
         guard await LocalPort.waitUntilAccepting(port, timeout: .seconds(10)) else {
-            throw KafkaError.configuration("the demo's local destinations did not start on port \(port)")
+            throw ServiceError("the demo's local destinations did not start on port \(port)")
         }
         return port
     }
@@ -220,6 +220,6 @@ package enum Demo {
 
 /// A free TCP port on 127.0.0.1, or an error saying there is none.
 func freeLocalPort() throws -> Int {
-    guard let port = LocalPort.free() else { throw KafkaError.configuration("cannot find a free local port") }
+    guard let port = LocalPort.free() else { throw ServiceError("cannot find a free local port") }
     return port
 }

@@ -1,6 +1,7 @@
 import Engine
 import Kafka
 import Logging
+import ServiceRuntime
 
 /// Consumes fixed offset ranges with manual assignment (no group membership) and runs `work` on each
 /// record, at most `maxInFlight` at once; commits the group's progress (the first offset not yet
@@ -34,7 +35,7 @@ struct FiniteConsumption {
                 }
                 guard let message = try consumer.poll(timeoutMs: 0) else {
                     if ContinuousClock.now - lastProgress > .seconds(60) {
-                        throw KafkaError.configuration("no records from \(topic) for 60 s; partitions left: \(remaining.keys.sorted())")
+                        throw ServiceError("no records from \(topic) for 60 s; partitions left: \(remaining.keys.sorted())")
                     }
                     try await Task.sleep(for: .milliseconds(5))
                     continue

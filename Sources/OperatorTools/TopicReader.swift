@@ -1,5 +1,6 @@
 import Kafka
 import Logging
+import ServiceRuntime
 
 /// Reads a topic's records between given offsets without joining a group (manual assignment):
 /// the basis of `dlq list`, `replay --dry-run` and the demo's summary.
@@ -51,7 +52,7 @@ package struct TopicReader {
         while !remaining.isEmpty {
             guard let message = try consumer.poll(timeoutMs: 200) else {
                 if ContinuousClock.now - lastProgress > stallTimeout {
-                    throw KafkaError.configuration("no records from \(topic) for \(stallTimeout); partitions left: \(remaining.keys.sorted())")
+                    throw ServiceError("no records from \(topic) for \(stallTimeout); partitions left: \(remaining.keys.sorted())")
                 }
                 continue
             }
