@@ -1,7 +1,6 @@
 import Engine
 import Kafka
 import Logging
-import ServiceRuntime
 
 /// Consumes fixed offset ranges with manual assignment (no group membership) and runs `work` on each
 /// record, at most `maxInFlight` at once; commits the group's progress (the first offset not yet
@@ -15,35 +14,27 @@ struct FiniteConsumption {
     /// - Parameter work: returns `true` when the record is done (it may then be committed).
     /// - Returns: how many records were handed to `work`.
     func run(ranges: [Int32: (start: Int64, end: Int64)], work: @escaping @Sendable (KafkaMessage) async -> Bool) async throws -> Int {
-        var remaining = ranges.filter { $0.value.end > $0.value.start }
-        guard !remaining.isEmpty else { return 0 }
-        try consumer.assign(remaining.map { TopicPartitionOffset(TopicPartition(topic: topic, partition: $0.key), offset: $0.value.start) })
+        var reading = try RangeRead(consumer: consumer, topic: topic, ranges: ranges, stallTimeout: .seconds(60))
+        guard !reading.isFinished else { return 0 }
         var trackers: [Int32: OffsetTracker] = [:]
         var handed = 0
         var lastCommit = ContinuousClock.now
-        var lastProgress = ContinuousClock.now
         try await withThrowingTaskGroup(of: (Int32, Int64, Bool).self) { group in
             var inFlight = 0
             func settle(_ result: (Int32, Int64, Bool)) {
                 inFlight -= 1
                 if result.2 { trackers[result.0]?.finish(result.1) }
             }
-            while !remaining.isEmpty || inFlight > 0 {
-                if inFlight >= maxInFlight || remaining.isEmpty {
+            while !reading.isFinished || inFlight > 0 {
+                if inFlight >= maxInFlight || reading.isFinished {
                     if let result = try await group.next() { settle(result) }
                     continue
                 }
-                guard let message = try consumer.poll(timeoutMs: 0) else {
-                    if ContinuousClock.now - lastProgress > .seconds(60) {
-                        throw ServiceError("no records from \(topic) for 60 s; partitions left: \(remaining.keys.sorted())")
-                    }
+                guard let message = try reading.next(pollTimeoutMs: 0) else {
                     try await Task.sleep(for: .milliseconds(5))
                     continue
                 }
-                lastProgress = .now
                 let partition = message.topicPartition.partition
-                guard let range = remaining[partition], message.offset < range.end else { continue }
-                if message.offset + 1 >= range.end { remaining.removeValue(forKey: partition) }
                 trackers[partition, default: OffsetTracker()].begin(message.offset)
                 handed += 1
                 inFlight += 1

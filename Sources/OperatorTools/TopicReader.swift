@@ -1,6 +1,5 @@
 import Kafka
 import Logging
-import ServiceRuntime
 
 /// Reads a topic's records between given offsets without joining a group (manual assignment):
 /// the basis of `dlq list`, `replay --dry-run` and the demo's summary.
@@ -45,22 +44,9 @@ package struct TopicReader {
     package func read(
         ranges: [Int32: (start: Int64, end: Int64)], stallTimeout: Duration = .seconds(60), _ body: (KafkaMessage) throws -> Void
     ) throws {
-        var remaining = ranges.filter { $0.value.end > $0.value.start }
-        guard !remaining.isEmpty else { return }
-        try consumer.assign(remaining.map { TopicPartitionOffset(TopicPartition(topic: topic, partition: $0.key), offset: $0.value.start) })
-        var lastProgress = ContinuousClock.now
-        while !remaining.isEmpty {
-            guard let message = try consumer.poll(timeoutMs: 200) else {
-                if ContinuousClock.now - lastProgress > stallTimeout {
-                    throw ServiceError("no records from \(topic) for \(stallTimeout); partitions left: \(remaining.keys.sorted())")
-                }
-                continue
-            }
-            lastProgress = .now
-            let partition = message.topicPartition.partition
-            guard let range = remaining[partition], message.offset < range.end else { continue }
-            try body(message)
-            if message.offset + 1 >= range.end { remaining.removeValue(forKey: partition) }
+        var reading = try RangeRead(consumer: consumer, topic: topic, ranges: ranges, stallTimeout: stallTimeout)
+        while !reading.isFinished {
+            if let message = try reading.next(pollTimeoutMs: 200) { try body(message) }
         }
     }
 }
