@@ -80,11 +80,13 @@ package enum Replay {
         return timestamp >= fromMs && (toMs.map { timestamp < $0 } ?? true)
     }
 
-    /// Applies the window. `destinations` must already be filtered to the named ones.
+    /// Applies the window to the destinations `resources` selected (nothing for a dry run's).
     package static func run(
-        _ configuration: ServiceConfiguration, plans: [PartitionPlan], fromMs: Int64, toMs: Int64?,
-        destinations: [DestinationPipeline], processor: EventProcessor, logger: Logger
+        _ configuration: ServiceConfiguration, plans: [PartitionPlan], fromMs: Int64, toMs: Int64?, using resources: ErasureResources,
+        logger: Logger
     ) async throws -> Summary {
+        guard let processor = resources.processor else { return Summary(plans: plans) }
+        let destinations = resources.selected
         var properties = configuration.consumerProperties(groupID: "\(configuration.kafka.groupID).replay")
         properties["enable.auto.commit"] = "false"
         let consumer = try KafkaConsumer(properties: KafkaProperties(properties), logger: logger)

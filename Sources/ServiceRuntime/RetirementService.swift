@@ -13,10 +13,9 @@ package struct RetirementService: Sendable {
     package let configuration: ServiceConfiguration
     package let consumer: ConsumerService
     package let health: HealthState
-    package let destinations: [DestinationPipeline]
     package let producer: KafkaProducer
-    package let transport: HTTPTransport
-    let receipts: ErasureReceiptWriter?
+    /// The destinations, producer, receipts and HTTP client, closed when the service stops.
+    let resources: ErasureResources
     let http: (any Service)?
     let logger: Logger
 
@@ -27,14 +26,12 @@ package struct RetirementService: Sendable {
         configuration: ServiceConfiguration, registry: PrometheusCollectorRegistry?, logger: Logger,
         transport: HTTPTransport = HTTPTransport(), exitAtStopDeadline: Bool = false
     ) throws -> RetirementService {
-        let destinations = configuration.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
         let destinationHealth = DestinationHealth()
         let health = HealthState(destinations: destinationHealth, pollStallLimit: configuration.http.livenessTimeout)
-        let producer = try KafkaProducer(properties: KafkaProperties(configuration.producerProperties()), logger: logger)
-        let receipts = makeReceiptWriter(configuration: configuration, producer: producer, logger: logger)
-        var processor = makeProcessor(
-            configuration: configuration, destinations: destinations, producer: producer, receipts: receipts,
-            health: destinationHealth, logger: logger)
+        let resources = try ErasureResources.open(configuration: configuration, health: destinationHealth, transport: transport, logger: logger)
+        guard var processor = resources.processor, let producer = resources.producer else {
+            preconditionFailure("ErasureResources.open without a dry run opens a producer and a processor")
+        }
         let engineBox = Unchecked<DispatchEngine?>(nil)
         processor.onDeadLetterStall = { partition, stalled in engineBox.value?.setStalled(partition, stalled) }
         let work = processor
@@ -57,9 +54,12 @@ package struct RetirementService: Sendable {
             ? HTTPServer.make(host: configuration.http.host, port: configuration.http.port, health: health, registry: registry, logger: logger)
             : nil
         return RetirementService(
-            configuration: configuration, consumer: consumer, health: health, destinations: destinations,
-            producer: producer, transport: transport, receipts: receipts, http: http, logger: logger)
+            configuration: configuration, consumer: consumer, health: health, producer: producer, resources: resources, http: http,
+            logger: logger)
     }
+
+    /// Every configured destination.
+    package var destinations: [DestinationPipeline] { resources.destinations }
 
     /// Runs until SIGTERM/SIGINT (or a fatal error): the HTTP server, then the consumer; on shutdown
     /// the consumer drains and commits first, then the HTTP server stops.
@@ -82,8 +82,7 @@ package struct RetirementService: Sendable {
     /// (2 s for receipts and 5 s for the producer at most).
     private func finish() async {
         let left = consumer.stopDeadline.map { $0 - .now - .milliseconds(300) } ?? .seconds(7)
-        await ErasureResources(destinations: destinations, producer: producer, receipts: receipts, transport: transport)
-            .shutDown(receiptTimeout: max(.zero, min(.seconds(2), left)), flushTimeout: max(.zero, min(.seconds(5), left - .seconds(2))))
+        await resources.shutDown(receiptTimeout: max(.zero, min(.seconds(2), left)), flushTimeout: max(.zero, min(.seconds(5), left - .seconds(2))))
     }
 }
 
