@@ -83,9 +83,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Configuration, wiring, the ServiceGroup, the health and metrics server, subcommands' work.
+        // The running service: configuration, wiring (`RetirementService.build` and the shared
+        // erasure resources of `run`, `replay` and `dlq redrive`), the ServiceGroup, the consumer
+        // service, the health and metrics server, receipts and dead-letter sinks, logging.
         .target(
-            name: "App",
+            name: "ServiceRuntime",
             dependencies: [
                 "ConfigFile",
                 "Kafka",
@@ -102,11 +104,30 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The operator tools' work: replay, dlq redrive/list, status, keys, check, demo, dev cluster,
+        // topic reading and sample events. Built on ServiceRuntime, never the other way round.
+        .target(
+            name: "OperatorTools",
+            dependencies: [
+                "ServiceRuntime",
+                "ConfigFile",
+                "Kafka",
+                "Engine",
+                "Destinations",
+                "RetirementEvent",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // @main and the subcommands; thin.
         .executableTarget(
             name: "retirement-consumer",
             dependencies: [
-                "App", "ConfigFile", "Engine", "Destinations", "Kafka", "RetirementEvent",
+                "ServiceRuntime", "OperatorTools", "ConfigFile", "Engine", "Destinations", "Kafka", "RetirementEvent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -116,7 +137,7 @@ let package = Package(
         .executableTarget(
             name: "retirement-bench",
             dependencies: [
-                "App", "ConfigFile", "Kafka", "Destinations",
+                "ServiceRuntime", "OperatorTools", "ConfigFile", "Kafka", "Destinations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -129,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "retirement-fuzz",
             dependencies: [
-                "App", "ConfigFile", "RetirementEvent",
+                "ServiceRuntime", "ConfigFile", "RetirementEvent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -137,7 +158,8 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "App",
+                "ServiceRuntime",
+                "OperatorTools",
                 "ConfigFile",
                 "Kafka",
                 "RetirementEvent",
@@ -155,7 +177,7 @@ let package = Package(
             name: "RetirementEventTests",
             dependencies: ["RetirementEvent", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "ServiceRuntime", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "DestinationsTests",
             dependencies: [
@@ -165,16 +187,29 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "AppTests",
+            name: "ServiceRuntimeTests",
             dependencies: [
-                "App", "ConfigFile", "Kafka", "Engine", "RetirementEvent", "TestSupport",
+                "ServiceRuntime", "OperatorTools", "ConfigFile", "Kafka", "Engine", "Destinations", "RetirementEvent", "TestSupport",
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "OperatorToolsTests",
+            dependencies: ["OperatorTools", "RetirementEvent"],
+            swiftSettings: strict
+        ),
+        // The retirement-consumer executable run as separate OS processes (suite `ProcessTests`).
+        .testTarget(
+            name: "RetirementConsumerTests",
+            dependencies: [
+                "ServiceRuntime", "OperatorTools", "ConfigFile", "Kafka", "Engine", "RetirementEvent", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),
         // Real-broker tests: run only when KAFKA_BOOTSTRAP_SERVERS is set.
-        .testTarget(name: "IntegrationTests", dependencies: ["Kafka", "App", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,7 +9,7 @@
 #
 # The decoder runs under libFuzzer with AddressSanitizer (swiftc -sanitize=fuzzer,address, the
 # RetirementEvent sources compiled with Fuzz/DecoderFuzzTarget.swift), seeded from the shared
-# vectors. The configuration loader needs the whole App module, so it runs under the seeded random
+# vectors. The configuration loader needs the whole ServiceRuntime module, so it runs under the seeded random
 # fuzzer `retirement-fuzz` (mutations of the shipped example configurations), as does the decoder.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -12,7 +12,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 BIN_PATH="$(swift build --show-bin-path)"
 
 echo "== swift test: encryption"
-swift test --skip-build --filter 'EncryptionVectorsTests|KeyringConfigurationTests|EncryptionTests|KeysCommandTests'
+swift test --skip-build --filter 'EncryptionVectorsTests|KeyringConfigurationTests|KeyringAuditTests|EncryptionTests|KeysCommandTests'
 
 echo "== LMS plugin: encryption and the encrypted end-to-end test"
 RETIREMENT_CONSUMER_BIN="$BIN_PATH/retirement-consumer" \

@@ -1,7 +1,7 @@
-import App
 import Foundation
 import Kafka
 import RetirementEvent
+import ServiceRuntime
 import Synchronization
 
 /// Section 1, the raw ceiling: kcat, the project's `KafkaConsumer` and `run` with `noop` read the

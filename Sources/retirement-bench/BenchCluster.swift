@@ -1,6 +1,6 @@
-import App
 import Foundation
 import Kafka
+import OperatorTools
 import RetirementEvent
 
 /// The mock cluster hosted by the benchmark, a bulk producer (lz4) and group inspection.

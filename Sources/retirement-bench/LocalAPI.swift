@@ -1,7 +1,7 @@
-import App
 import Foundation
 import Hummingbird
 import NIOCore
+import OperatorTools
 import Synchronization
 
 /// A local HTTP server standing in for Braze, in the bench process: `/braze/users/delete` (up to

@@ -1,7 +1,8 @@
-import App
 import ArgumentParser
 import Foundation
 import Logging
+import OperatorTools
+import ServiceRuntime
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

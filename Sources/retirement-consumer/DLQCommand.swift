@@ -1,8 +1,7 @@
-import App
 import ArgumentParser
-import Destinations
-import Kafka
 import Logging
+import OperatorTools
+import ServiceRuntime
 
 struct DLQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,25 +45,10 @@ struct DLQCommand: AsyncParsableCommand {
             let config = try loadConfiguration(options.config)
             LogSetup.bootstrap(format: config.logging.format, level: config.logging.level == .info ? .warning : config.logging.level)
             let logger = Logger(label: "dlq-redrive")
-            let transport = HTTPTransport()
-            let all = config.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
-            let unknown = Set(destination).subtracting(all.map(\.name))
-            if !unknown.isEmpty { throw ValidationError("unknown destination(s): \(unknown.sorted().joined(separator: ", "))") }
-            let selected = destination.isEmpty ? all : all.filter { destination.contains($0.name) }
-            var producer: KafkaProducer?
-            var processor: EventProcessorBox?
-            var receipts: ErasureReceiptWriter?
-            if !dryRun {
-                let made = try KafkaProducer(properties: KafkaProperties(config.producerProperties()), logger: logger)
-                producer = made
-                receipts = RetirementService.makeReceiptWriter(configuration: config, producer: made, logger: logger)
-                processor = EventProcessorBox(
-                    RetirementService.makeProcessor(
-                        configuration: config, destinations: selected, producer: made, receipts: receipts, logger: logger))
-            }
+            let resources = try openErasureResources(config, only: destination, apply: !dryRun, logger: logger)
             let summary = try await DeadLetterRedrive.run(
-                config, only: Set(destination), dryRun: dryRun, destinations: selected, processor: processor?.value, logger: logger)
-            await ErasureResources(destinations: all, producer: producer, receipts: receipts, transport: transport).shutDown()
+                config, only: Set(destination), dryRun: dryRun, destinations: resources.selected, processor: resources.processor, logger: logger)
+            await resources.shutDown()
             print("read \(summary.read) dead-letter records from \(config.kafka.deadLetterTopic)\(dryRun ? " (dry run)" : "")")
             for (name, count) in summary.owedByDestination.sorted(by: { $0.key < $1.key }) { print("  owed by \(name): \(count)") }
             if dryRun { return }

@@ -1,7 +1,8 @@
-import App
 import ArgumentParser
 import Metrics
+import OperatorTools
 import Prometheus
+import ServiceRuntime
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

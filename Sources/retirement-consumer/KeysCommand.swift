@@ -1,9 +1,10 @@
-import App
 import ArgumentParser
 import ConfigFile
 import Foundation
 import Logging
+import OperatorTools
 import RetirementEvent
+import ServiceRuntime
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,7 @@
-import App
 import ArgumentParser
-import Destinations
-import Kafka
 import Logging
+import OperatorTools
+import ServiceRuntime
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,22 +32,11 @@ struct ReplayCommand: AsyncParsableCommand {
         print("total in window: \(plans.map(\.inWindow).reduce(0, +))")
         if dryRun { return }
 
-        let transport = HTTPTransport()
-        let all = config.buildDestinations(context: DestinationContext(transport: transport, logger: logger))
-        let unknown = Set(destination).subtracting(all.map(\.name))
-        if !unknown.isEmpty {
-            throw ValidationError("unknown destination(s): \(unknown.sorted().joined(separator: ", ")); configured: \(all.map(\.name).joined(separator: ", "))")
-        }
-        let selected = destination.isEmpty ? all : all.filter { destination.contains($0.name) }
-        let producer = try KafkaProducer(properties: KafkaProperties(config.producerProperties()), logger: logger)
-        let receipts = RetirementService.makeReceiptWriter(configuration: config, producer: producer, logger: logger)
-        let processor = RetirementService.makeProcessor(
-            configuration: config, destinations: selected, producer: producer, receipts: receipts, logger: logger)
-        let summary = try await Replay.run(
-            config, plans: plans, fromMs: from.milliseconds, toMs: toMs, destinations: selected, processor: processor, logger: logger)
-        await ErasureResources(destinations: all, producer: producer, receipts: receipts, transport: transport).shutDown()
+        let resources = try openErasureResources(config, only: destination, logger: logger)
+        let summary = try await Replay.run(config, plans: plans, fromMs: from.milliseconds, toMs: toMs, using: resources, logger: logger)
+        await resources.shutDown()
         print(
-            "applied \(summary.applied) to \(selected.map(\.name).joined(separator: ", ")); dead-lettered \(summary.deadLettered); skipped bad input \(summary.skippedBadInput)"
+            "applied \(summary.applied) to \(resources.selected.map(\.name).joined(separator: ", ")); dead-lettered \(summary.deadLettered); skipped bad input \(summary.skippedBadInput)"
         )
         if summary.abandoned > 0 { throw ExitCode(1) }
     }

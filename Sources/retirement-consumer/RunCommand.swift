@@ -1,10 +1,11 @@
-import App
 import ArgumentParser
 import ConfigFile
 import Foundation
 import Logging
 import Metrics
+import OperatorTools
 import Prometheus
+import ServiceRuntime
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

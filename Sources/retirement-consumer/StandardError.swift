@@ -1,5 +1,5 @@
-import App
 import Foundation
+import ServiceRuntime
 
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {

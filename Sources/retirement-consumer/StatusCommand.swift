@@ -1,6 +1,7 @@
-import App
 import ArgumentParser
 import Logging
+import OperatorTools
+import ServiceRuntime
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,8 @@
-import App
 import ArgumentParser
 import ConfigFile
 import Foundation
 import RetirementEvent
+import ServiceRuntime
 
 /// Seeded random fuzzing of the event decoder and the configuration loader: mutations of seed
 /// inputs (the shared vectors, the README's configuration examples), a fixed number of runs, a

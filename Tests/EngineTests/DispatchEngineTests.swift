@@ -1,8 +1,8 @@
 import Engine
 import Foundation
 import Logging
+import ServiceRuntime
 import Synchronization
-import TestSupport
 import Testing
 
 /// The dispatch engine without Kafka: ordering per key, the in-flight bound, pausing, revocation.

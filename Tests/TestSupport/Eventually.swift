@@ -1,5 +1,5 @@
-import App
 import Foundation
+import OperatorTools
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
 package func eventually(

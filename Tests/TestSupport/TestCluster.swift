@@ -1,7 +1,7 @@
-import App
 import Foundation
 import Kafka
 import Logging
+import OperatorTools
 
 /// A mock Kafka cluster hosted by the test process, with a producer and group inspection.
 package final class TestCluster: @unchecked Sendable {

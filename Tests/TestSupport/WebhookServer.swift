@@ -1,8 +1,9 @@
-import App
 import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import OperatorTools
+import ServiceRuntime
 import Synchronization
 
 /// A local webhook destination (docs/contract.md#webhook) for tests: checks the body, headers and signature
@@ -130,10 +131,4 @@ package final class WebhookServer: Sendable {
     package func stop() {
         task.cancel()
     }
-}
-
-/// A mutable box for values set once after creation.
-package final class Unchecked<T>: @unchecked Sendable {
-    package var value: T
-    package init(_ value: T) { self.value = value }
 }

@@ -128,35 +128,7 @@ NAMES: dict[str, str] = {
 # Imports this check calls unused in files that other work in progress owns (the consumer
 # lifecycle: Sources/Kafka and ConsumerService.swift; the split of App, which replaces the three
 # box types by one); remove them there, then empty this.
-PENDING: dict[str, set[str]] = {
-    "Sources/App/ConsumerBox.swift": {
-        "ConfigFile",
-        "Engine",
-        "Foundation",
-        "Logging",
-        "Metrics",
-        "ServiceLifecycle",
-        "Synchronization",
-    },
-    "Sources/App/EngineBox.swift": {
-        "ConfigFile",
-        "Destinations",
-        "Kafka",
-        "Logging",
-        "Prometheus",
-        "RetirementEvent",
-        "ServiceLifecycle",
-        "UnixSignals",
-    },
-    "Sources/App/RetirementService.swift": {"ConfigFile"},
-    "Sources/retirement-consumer/EventProcessorBox.swift": {
-        "App",
-        "ArgumentParser",
-        "Destinations",
-        "Kafka",
-        "Logging",
-    },
-}
+PENDING: dict[str, set[str]] = {}
 # Modules whose every C name shares a prefix.
 PREFIXES = {"CRdKafka": ("rd_kafka", "RD_KAFKA")}
 
