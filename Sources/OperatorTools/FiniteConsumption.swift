@@ -1,10 +1,12 @@
 import Engine
 import Kafka
 import Logging
+import ServiceRuntime
 
 /// Consumes fixed offset ranges with manual assignment (no group membership) and runs `work` on each
-/// record, at most `maxInFlight` at once; commits the group's progress (the first offset not yet
-/// done per partition) every second and at the end. The basis of `replay` and `dlq redrive`.
+/// record, at most `maxInFlight` at once; commits the group's progress as ``CommitPolicy`` says
+/// (the first offset not yet done per partition, every second and at the end). The basis of
+/// `replay` and `dlq redrive`.
 struct FiniteConsumption {
     let consumer: KafkaConsumer
     let topic: String
@@ -39,7 +41,7 @@ struct FiniteConsumption {
                 handed += 1
                 inFlight += 1
                 group.addTask { (partition, message.offset, await work(message)) }
-                if ContinuousClock.now - lastCommit > .seconds(1) {
+                if ContinuousClock.now - lastCommit > CommitPolicy.toolProgressInterval {
                     commit(trackers)
                     lastCommit = .now
                 }
@@ -50,10 +52,7 @@ struct FiniteConsumption {
     }
 
     private func commit(_ trackers: [Int32: OffsetTracker]) {
-        let offsets = trackers.compactMap { partition, tracker in
-            tracker.committable.map { TopicPartitionOffset(TopicPartition(topic: topic, partition: partition), offset: $0) }
-        }
-        do { try consumer.commit(offsets) } catch {
+        do { try consumer.commit(CommitPolicy.offsets(trackers, topic: topic)) } catch {
             logger.warning("progress commit failed", metadata: ["error": "\(error)"])
         }
     }

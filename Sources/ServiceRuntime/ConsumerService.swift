@@ -194,8 +194,8 @@ package final class ConsumerService: Service, @unchecked Sendable {
             ])
         let finals = engine.drain(grace: grace)
         applyEngineActions(consumer)
-        let offsets = finals.map { TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value) }
-        storeAndCommit(consumer, offsets, within: min(configuration.processing.commitTimeout, stopTimeLeft()))
+        let shutdown = CommitPolicy.rule(for: .shutdown, commitTimeout: min(configuration.processing.commitTimeout, stopTimeLeft()))
+        apply(shutdown, to: CommitPolicy.offsets(finals), consumer)
         // Work that still ends must not wake the consumer during close (see KafkaConsumer.wakeup).
         engine.setWakeup(nil)
         let closeLimit = max(stopTimeLeft(keeping: ConsumerService.flushReserve), .seconds(1))
@@ -216,12 +216,8 @@ package final class ConsumerService: Service, @unchecked Sendable {
         let actions = engine.takeActions()
         guard !actions.isEmpty else { return }
         if !actions.stores.isEmpty {
-            let offsets = actions.stores.map {
-                TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value)
-            }
-            do { try consumer.storeOffsets(offsets) } catch {
-                logger.debug("offset store skipped", metadata: ["error": "\(error)"])
-            }
+            let rule = CommitPolicy.rule(for: .workFinished, commitTimeout: configuration.processing.commitTimeout)
+            apply(rule, to: CommitPolicy.offsets(actions.stores), consumer)
         }
         if !actions.pause.isEmpty {
             do { try consumer.pause(actions.pause.map { TopicPartition(topic: $0.topic, partition: $0.partition) }) } catch {
@@ -289,24 +285,9 @@ package final class ConsumerService: Service, @unchecked Sendable {
             let stopping = stopDeadline != nil
             let grace = stopping ? min(.seconds(1), stopTimeLeft(keeping: ConsumerService.flushReserve)) : configuration.processing.revokeGrace
             let finals = engine.revoke(partitions.map { PartitionID(topic: $0.topic, partition: $0.partition) }, grace: grace)
-            let offsets = finals.map {
-                TopicPartitionOffset(TopicPartition(topic: $0.key.topic, partition: $0.key.partition), offset: $0.value)
-            }
-            if stopping {
-                // The final revoke, served by close: store only. Close commits the stored offsets
-                // as it unassigns; a commit from here can reach a group close already ended
-                // (a revoke that was pending when close began), which aborts librdkafka 2.0.2
-                // (see KafkaConsumer.commit).
-                if !offsets.isEmpty {
-                    do { try consumer.storeOffsets(offsets) } catch {
-                        logger.debug("offset store skipped", metadata: ["error": "\(error)"])
-                    }
-                }
-            } else {
-                // One attempt: while the group rebalances the coordinator refuses commits, and
-                // retrying would only hold the rebalance up.
-                storeAndCommit(consumer, offsets, within: configuration.processing.commitTimeout, retrying: false)
-            }
+            let offsets = CommitPolicy.offsets(finals)
+            // While stopping, this is the final revoke, served by close (see CommitPolicy).
+            apply(CommitPolicy.rule(for: stopping ? .revokeInClose : .revoke, commitTimeout: configuration.processing.commitTimeout), to: offsets, consumer)
             finishedBeforeRevoke.withLock { remembered in
                 for item in offsets { remembered[item.topicPartition] = item.offset }
             }
@@ -348,16 +329,24 @@ package final class ConsumerService: Service, @unchecked Sendable {
         return starts
     }
 
-    /// Stores the offsets and commits them, retrying retriable failures, all within `limit`: the
-    /// poll thread never waits longer (liveness and the pod's termination limit depend on it). A
-    /// commit that still fails is logged; the offsets stay stored, and librdkafka's own commit of
-    /// stored offsets (or the next owner's redelivery) takes it from there.
-    private func storeAndCommit(
-        _ consumer: KafkaConsumer, _ offsets: [TopicPartitionOffset], within limit: Duration, retrying: Bool = true
-    ) {
+    /// Stores and commits `offsets` as `rule` says (see ``CommitPolicy``). Every commit waits at
+    /// most the rule's limit: the poll thread never waits longer (liveness and the pod's
+    /// termination limit depend on it). A commit that still fails is logged; the offsets stay
+    /// stored, and librdkafka's own commit of stored offsets (or the next owner's redelivery)
+    /// takes it from there.
+    private func apply(_ rule: CommitRule, to offsets: [TopicPartitionOffset], _ consumer: KafkaConsumer) {
         guard !offsets.isEmpty else { return }
-        do { try consumer.storeOffsets(offsets) } catch {
-            logger.debug("offset store skipped", metadata: ["error": "\(error)"])
+        if rule.store {
+            do { try consumer.storeOffsets(offsets) } catch {
+                logger.debug("offset store skipped", metadata: ["error": "\(error)"])
+            }
+        }
+        let limit: Duration
+        let pause: Duration?
+        switch rule.commit {
+        case .none: return
+        case .once(let within): (limit, pause) = (within, nil)
+        case .retried(let within, let every): (limit, pause) = (within, every)
         }
         let deadline = ContinuousClock.now + limit
         while true {
@@ -367,15 +356,12 @@ package final class ConsumerService: Service, @unchecked Sendable {
                 commits["ok"]?.increment()
                 return
             } catch {
-                // A rebalance waits for this member's revoke, which only the next poll (or close)
-                // serves: until then every retry is refused the same way.
-                let rebalancing = error.code == KafkaError.Code.rebalanceInProgress
-                if !retrying || rebalancing || !error.isRetriable || ContinuousClock.now + .milliseconds(200) >= deadline {
+                guard let pause, CommitPolicy.retries(after: error), ContinuousClock.now + pause < deadline else {
                     commits["failed"]?.increment()
                     logger.warning("offset commit failed", metadata: ["error": "\(error)"])
                     return
                 }
-                Thread.sleep(forTimeInterval: 0.2)
+                Thread.sleep(forTimeInterval: pause.seconds)
             }
         }
     }

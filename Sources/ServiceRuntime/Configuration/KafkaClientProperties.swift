@@ -73,7 +73,7 @@ package enum KafkaClientProperties {
             "client.id": "retirement-consumer",
             "enable.auto.offset.store": "false",
             "enable.auto.commit": "true",
-            "auto.commit.interval.ms": "200",
+            "auto.commit.interval.ms": CommitPolicy.autoCommitIntervalProperty,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": "false",
             "partition.assignment.strategy": kafka.assignmentStrategy.rawValue,
