@@ -1,6 +1,6 @@
 /// Reads one mapping of the configuration with typed accessors; every problem goes to
 /// ``ConfigProblems`` with the full key path, and keys nobody asked for are reported by ``finish()``.
-package final class SettingsReader: @unchecked Sendable {
+package final class SettingsReader {
     package let path: String
     package let values: [String: ConfigValue]
     package let problems: ConfigProblems

@@ -2,9 +2,10 @@ import Foundation
 import Synchronization
 
 /// A named OS thread for librdkafka's blocking calls (polls, close, offsets requests), which must
-/// never run on Swift's cooperative pool. The producer's poll loop, the fetch waker and the
-/// consumer's close each run on one. The body checks ``isStopped`` between blocking calls.
-final class KafkaThread: Sendable {
+/// never run on Swift's cooperative pool. The service's consumer poll loop, the
+/// producer's, the fetch waker and the consumer's close each run on one. The body checks
+/// ``isStopped`` between blocking calls where it has no stop signal of its own.
+package final class KafkaThread: Sendable {
     private let stopped = Atomic<Bool>(false)
 
     private init() {}
@@ -12,7 +13,7 @@ final class KafkaThread: Sendable {
     /// Starts `body` on a new thread named `name`; `body` is handed this thread, to check
     /// ``isStopped``.
     @discardableResult
-    static func start(name: String, _ body: @escaping @Sendable (KafkaThread) -> Void) -> KafkaThread {
+    package static func start(name: String, _ body: @escaping @Sendable (KafkaThread) -> Void) -> KafkaThread {
         let handle = KafkaThread()
         let thread = Thread { body(handle) }
         thread.name = name
@@ -22,17 +23,17 @@ final class KafkaThread: Sendable {
 
     /// Runs one blocking C call on a new thread named `name` and returns at once; wait for its
     /// result code with ``BlockingCall/wait(timeout:)``.
-    static func call(name: String, _ body: @escaping @Sendable () -> Int32) -> BlockingCall {
+    package static func call(name: String, _ body: @escaping @Sendable () -> Int32) -> BlockingCall {
         let call = BlockingCall()
         start(name: name) { _ in call.finish(body()) }
         return call
     }
 
     /// Whether ``stop()`` was called.
-    var isStopped: Bool { stopped.load(ordering: .acquiring) }
+    package var isStopped: Bool { stopped.load(ordering: .acquiring) }
 
     /// Asks the body to end after its current blocking call.
-    func stop() {
+    package func stop() {
         stopped.store(true, ordering: .releasing)
     }
 }

@@ -1,6 +1,9 @@
 import Foundation
 
 /// Thread-safe counts of replay and redrive outcomes.
+///
+/// `@unchecked Sendable`: `values` is read and written only under `lock` (an `NSLock`: its key
+/// paths are not `Sendable`, so a `Mutex` cannot hold them).
 final class OutcomeCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [PartialKeyPath<Replay.Summary>: Int] = [:]

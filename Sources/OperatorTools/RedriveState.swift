@@ -1,19 +1,12 @@
-import Foundation
+import Synchronization
 
 /// The redrive's running counts, shared by concurrent work.
-final class RedriveState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = DeadLetterRedrive.Summary()
+final class RedriveState: Sendable {
+    private let value = Mutex(DeadLetterRedrive.Summary())
 
     func update(_ body: (inout DeadLetterRedrive.Summary) -> Void) {
-        lock.lock()
-        body(&value)
-        lock.unlock()
+        value.withLock { body(&$0) }
     }
 
-    var summary: DeadLetterRedrive.Summary {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
+    var summary: DeadLetterRedrive.Summary { value.withLock { $0 } }
 }

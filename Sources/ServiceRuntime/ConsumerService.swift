@@ -114,7 +114,7 @@ package final class ConsumerService: Service, @unchecked Sendable {
         try await withGracefulShutdownHandler {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                    let thread = Thread { [self] in
+                    KafkaThread.start(name: "kafka-consumer-poll") { [self] _ in
                         do {
                             try self.pollLoop(consumer)
                             continuation.resume()
@@ -122,8 +122,6 @@ package final class ConsumerService: Service, @unchecked Sendable {
                             continuation.resume(throwing: error)
                         }
                     }
-                    thread.name = "kafka-consumer-poll"
-                    thread.start()
                 }
             } onCancel: {
                 self.requestStop()

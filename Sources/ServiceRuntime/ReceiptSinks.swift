@@ -14,6 +14,9 @@ import Synchronization
 /// broker's acknowledgement), retrying a failed write a few times; a write that still fails
 /// is counted and logged with ids, and a full queue drops new receipts (counted), so a missing
 /// receipts topic or a broker outage never delays an event's completion.
+///
+/// `@unchecked Sendable`: the queue is behind a `Mutex`, the rest is immutable except `worker`,
+/// which `init` sets once before the writer is shared.
 package final class ErasureReceiptWriter: ReceiptSink, @unchecked Sendable {
     private struct Queue {
         var items: [ErasureReceipt] = []
