@@ -125,10 +125,6 @@ NAMES: dict[str, str] = {
     ),
     "Yams": "compose Node YamlError Mark Yams",
 }
-# Imports this check calls unused in files that other work in progress owns (the consumer
-# lifecycle: Sources/Kafka and ConsumerService.swift; the split of App, which replaces the three
-# box types by one); remove them there, then empty this.
-PENDING: dict[str, set[str]] = {}
 # Modules whose every C name shares a prefix.
 PREFIXES = {"CRdKafka": ("rd_kafka", "RD_KAFKA")}
 
@@ -210,8 +206,6 @@ def unused_imports(root: Path) -> list[str]:
                     continue
                 module = match.group(1)
                 where = f"{path.relative_to(root)}:{number}"
-                if module in PENDING.get(str(path.relative_to(root)), set()):
-                    continue
                 if module in PREFIXES:
                     if not any(word.startswith(PREFIXES[module]) for word in used):
                         problems.append(f"{where}: import {module} is unused")
