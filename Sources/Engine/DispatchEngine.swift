@@ -103,7 +103,7 @@ package final class DispatchEngine: @unchecked Sendable {
     /// ``DispatchConfiguration/totalHoldAfter`` (no event past a share ended), the partitions past
     /// their share are paused (``Partition/heldForShare``) until a quarter of it is free, so the
     /// moving ones are handed their records.
-    private var reservedShare = 1
+    private var reservedShare = 0
     /// Since when the shared part is used up (`nil` while it has room).
     private var sharedFullSince: ContinuousClock.Instant?
     /// Set when the shared part stayed used up for ``DispatchConfiguration/totalHoldAfter``;
@@ -131,6 +131,9 @@ package final class DispatchEngine: @unchecked Sendable {
         self.metrics = metrics
         self.logger = logger
         self.work = work
+        // No partition yet: nothing reserved, the whole total shared (polls must go on, or no
+        // rebalance is ever served).
+        sharedPool = configuration.maxBufferedTotal
     }
 
     /// Sets the hook called when a partition becomes resumable (see ``takeActions()``).
@@ -332,12 +335,13 @@ package final class DispatchEngine: @unchecked Sendable {
                 : min(
                     configuration.maxBufferedPerPartition - partition.buffered,
                     configuration.maxUncommittedPerPartition - partition.uncommittedSpan,
-                    ownShare + shared)
+                    reservedShare > 0 ? ownShare + shared : Int.max)
             byPartition[id] = max(0, room)
             reserved[id] = ownShare
         }
         return IntakeRoom(
-            byPartition: byPartition, total: max(0, configuration.maxBufferedTotal - bufferedTotal), reserved: reserved, shared: shared)
+            byPartition: byPartition, total: max(0, configuration.maxBufferedTotal - bufferedTotal), reserved: reserved, shared: shared,
+            isOpen: intakeHasRoom)
     }
 
     /// Waits up to `timeout` until the engine holds fewer than
@@ -353,12 +357,23 @@ package final class DispatchEngine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         let deadline = Date().addingTimeInterval(timeout.seconds)
-        while intakeOpen, bufferedTotal >= configuration.maxBufferedTotal {
+        while intakeOpen, !intakeHasRoom {
             if !condition.wait(until: deadline) { break }
         }
-        let room = bufferedTotal < configuration.maxBufferedTotal
-        if !room { holdIfStuck(now: .now) }
-        return room
+        let room = intakeHasRoom
+        if !room {
+            holdIfStuck(now: .now)
+            holdSharesIfStuck(now: .now)
+        }
+        return intakeHasRoom
+    }
+
+    /// Must hold the lock. Whether the poll loop may read: the total has room, and so has the
+    /// shared part, unless the partitions past their share are held (paused): polls then hand
+    /// over only records of partitions within their share (see ``reservedShare``). The poll loop
+    /// cannot choose whose records librdkafka hands over; it can only not poll.
+    private var intakeHasRoom: Bool {
+        bufferedTotal < configuration.maxBufferedTotal && (sharedInUse < sharedPool || sharesHeld)
     }
 
     /// Pending stores, pauses and resumes for the poll loop; clears them.
@@ -538,7 +553,7 @@ package final class DispatchEngine: @unchecked Sendable {
     /// Must hold the lock. Pauses the partitions past their share once the shared part stayed
     /// used up for ``DispatchConfiguration/totalHoldAfter`` (see ``reservedShare``).
     private func holdSharesIfStuck(now: ContinuousClock.Instant) {
-        guard !sharesHeld, let since = sharedFullSince, now - since >= configuration.totalHoldAfter else { return }
+        guard reservedShare > 0, !sharesHeld, let since = sharedFullSince, now - since >= configuration.totalHoldAfter else { return }
         sharesHeld = true
         for (id, partition) in partitions where partition.buffered > reservedShare { updatePause(partition, id: id) }
         refreshPausedGauge()
@@ -550,9 +565,10 @@ package final class DispatchEngine: @unchecked Sendable {
 
     /// Must hold the lock. The shares follow the number of assigned partitions.
     private func recomputeShares() {
-        let count = max(1, partitions.count)
-        reservedShare = max(1, configuration.maxBufferedTotal / (2 * count))
-        sharedPool = max(0, configuration.maxBufferedTotal - partitions.count * reservedShare)
+        // A total too small to give every partition a share of at least one keeps none.
+        let total = configuration.maxBufferedTotal
+        reservedShare = total >= 2 * partitions.count ? total / (2 * max(1, partitions.count)) : 0
+        sharedPool = total - partitions.count * reservedShare
         sharedInUse = partitions.values.reduce(0) { $0 + max(0, $1.buffered - reservedShare) }
         sharedFullSince = sharedInUse >= sharedPool ? (sharedFullSince ?? .now) : nil
         if sharesHeld, sharedFreeIsAmple { sharesHeld = false }

@@ -12,12 +12,20 @@ package struct IntakeRoom: Sendable {
     /// used up takes from it, so partitions past their share never take the others' shares.
     package var shared: Int
 
+    /// Whether the poll loop may read at all this turn (see ``DispatchEngine/waitForRoom(timeout:)``):
+    /// when not, it waits for room instead of polling, because whatever librdkafka hands over
+    /// must be taken.
+    package var isOpen: Bool
+
     /// `reserved` empty and `shared` equal to `total` when not given: no reservations.
-    package init(byPartition: [PartitionID: Int], total: Int, reserved: [PartitionID: Int] = [:], shared: Int? = nil) {
+    package init(
+        byPartition: [PartitionID: Int], total: Int, reserved: [PartitionID: Int] = [:], shared: Int? = nil, isOpen: Bool? = nil
+    ) {
         self.byPartition = byPartition
         self.total = total
         self.reserved = reserved
         self.shared = shared ?? total
+        self.isOpen = isOpen ?? (total > 0)
     }
 
     /// Counts one record of `partition` read in this turn; `false` once the turn should end

@@ -152,17 +152,18 @@ package final class ConsumerService: Service, @unchecked Sendable {
             }
             do {
                 var room = engine.intakeRoom()
-                if room.total <= 0 {
-                    // processing.max_buffered reached: read nothing more until work ends. A poll
-                    // would hand over a record the engine must take (librdkafka moved past it), so
-                    // there is none while the total is full, until the engine holds every
-                    // partition paused (full for a second: work is stuck); polls then serve
-                    // callbacks only.
+                if !room.isOpen {
+                    // processing.max_buffered reached, or its shared half while every partition
+                    // past its share may still hand over records: read nothing more until work
+                    // ends. A poll would hand over a record the engine must take (librdkafka moved
+                    // past it), so there is none until the engine pauses the partitions past their
+                    // share, or every partition when the total stays full (work is stuck); polls
+                    // then serve callbacks only, or records of partitions within their share.
                     engine.waitForRoom(timeout: .milliseconds(100))
                     room = engine.intakeRoom()
-                    if room.total <= 0, !engine.holdsForTotal { continue }
+                    if !room.isOpen, !engine.holdsForTotal { continue }
                 }
-                try consumer.poll(maxMessages: ConsumerService.intakeBatch, timeoutMs: room.total > 0 ? 100 : 0) { message in
+                try consumer.poll(maxMessages: ConsumerService.intakeBatch, timeoutMs: room.isOpen ? 100 : 0) { message in
                     let record = InboundRecord(message)
                     self.pending.append(record)
                     return room.take(record.partition)
