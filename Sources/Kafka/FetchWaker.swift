@@ -18,7 +18,6 @@ final class FetchWaker: Sendable {
     /// Signalled once per wanted round (and by ``stop()``); the thread waits on it.
     private let signal = DispatchSemaphore(value: 0)
     private let roundsDone = Atomic<Int>(0)
-    private let thread = Mutex<KafkaThread?>(nil)
     private let stopped = Atomic<Bool>(false)
     /// Seconds between two rounds at most.
     private let interval: Double
@@ -30,17 +29,16 @@ final class FetchWaker: Sendable {
     /// Starts the thread. It holds the client weakly: a consumer dropped without ``stop()`` still
     /// ends it at the next round.
     func start(client: RDKafkaClient) {
-        let started = KafkaThread.start(name: "kafka-fetch-waker") { [self, weak client] handle in
+        KafkaThread.start(name: "kafka-fetch-waker") { [self, weak client] _ in
             while true {
                 signal.wait()
-                guard !handle.isStopped, !stopped.load(ordering: .acquiring), let client else { return }
+                guard !stopped.load(ordering: .acquiring), let client else { return }
                 wanted.store(false, ordering: .releasing)
                 client.wakeLeaders(of: client.context.assigned, timeoutMs: 1000)
                 roundsDone.add(1, ordering: .relaxed)
                 Thread.sleep(forTimeInterval: interval)
             }
         }
-        thread.withLock { $0 = started }
     }
 
     /// Wake-up rounds done so far.
@@ -54,7 +52,6 @@ final class FetchWaker: Sendable {
     /// Ends the thread after its current round.
     func stop() {
         stopped.store(true, ordering: .releasing)
-        thread.withLock { $0?.stop() }
         signal.signal()
     }
 }
