@@ -65,6 +65,16 @@ final class ConcurrencyLimiter: Sendable {
         }
     }
 
+    /// Takes a permit when one is free now (no waiter is then queued: waiters only queue at the
+    /// limit); `false`, taking nothing, when none is.
+    func tryAcquire() -> Bool {
+        state.withLock { state in
+            guard state.holders < limit else { return false }
+            state.holders += 1
+            return true
+        }
+    }
+
     /// Gives a permit back; it passes to the longest waiter still waiting.
     func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in

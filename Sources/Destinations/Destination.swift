@@ -22,6 +22,14 @@ package protocol Destination: Sendable {
     var canHang: Bool { get }
 }
 
+/// A destination that answers in process, without waiting on anything (no I/O): the pipeline
+/// calls it on the caller's thread when no limit makes the call wait (see
+/// ``DestinationPipeline/applyImmediately(_:)``).
+package protocol ImmediateDestination: Destination {
+    /// Erases a batch at once and answers one outcome per event, in order.
+    func eraseImmediately(_ events: [RetirementEvent]) -> [ErasureOutcome]
+}
+
 extension Destination {
     package var maxBatchSize: Int { 1 }
     package var canHang: Bool { true }

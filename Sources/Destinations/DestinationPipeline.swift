@@ -14,6 +14,8 @@ package final class DestinationPipeline: ErasureApplier {
     private let concurrency: ConcurrencyLimiter
     private let rateLimiter: RateLimiter?
     private let batcher: Batcher?
+    /// The destination when it answers at once and no batcher or rate limit stands before it.
+    private let immediate: (any ImmediateDestination)?
     private let notBefore = Mutex<ContinuousClock.Instant?>(nil)
     private let deadlines = DeadlineWatch()
     private let logger: Logger
@@ -38,6 +40,26 @@ package final class DestinationPipeline: ErasureApplier {
         } else {
             batcher = nil
         }
+        immediate = batcher == nil && rateLimiter == nil ? destination as? any ImmediateDestination : nil
+    }
+
+    /// Calls an ``ImmediateDestination`` on the caller's thread when the breaker, the concurrency
+    /// limit and the vendor's last wait signal let the call go now; `nil`, having done nothing,
+    /// otherwise (and for every other destination).
+    package func applyImmediately(_ event: RetirementEvent) -> ErasureOutcome? {
+        guard let immediate else { return nil }
+        if let until = notBefore.withLock({ $0 }), until > .now { return nil }
+        if let wait = breaker.permit() { return .transient(reason: "circuit open", retryAfter: wait) }
+        guard concurrency.tryAcquire() else {
+            breaker.withdrawPermit()
+            return nil
+        }
+        calls.increment()
+        let outcomes = immediate.eraseImmediately([event])
+        concurrency.release()
+        precondition(outcomes.count == 1, "\(name) answered \(outcomes.count) outcomes for 1 event")
+        observe(outcomes)
+        return outcomes[0]
     }
 
     package func apply(_ event: RetirementEvent) async -> ErasureOutcome {

@@ -4,7 +4,7 @@ import RetirementEvent
 /// `type: noop`: erases nothing and answers "erased" for every event at once. For benchmarks and
 /// trials of the pipeline (Kafka, decoding, dispatch, offsets) without an external system.
 /// Never use it in production: the events it takes are committed as done.
-package struct NoopDestination: Destination {
+package struct NoopDestination: ImmediateDestination {
     package let name: String
     package let maxBatchSize: Int
 
@@ -14,6 +14,10 @@ package struct NoopDestination: Destination {
     }
 
     package func erase(_ events: [RetirementEvent]) async -> [ErasureOutcome] {
+        eraseImmediately(events)
+    }
+
+    package func eraseImmediately(_ events: [RetirementEvent]) -> [ErasureOutcome] {
         Array(repeating: .erased(jobID: nil), count: events.count)
     }
 

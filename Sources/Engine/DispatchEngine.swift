@@ -15,10 +15,19 @@ import Metrics
 /// `maxInFlight`, and its key stays locked, so a partition assigned back to this member never
 /// runs the same user twice at once.
 ///
+/// Work is started in chunks: one task runs the start (``WorkStart``) of up to
+/// ``startChunkSize`` records, and the records it finished are settled together under one lock.
+/// Only a record whose work has to wait gets a task of its own. So a record whose destinations
+/// answer at once costs no task and no lock of its own.
+///
 /// `@unchecked Sendable`: all mutable state is read and written under `condition` (an
 /// NSCondition, because revoke, drain and waitForRoom wait on it; `Mutex` cannot wait).
 package final class DispatchEngine: @unchecked Sendable {
     package typealias Work = @Sendable (InboundRecord) async -> EventResult
+    package typealias Start = @Sendable (InboundRecord) -> WorkStart
+
+    /// Records whose work one task starts (see ``WorkStart``).
+    package static let startChunkSize = 32
 
     /// The job a task runs, visible to the work through a task-local (see ``setStalled(_:_:)``).
     package struct JobContext: Sendable {
@@ -30,12 +39,33 @@ package final class DispatchEngine: @unchecked Sendable {
     /// The job the current task runs for this engine, if any.
     @TaskLocal package static var currentJob: JobContext?
 
-    private struct Job {
-        var id: UInt64
-        var partition: PartitionID
-        var epoch: UInt64
-        var key: String
-        var record: InboundRecord
+    /// A reference type: a job is held in several places at once (the ready queue, its key's
+    /// queue, its partition's running jobs), and passing one reference costs one retain where the
+    /// struct's fields cost one each. `@unchecked Sendable`: its `var`s are read and written
+    /// under the engine's lock only; the rest is immutable.
+    private final class Job: @unchecked Sendable {
+        let id: UInt64
+        let partition: PartitionID
+        /// The assignment of the partition the job belongs to (a later assignment of the same
+        /// partition is another object). Held strongly; ``drop(_:id:)`` clears the partition's
+        /// queues, so no cycle outlives it.
+        let home: Partition
+        let key: String
+        let record: InboundRecord
+        /// The task running the job's waiting part, once it has one.
+        var task: Task<Void, Never>?
+        /// Set when its partition was dropped while the job ran (see ``orphan(_:)``).
+        var orphaned = false
+
+        init(id: UInt64, partition: PartitionID, home: Partition, key: String, record: InboundRecord) {
+            self.id = id
+            self.partition = partition
+            self.home = home
+            self.key = key
+            self.record = record
+        }
+
+        var context: JobContext { JobContext(id: id, partition: partition, epoch: home.epoch) }
     }
 
     /// A reference type on purpose: the engine mutates it in place under its lock (a struct copied
@@ -54,7 +84,10 @@ package final class DispatchEngine: @unchecked Sendable {
         var revoking = false
         /// Jobs whose dead-letter writes are failing right now; the partition is paused while any is.
         var stalledJobs: Set<UInt64> = []
-        var running: [UInt64: Task<Void, Never>] = [:]
+        /// Started jobs not ended yet, by id (a job's task is set once its waiting part began).
+        var running: [UInt64: Job] = [:]
+        /// Set when the partition left this engine (revoked, lost); its running jobs are orphans.
+        var dropped = false
         var lastReported: Int64?
         /// The oldest unfinished offset already logged as stuck (logged once per offset).
         var warnedStuckOffset: Int64?
@@ -74,11 +107,12 @@ package final class DispatchEngine: @unchecked Sendable {
     private var partitions: [PartitionID: Partition] = [:]
     private var ready: [Job] = []
     private var readyHead = 0
-    /// Running tasks, including those of partitions no longer assigned.
+    /// Started jobs not ended yet, including those of partitions no longer assigned.
     private var inFlight = 0
-    /// Running tasks of partitions dropped from this engine (revoked, lost, shut down): job id → job.
-    private var orphans: [UInt64: Job] = [:]
-    /// How many orphaned tasks still hold each key, per partition.
+    /// Set when ``drain(grace:)`` cancelled what was left: a waiting part that begins later is
+    /// cancelled at once.
+    private var cancelledAll = false
+    /// How many orphaned jobs still hold each key, per partition.
     private var orphanKeys: [PartitionID: [String: Int]] = [:]
     private var nextJobID: UInt64 = 0
     private var nextEpoch: UInt64 = 0
@@ -113,8 +147,6 @@ package final class DispatchEngine: @unchecked Sendable {
     private var sharedPool = 0
     /// Σ max(0, buffered − reservedShare) over the assigned partitions: the shared part in use.
     private var sharedInUse = 0
-    /// Partitions with ``Partition/heldForShare`` set.
-    private var heldForShareCount = 0
     private var reportedPausedCount = -1
 
     /// Called (outside the lock) when a completion made a partition resumable, so the poll loop
@@ -122,18 +154,24 @@ package final class DispatchEngine: @unchecked Sendable {
     private var wakeup: (@Sendable () -> Void)?
 
     package let configuration: DispatchConfiguration
-    private let work: Work
+    private let start: Start
     private let metrics: EngineMetrics
     private let logger: Logger
 
-    package init(configuration: DispatchConfiguration, metrics: EngineMetrics, logger: Logger, work: @escaping Work) {
+    /// An engine whose work may finish without waiting (see ``WorkStart``).
+    package init(configuration: DispatchConfiguration, metrics: EngineMetrics, logger: Logger, start: @escaping Start) {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
-        self.work = work
+        self.start = start
         // No partition yet: nothing reserved, the whole total shared (polls must go on, or no
         // rebalance is ever served).
         sharedPool = configuration.maxBufferedTotal
+    }
+
+    /// An engine whose work always runs in a task of its own.
+    package convenience init(configuration: DispatchConfiguration, metrics: EngineMetrics, logger: Logger, work: @escaping Work) {
+        self.init(configuration: configuration, metrics: metrics, logger: logger) { record in .waits { await work(record) } }
     }
 
     /// Sets the hook called when a partition becomes resumable (see ``takeActions()``).
@@ -214,15 +252,15 @@ package final class DispatchEngine: @unchecked Sendable {
     /// Must hold the lock. Cancels the partition's running work and keeps it counted as orphaned.
     private func drop(_ partition: Partition, id: PartitionID) {
         addBuffered(-partition.buffered, to: partition)
-        if partition.heldForShare {
-            partition.heldForShare = false
-            heldForShareCount -= 1
-        }
+        partition.heldForShare = false
+        partition.dropped = true
         defer { refreshTotalHold() }
-        for (jobID, task) in partition.running {
-            task.cancel()
-            orphan(jobID)
+        for job in partition.running.values {
+            job.task?.cancel()
+            orphan(job)
         }
+        partition.running = [:]
+        partition.waitingByKey = [:]
         partition.oldestAge.record(0)
         if partition.paused {
             pausedCount -= 1
@@ -233,15 +271,11 @@ package final class DispatchEngine: @unchecked Sendable {
         refreshPausedGauge()
     }
 
-    /// Must hold the lock. `runningJobs` holds every running job until it completes.
-    private func orphan(_ jobID: UInt64) {
-        guard let job = runningJobs[jobID] else { return }
-        orphans[jobID] = job
+    /// Must hold the lock. The job's partition left; its key stays locked until the job ends.
+    private func orphan(_ job: Job) {
+        job.orphaned = true
         orphanKeys[job.partition, default: [:]][job.key, default: 0] += 1
     }
-
-    /// Every running job by id (current and orphaned), so a drop knows the keys it leaves locked.
-    private var runningJobs: [UInt64: Job] = [:]
 
     // MARK: - Intake
 
@@ -281,7 +315,7 @@ package final class DispatchEngine: @unchecked Sendable {
             }
             nextJobID += 1
             let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? "\u{0}offset:\(record.offset)"
-            let job = Job(id: nextJobID, partition: record.partition, epoch: partition.epoch, key: key, record: record)
+            let job = Job(id: nextJobID, partition: record.partition, home: partition, key: key, record: record)
             addBuffered(1, to: partition)
             if partition.waitingByKey[key]?.append(job) == nil {
                 partition.waitingByKey[key] = []
@@ -406,22 +440,26 @@ package final class DispatchEngine: @unchecked Sendable {
 
     // MARK: - Dispatch
 
-    /// Must hold the lock.
+    /// Must hold the lock. Starts ready jobs while slots are free, in chunks of
+    /// ``startChunkSize`` per task.
     private func dispatchReady() {
+        var chunk: [Job] = []
         while inFlight < configuration.maxInFlight, readyHead < ready.count {
             let job = ready[readyHead]
             readyHead += 1
-            guard let partition = partitions[job.partition], partition.epoch == job.epoch, !partition.revoking else { continue }
+            let partition = job.home
+            guard !partition.dropped, !partition.revoking else { continue }
             inFlight += 1
             partition.inFlight += 1
-            runningJobs[job.id] = job
-            let work = self.work
-            let context = JobContext(id: job.id, partition: job.partition, epoch: job.epoch)
-            partition.running[job.id] = Task {
-                let result = await DispatchEngine.$currentJob.withValue(context) { await work(job.record) }
-                self.complete(job, result)
+            partition.running[job.id] = job
+            if chunk.isEmpty { chunk.reserveCapacity(Self.startChunkSize) }
+            chunk.append(job)
+            if chunk.count == Self.startChunkSize {
+                startChunk(chunk)
+                chunk = []
             }
         }
+        if !chunk.isEmpty { startChunk(chunk) }
         if readyHead == ready.count {
             ready.removeAll(keepingCapacity: true)
             readyHead = 0
@@ -432,37 +470,81 @@ package final class DispatchEngine: @unchecked Sendable {
         metrics.inFlight.record(inFlight)
     }
 
-    private func complete(_ job: Job, _ result: EventResult) {
+    /// Must hold the lock. One task starts the jobs' work outside the lock, then settles what
+    /// finished and hands what waits a task of its own, under one lock.
+    private func startChunk(_ jobs: [Job]) {
+        let start = self.start
+        Task {
+            var finished: [(Job, EventResult)] = []
+            var waiting: [(Job, @Sendable () async -> EventResult)] = []
+            for job in jobs {
+                switch start(job.record) {
+                case .finished(let result): finished.append((job, result))
+                case .waits(let rest): waiting.append((job, rest))
+                }
+            }
+            self.settle(finished: finished, waiting: waiting)
+        }
+    }
+
+    private func settle(finished: [(Job, EventResult)], waiting: [(Job, @Sendable () async -> EventResult)]) {
         condition.lock()
         let resumesBefore = actions.resume.count
-        completeLocked(job, result)
+        for (job, rest) in waiting {
+            let context = job.context
+            let task = Task {
+                let result = await DispatchEngine.$currentJob.withValue(context) { await rest() }
+                self.complete(job, result)
+            }
+            // A job orphaned (or shut down) before its waiting part began ends it at once.
+            if job.orphaned || cancelledAll { task.cancel() } else { job.task = task }
+        }
+        if !finished.isEmpty {
+            for (job, result) in finished { completeLocked(job, result) }
+            afterCompletions()
+        }
         let wake = actions.resume.count > resumesBefore ? wakeup : nil
         condition.broadcast()
         condition.unlock()
         wake?()
     }
 
-    /// Must hold the lock.
-    private func completeLocked(_ job: Job, _ result: EventResult) {
-        inFlight -= 1
-        runningJobs.removeValue(forKey: job.id)
-        if orphans.removeValue(forKey: job.id) != nil {
-            completeOrphan(job, result)
-        } else if let partition = partitions[job.partition], partition.epoch == job.epoch {
-            partition.inFlight -= 1
-            partition.running.removeValue(forKey: job.id)
-            partition.stalledJobs.remove(job.id)
-            if result != .abandoned {
-                addBuffered(-1, to: partition)
-                if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
-                releaseKey(job.key, of: partition)
-            }
-            updatePause(partition, id: job.partition)
-        }
+    private func complete(_ job: Job, _ result: EventResult) {
+        condition.lock()
+        let resumesBefore = actions.resume.count
+        completeLocked(job, result)
+        afterCompletions()
+        let wake = actions.resume.count > resumesBefore ? wakeup : nil
+        condition.broadcast()
+        condition.unlock()
+        wake?()
+    }
+
+    /// Must hold the lock. What follows one or more completions, once.
+    private func afterCompletions() {
         refreshTotalHold()
         releaseShareHoldsIfRoom()
         dispatchReady()
         refreshPausedGauge()
+    }
+
+    /// Must hold the lock.
+    private func completeLocked(_ job: Job, _ result: EventResult) {
+        inFlight -= 1
+        if job.orphaned {
+            completeOrphan(job, result)
+            return
+        }
+        let partition = job.home
+        partition.inFlight -= 1
+        partition.running.removeValue(forKey: job.id)
+        partition.stalledJobs.remove(job.id)
+        if result != .abandoned {
+            addBuffered(-1, to: partition)
+            if partition.tracker.finish(job.record.offset) { reportCommittable(partition, id: job.partition) }
+            releaseKey(job.key, of: partition)
+        }
+        updatePause(partition, id: job.partition)
     }
 
     /// Must hold the lock. An orphaned task ended: its slot was freed above; now its key. If the
@@ -473,7 +555,7 @@ package final class DispatchEngine: @unchecked Sendable {
             if count <= 1 { keys.removeValue(forKey: job.key) } else { keys[job.key] = count - 1 }
             orphanKeys[job.partition] = keys.isEmpty ? nil : keys
         }
-        guard let partition = partitions[job.partition], partition.epoch != job.epoch else { return }
+        guard let partition = partitions[job.partition], partition !== job.home else { return }
         guard orphanKeys[job.partition]?[job.key] == nil else { return }
         if result != .abandoned, let waiting = partition.waitingByKey[job.key],
             let index = waiting.firstIndex(where: { $0.record.offset == job.record.offset })
@@ -513,10 +595,8 @@ package final class DispatchEngine: @unchecked Sendable {
         let stalled = !partition.stalledJobs.isEmpty
         if !partition.heldForShare, sharesHeld, partition.buffered > reservedShare {
             partition.heldForShare = true
-            heldForShareCount += 1
         } else if partition.heldForShare, partition.buffered <= reservedShare / 2 || sharedFreeIsAmple {
             partition.heldForShare = false
-            heldForShareCount -= 1
         }
         let full =
             partition.buffered >= limit || partition.uncommittedSpan >= spanLimit || totalHeld || partition.heldForShare
@@ -670,9 +750,10 @@ package final class DispatchEngine: @unchecked Sendable {
             if partition.inFlight > 0 {
                 logger.warning(
                     "abandoning unfinished work at shutdown", metadata: ["partition": "\(id)", "in_flight": "\(partition.inFlight)"])
-                for task in partition.running.values { task.cancel() }
+                for job in partition.running.values { job.task?.cancel() }
             }
         }
+        if inFlight > 0 { cancelledAll = true }
         return result
     }
 

@@ -8,4 +8,12 @@ package protocol ErasureApplier: Sendable {
     /// Erases the learner of `event`. Must be idempotent: the same event may come again.
     /// Honours task cancellation where it can (returns promptly with any outcome).
     func apply(_ event: RetirementEvent) async -> ErasureOutcome
+    /// Erases now, on the calling thread, when nothing would make the call wait (no network, no
+    /// limit to wait for); `nil`, having done nothing, when it would: the caller then awaits
+    /// ``apply(_:)``. The outcome counts as an attempt like one of ``apply(_:)``.
+    func applyImmediately(_ event: RetirementEvent) -> ErasureOutcome?
+}
+
+extension ErasureApplier {
+    package func applyImmediately(_ event: RetirementEvent) -> ErasureOutcome? { nil }
 }

@@ -38,28 +38,67 @@ package struct EventProcessor: Sendable {
 
     /// Processes one record until it is done or the task is cancelled.
     package func process(_ record: InboundRecord) async -> EventResult {
+        switch start(record) {
+        case .finished(let result): return result
+        case .waits(let rest): return await rest()
+        }
+    }
+
+    /// Begins one record without waiting: decodes it and offers it to every destination that can
+    /// answer at once (``ErasureApplier/applyImmediately(_:)``). Finished when every destination
+    /// settled that way; otherwise the rest (retries, the other destinations, the dead-letter
+    /// write) is returned to run in a task.
+    package func start(_ record: InboundRecord) -> WorkStart {
         metrics.consumed.increment()
         let decoded = decoder.decode(key: record.key, value: record.value, header: { record.header($0) })
         switch decoded {
         case .failure(let bad):
-            var log = logger
-            log[metadataKey: "partition"] = "\(record.partition)"
-            log[metadataKey: "offset"] = "\(record.offset)"
-            log.warning("bad input, dead-lettering", metadata: ["reason": "\(bad.code)"])
-            guard await writeDeadLetter(record, reason: bad.description, owed: [], attempts: 0) else { return .abandoned }
-            metrics.deadLettered(reasonCode: bad.code)
-            metrics.completed(.badInput)
-            return .deadLettered
+            return .waits { await self.deadLetterBadInput(record, bad) }
         case .success(let event):
             if !event.wasEncrypted { metrics.plaintextEvents.increment() }
-            return await apply(event, record: record, to: destinations)
+            var firsts: [FirstAttempt?] = []
+            firsts.reserveCapacity(destinations.count)
+            var allSettled = true
+            for target in destinations {
+                let started = ContinuousClock.now
+                guard let outcome = target.applyImmediately(event) else {
+                    firsts.append(nil)
+                    allSettled = false
+                    continue
+                }
+                var attempts = 1
+                let step = judge(outcome, of: event, at: target, attempts: &attempts, latency: ContinuousClock.now - started)
+                if case .done(let settlement) = step, settlement.state == .settled {} else { allSettled = false }
+                firsts.append(FirstAttempt(step: step, attempts: attempts))
+            }
+            if allSettled {
+                metrics.completed(.erased)
+                return .finished(.erased)
+            }
+            let destinations = self.destinations
+            let attempted = firsts
+            return .waits { await self.apply(event, record: record, to: destinations, after: attempted) }
         }
     }
 
+    private func deadLetterBadInput(_ record: InboundRecord, _ bad: BadInput) async -> EventResult {
+        var log = logger
+        log[metadataKey: "partition"] = "\(record.partition)"
+        log[metadataKey: "offset"] = "\(record.offset)"
+        log.warning("bad input, dead-lettering", metadata: ["reason": "\(bad.code)"])
+        guard await writeDeadLetter(record, reason: bad.description, owed: [], attempts: 0) else { return .abandoned }
+        metrics.deadLettered(reasonCode: bad.code)
+        metrics.completed(.badInput)
+        return .deadLettered
+    }
+
     /// Applies a decoded event to `targets` (all destinations, or a replay's subset) and
-    /// dead-letters it for the destinations that still owe it.
-    package func apply(_ event: RetirementEvent, record: InboundRecord, to targets: [any ErasureApplier]) async -> EventResult {
-        guard let results = await settle(event, at: targets) else { return .abandoned }
+    /// dead-letters it for the destinations that still owe it. `firsts`, when given, holds one
+    /// entry per target: what its first attempt (made by ``start(_:)``) led to, or `nil`.
+    package func apply(
+        _ event: RetirementEvent, record: InboundRecord, to targets: [any ErasureApplier], after firsts: [FirstAttempt?]? = nil
+    ) async -> EventResult {
+        guard let results = await settle(event, at: targets, after: firsts) else { return .abandoned }
         let owed = results.compactMap(\.owed)
         if owed.isEmpty {
             metrics.completed(.erased)
@@ -71,15 +110,18 @@ package struct EventProcessor: Sendable {
 
     /// Applies the event at every target, each with its retries, until each settled or gave up.
     /// Returns `nil` when the work was cancelled before every target had an answer.
-    package func settle(_ event: RetirementEvent, at targets: [any ErasureApplier]) async -> [DestinationSettlement]? {
+    package func settle(
+        _ event: RetirementEvent, at targets: [any ErasureApplier], after firsts: [FirstAttempt?]? = nil
+    ) async -> [DestinationSettlement]? {
         let results: [DestinationSettlement]
         if targets.count == 1 {
             // One destination: no child task needed (cancellation reaches it the same way).
-            results = [await settle(event, at: targets[0])]
+            results = [await settle(event, at: targets[0], after: firsts?[0])]
         } else {
             results = await withTaskGroup(of: DestinationSettlement.self) { group in
-                for target in targets {
-                    group.addTask { await self.settle(event, at: target) }
+                for (index, target) in targets.enumerated() {
+                    let first = firsts?[index]
+                    group.addTask { await self.settle(event, at: target, after: first) }
                 }
                 var results: [DestinationSettlement] = []
                 for await result in group { results.append(result) }
@@ -122,65 +164,96 @@ package struct EventProcessor: Sendable {
 
     private var debugEnabled: Bool { logger.logLevel <= .debug }
 
-    private func settle(_ event: RetirementEvent, at target: any ErasureApplier) async -> DestinationSettlement {
-        var attempts = 0
-        var log: Logger { eventLogger(event, destination: target.name) }
+    /// What one attempt's outcome leaves to do for a destination.
+    package enum Step: Sendable {
+        /// The destination is done with the event (settled or owed).
+        case done(DestinationSettlement)
+        /// Try again after this wait.
+        case retry(after: Duration)
+    }
+
+    /// A destination's first attempt, made without waiting by ``start(_:)``.
+    package struct FirstAttempt: Sendable {
+        package var step: Step
+        package var attempts: Int
+    }
+
+    private func settle(_ event: RetirementEvent, at target: any ErasureApplier, after first: FirstAttempt?) async -> DestinationSettlement {
+        var attempts = first?.attempts ?? 0
+        var next = first?.step
         while true {
+            if let step = next {
+                next = nil
+                switch step {
+                case .done(let settlement):
+                    return settlement
+                case .retry(let wait):
+                    do { try await Task.sleep(for: wait) } catch {
+                        return DestinationSettlement(name: target.name, state: .abandoned, attempts: attempts)
+                    }
+                }
+            }
             if Task.isCancelled { return DestinationSettlement(name: target.name, state: .abandoned, attempts: attempts) }
             attempts += 1
             let started = ContinuousClock.now
             let outcome = await target.apply(event)
-            metrics.outcome(outcome, destination: target.name, latency: ContinuousClock.now - started)
-            switch outcome {
-            case .erased(let jobID):
-                markHealthy(target.name)
-                if let jobID {
-                    log.info("erasure accepted", metadata: ["job_id": "\(jobID)"])
-                } else if debugEnabled {
-                    log.debug("erased")
-                }
-                receipts?.record(
-                    ErasureReceipt(
-                        eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .erased,
-                        jobID: jobID, time: WallClock.now, attempts: attempts))
-                return DestinationSettlement(name: target.name, state: .settled, attempts: attempts)
-            case .alreadyGone:
-                markHealthy(target.name)
-                if debugEnabled { log.debug("already gone") }
-                receipts?.record(
-                    ErasureReceipt(
-                        eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .alreadyGone,
-                        jobID: nil, time: WallClock.now, attempts: attempts))
-                return DestinationSettlement(name: target.name, state: .settled, attempts: attempts)
-            case .permanent(let reason):
-                markHealthy(target.name)
-                log.warning("permanent failure", metadata: ["reason": "\(reason)"])
-                return DestinationSettlement(name: target.name, state: .owed(reason: reason), attempts: attempts)
-            case .transient(let reason, let retryAfter):
-                markHealthy(target.name)
-                if attempts >= retry.maxAttempts {
-                    log.warning("giving up after attempts", metadata: ["attempts": "\(attempts)", "reason": "\(reason)"])
-                    return DestinationSettlement(
-                        name: target.name, state: .owed(reason: "gave up after \(attempts) attempts: \(reason)"),
-                        attempts: attempts)
-                }
-                let wait = retry.delay(afterAttempt: attempts, retryAfter: retryAfter)
-                metrics.retry(destination: target.name)
-                if debugEnabled { log.debug("transient failure, retrying", metadata: ["reason": "\(reason)", "wait_s": "\(wait.seconds)"]) }
-                do { try await Task.sleep(for: wait) } catch {
-                    return DestinationSettlement(name: target.name, state: .abandoned, attempts: attempts)
-                }
-            case .configurationError(let reason):
-                // Not an attempt against the event: the destination itself is broken. Wait and try again.
-                attempts -= 1
-                if health.markConfigurationError(target.name, reason: reason) {
-                    metrics.ready(destination: target.name, false)
-                    log.error("destination in configuration error; its events wait uncommitted", metadata: ["reason": "\(reason)"])
-                }
-                do { try await Task.sleep(for: configurationErrorRetryInterval) } catch {
-                    return DestinationSettlement(name: target.name, state: .abandoned, attempts: attempts)
-                }
+            next = judge(outcome, of: event, at: target, attempts: &attempts, latency: ContinuousClock.now - started)
+        }
+    }
+
+    /// Records one attempt's outcome (metrics, health, receipts, logs) and says what follows.
+    /// A configuration error is not an attempt against the event: it gives `attempts` back.
+    private func judge(
+        _ outcome: ErasureOutcome, of event: RetirementEvent, at target: any ErasureApplier, attempts: inout Int, latency: Duration
+    ) -> Step {
+        var log: Logger { eventLogger(event, destination: target.name) }
+        metrics.outcome(outcome, destination: target.name, latency: latency)
+        switch outcome {
+        case .erased(let jobID):
+            markHealthy(target.name)
+            if let jobID {
+                log.info("erasure accepted", metadata: ["job_id": "\(jobID)"])
+            } else if debugEnabled {
+                log.debug("erased")
             }
+            receipts?.record(
+                ErasureReceipt(
+                    eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .erased,
+                    jobID: jobID, time: WallClock.now, attempts: attempts))
+            return .done(DestinationSettlement(name: target.name, state: .settled, attempts: attempts))
+        case .alreadyGone:
+            markHealthy(target.name)
+            if debugEnabled { log.debug("already gone") }
+            receipts?.record(
+                ErasureReceipt(
+                    eventID: event.eventID, userID: event.userID, destination: target.name, outcome: .alreadyGone,
+                    jobID: nil, time: WallClock.now, attempts: attempts))
+            return .done(DestinationSettlement(name: target.name, state: .settled, attempts: attempts))
+        case .permanent(let reason):
+            markHealthy(target.name)
+            log.warning("permanent failure", metadata: ["reason": "\(reason)"])
+            return .done(DestinationSettlement(name: target.name, state: .owed(reason: reason), attempts: attempts))
+        case .transient(let reason, let retryAfter):
+            markHealthy(target.name)
+            if attempts >= retry.maxAttempts {
+                log.warning("giving up after attempts", metadata: ["attempts": "\(attempts)", "reason": "\(reason)"])
+                return .done(
+                    DestinationSettlement(
+                        name: target.name, state: .owed(reason: "gave up after \(attempts) attempts: \(reason)"),
+                        attempts: attempts))
+            }
+            let wait = retry.delay(afterAttempt: attempts, retryAfter: retryAfter)
+            metrics.retry(destination: target.name)
+            if debugEnabled { log.debug("transient failure, retrying", metadata: ["reason": "\(reason)", "wait_s": "\(wait.seconds)"]) }
+            return .retry(after: wait)
+        case .configurationError(let reason):
+            // Not an attempt against the event: the destination itself is broken. Wait and try again.
+            attempts -= 1
+            if health.markConfigurationError(target.name, reason: reason) {
+                metrics.ready(destination: target.name, false)
+                log.error("destination in configuration error; its events wait uncommitted", metadata: ["reason": "\(reason)"])
+            }
+            return .retry(after: configurationErrorRetryInterval)
         }
     }
 

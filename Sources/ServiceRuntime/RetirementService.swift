@@ -36,7 +36,7 @@ package struct RetirementService: Sendable {
         let work = processor
         let engine = DispatchEngine(
             configuration: configuration.processing.dispatchConfiguration, metrics: work.metrics, logger: logger
-        ) { record in await work.process(record) }
+        ) { record in work.start(record) }
         engineBox.value = engine
         let consumer = ConsumerService(
             configuration: configuration, engine: engine, health: health, logger: logger,

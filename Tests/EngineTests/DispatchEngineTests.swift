@@ -358,6 +358,8 @@ import Testing
         #expect(!paused, "19 uncommitted offsets are under the bound")
         engine.accept(record(0, 19, key: "k19"))
         #expect(engine.takeActions().pause.contains(p), "20 uncommitted offsets behind one stuck event pause the partition")
+        // A release before offset 0 waits would be lost: wait for it to wait.
+        #expect(await eventuallyTrue(timeout: .seconds(5)) { latch.isWaiting(0) })
         latch.release(0)
         #expect(await eventuallyTrue(timeout: .seconds(5)) { engine.takeActions().resume.contains(p) })
     }

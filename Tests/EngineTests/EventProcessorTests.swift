@@ -135,4 +135,101 @@ import Testing
         task.cancel()
         #expect(await task.value == .abandoned)
     }
+
+    // MARK: - Starting without waiting
+
+    /// A destination that answers at once from `immediate` (its script, one per call) and counts
+    /// the calls that had to wait (`apply`) apart.
+    final class Immediate: ErasureApplier {
+        let name: String
+        let immediate: [ErasureOutcome?]
+        let later: ErasureOutcome
+        let immediateCalls = Mutex(0)
+        let waitingCalls = Mutex(0)
+
+        init(_ name: String, immediate: [ErasureOutcome?], later: ErasureOutcome = .erased(jobID: nil)) {
+            self.name = name
+            self.immediate = immediate
+            self.later = later
+        }
+
+        func applyImmediately(_ event: RetirementEvent) -> ErasureOutcome? {
+            let call = immediateCalls.withLock {
+                $0 += 1; return $0
+            }
+            return immediate[min(call, immediate.count) - 1]
+        }
+
+        func apply(_ event: RetirementEvent) async -> ErasureOutcome {
+            waitingCalls.withLock { $0 += 1 }
+            return later
+        }
+    }
+
+    final class Receipts: ReceiptSink {
+        let receipts = Mutex<[ErasureReceipt]>([])
+        func record(_ receipt: ErasureReceipt) { receipts.withLock { $0.append(receipt) } }
+    }
+
+    @Test func aRecordEveryDestinationSettlesAtOnceIsFinishedWithoutATask() {
+        let a = Immediate("a", immediate: [.erased(jobID: nil)])
+        let b = Immediate("b", immediate: [.alreadyGone])
+        let receipts = Receipts()
+        var processor = processor([a, b], deadLetters: DeadLetters())
+        processor.receipts = receipts
+        guard case .finished(let result) = processor.start(record) else {
+            Issue.record("expected the record to finish without waiting")
+            return
+        }
+        #expect(result == .erased)
+        #expect(a.waitingCalls.withLock { $0 } == 0 && b.waitingCalls.withLock { $0 } == 0)
+        let outcomes = receipts.receipts.withLock { $0.map { "\($0.destination) \($0.outcome) \($0.attempts)" } }
+        #expect(outcomes.sorted() == ["a erased 1", "b alreadyGone 1"])
+    }
+
+    @Test func theRestWaitsOnlyForWhatDidNotSettleAtOnce() async {
+        // a settles at once; b cannot answer at once; c answers at once with a transient failure.
+        let a = Immediate("a", immediate: [.erased(jobID: nil)])
+        let b = Immediate("b", immediate: [nil])
+        let c = Immediate("c", immediate: [.transient(reason: "HTTP 503", retryAfter: nil)])
+        let receipts = Receipts()
+        var processor = processor([a, b, c], deadLetters: DeadLetters())
+        processor.receipts = receipts
+        guard case .waits(let rest) = processor.start(record) else {
+            Issue.record("expected the rest to wait")
+            return
+        }
+        #expect(await rest() == .erased)
+        #expect(a.immediateCalls.withLock { $0 } == 1 && a.waitingCalls.withLock { $0 } == 0, "a is not erased twice")
+        #expect(b.waitingCalls.withLock { $0 } == 1)
+        #expect(c.immediateCalls.withLock { $0 } == 1 && c.waitingCalls.withLock { $0 } == 1, "c is retried once, after its backoff")
+        let attempts = receipts.receipts.withLock { $0.map { "\($0.destination) \($0.attempts)" } }
+        #expect(attempts.sorted() == ["a 1", "b 1", "c 2"])
+    }
+
+    @Test func aPermanentAnswerAtOnceIsDeadLetteredInTheRest() async {
+        let a = Immediate("a", immediate: [.permanent(reason: "HTTP 400")])
+        let deadLetters = DeadLetters()
+        guard case .waits(let rest) = processor([a], deadLetters: deadLetters).start(record) else {
+            Issue.record("a dead-letter write must wait")
+            return
+        }
+        #expect(await rest() == .deadLettered)
+        #expect(a.waitingCalls.withLock { $0 } == 0)
+        #expect(deadLetters.written.withLock { $0.map(\.owed) } == [["a"]])
+    }
+
+    @Test func badInputIsDeadLetteredInTheRest() async {
+        var bad = record
+        bad.value = Array("{oops".utf8)
+        let a = Immediate("a", immediate: [.erased(jobID: nil)])
+        let deadLetters = DeadLetters()
+        guard case .waits(let rest) = processor([a], deadLetters: deadLetters).start(bad) else {
+            Issue.record("a dead-letter write must wait")
+            return
+        }
+        #expect(await rest() == .deadLettered)
+        #expect(a.immediateCalls.withLock { $0 } == 0)
+        #expect(deadLetters.written.withLock { $0.count } == 1)
+    }
 }
