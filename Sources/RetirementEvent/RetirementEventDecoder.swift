@@ -121,7 +121,8 @@ package struct RetirementEventDecoder: Sendable {
         }
         let plaintext = try FieldEnvelope.open(
             sealed, key: key, associatedData: FieldEnvelope.associatedData(eventID: eventID, userID: userID))
-        guard String(validating: plaintext, as: UTF8.self) != nil, case .object(let fields)? = try? JSONParser.parse(plaintext) else {
+        // Read into fixed slots like the record's value (no dictionary); other members are dropped.
+        guard String(validating: plaintext, as: UTF8.self) != nil, case .fields(let fields)? = try? JSONParser.parseEvent(plaintext) else {
             throw .invalidValue("encrypted", "the decrypted fields are not a JSON object")
         }
         object["encrypted"] = nil
