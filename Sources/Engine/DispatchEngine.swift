@@ -471,9 +471,22 @@ package final class DispatchEngine: @unchecked Sendable {
     }
 
     /// Must hold the lock. One task starts the jobs' work outside the lock, then settles what
-    /// finished and hands what waits a task of its own, under one lock.
+    /// finished and hands what waits a task of its own, under one lock. A single job (the usual
+    /// case once in-flight work completes one by one) runs start and rest in one task.
     private func startChunk(_ jobs: [Job]) {
         let start = self.start
+        if jobs.count == 1 {
+            let job = jobs[0]
+            job.task = Task {
+                let result: EventResult
+                switch start(job.record) {
+                case .finished(let finished): result = finished
+                case .waits(let rest): result = await DispatchEngine.$currentJob.withValue(job.context) { await rest() }
+                }
+                self.complete(job, result)
+            }
+            return
+        }
         Task {
             var finished: [(Job, EventResult)] = []
             var waiting: [(Job, @Sendable () async -> EventResult)] = []
