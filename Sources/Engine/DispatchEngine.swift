@@ -501,32 +501,36 @@ package final class DispatchEngine: @unchecked Sendable {
     }
 
     private func settle(finished: [(Job, EventResult)], waiting: [(Job, @Sendable () async -> EventResult)]) {
-        condition.lock()
-        let resumesBefore = actions.resume.count
-        for (job, rest) in waiting {
-            let context = job.context
-            let task = Task {
-                let result = await DispatchEngine.$currentJob.withValue(context) { await rest() }
-                self.complete(job, result)
+        settling {
+            for (job, rest) in waiting {
+                let context = job.context
+                let task = Task {
+                    let result = await DispatchEngine.$currentJob.withValue(context) { await rest() }
+                    self.complete(job, result)
+                }
+                // A job orphaned (or shut down) before its waiting part began ends it at once.
+                if job.orphaned || cancelledAll { task.cancel() } else { job.task = task }
             }
-            // A job orphaned (or shut down) before its waiting part began ends it at once.
-            if job.orphaned || cancelledAll { task.cancel() } else { job.task = task }
+            if !finished.isEmpty {
+                for (job, result) in finished { completeLocked(job, result) }
+                afterCompletions()
+            }
         }
-        if !finished.isEmpty {
-            for (job, result) in finished { completeLocked(job, result) }
-            afterCompletions()
-        }
-        let wake = actions.resume.count > resumesBefore ? wakeup : nil
-        condition.broadcast()
-        condition.unlock()
-        wake?()
     }
 
     private func complete(_ job: Job, _ result: EventResult) {
+        settling {
+            completeLocked(job, result)
+            afterCompletions()
+        }
+    }
+
+    /// Runs `body` under the lock, then wakes whoever waits on it (revoke, drain, waitForRoom) and,
+    /// when `body` made a partition resumable, the poll loop (outside the lock).
+    private func settling(_ body: () -> Void) {
         condition.lock()
         let resumesBefore = actions.resume.count
-        completeLocked(job, result)
-        afterCompletions()
+        body()
         let wake = actions.resume.count > resumesBefore ? wakeup : nil
         condition.broadcast()
         condition.unlock()

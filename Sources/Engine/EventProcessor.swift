@@ -56,20 +56,21 @@ package struct EventProcessor: Sendable {
             return .waits { await self.deadLetterBadInput(record, bad) }
         case .success(let event):
             if !event.wasEncrypted { metrics.plaintextEvents.increment() }
-            var firsts: [FirstAttempt?] = []
-            firsts.reserveCapacity(destinations.count)
+            // Made at the first destination that answers at once: a network destination's record
+            // (no such answer) goes on to `apply` exactly as it would without this step.
+            var firsts: [FirstAttempt?]?
             var allSettled = true
-            for target in destinations {
+            for (index, target) in destinations.enumerated() {
                 let started = ContinuousClock.now
                 guard let outcome = target.applyImmediately(event) else {
-                    firsts.append(nil)
                     allSettled = false
                     continue
                 }
                 var attempts = 1
                 let step = judge(outcome, of: event, at: target, attempts: &attempts, latency: ContinuousClock.now - started)
                 if case .done(let settlement) = step, settlement.state == .settled {} else { allSettled = false }
-                firsts.append(FirstAttempt(step: step, attempts: attempts))
+                if firsts == nil { firsts = Array(repeating: nil, count: destinations.count) }
+                firsts?[index] = FirstAttempt(step: step, attempts: attempts)
             }
             if allSettled {
                 metrics.completed(.erased)

@@ -171,6 +171,15 @@ import Testing
         func record(_ receipt: ErasureReceipt) { receipts.withLock { $0.append(receipt) } }
     }
 
+    /// The rest of a start that must wait; records `why` as an issue when the start finished.
+    func rest(of start: WorkStart, _ why: Comment) -> (@Sendable () async -> EventResult)? {
+        guard case .waits(let rest) = start else {
+            Issue.record(why)
+            return nil
+        }
+        return rest
+    }
+
     @Test func aRecordEveryDestinationSettlesAtOnceIsFinishedWithoutATask() {
         let a = Immediate("a", immediate: [.erased(jobID: nil)])
         let b = Immediate("b", immediate: [.alreadyGone])
@@ -195,10 +204,7 @@ import Testing
         let receipts = Receipts()
         var processor = processor([a, b, c], deadLetters: DeadLetters())
         processor.receipts = receipts
-        guard case .waits(let rest) = processor.start(record) else {
-            Issue.record("expected the rest to wait")
-            return
-        }
+        guard let rest = rest(of: processor.start(record), "expected the rest to wait") else { return }
         #expect(await rest() == .erased)
         #expect(a.immediateCalls.withLock { $0 } == 1 && a.waitingCalls.withLock { $0 } == 0, "a is not erased twice")
         #expect(b.waitingCalls.withLock { $0 } == 1)
@@ -210,10 +216,7 @@ import Testing
     @Test func aPermanentAnswerAtOnceIsDeadLetteredInTheRest() async {
         let a = Immediate("a", immediate: [.permanent(reason: "HTTP 400")])
         let deadLetters = DeadLetters()
-        guard case .waits(let rest) = processor([a], deadLetters: deadLetters).start(record) else {
-            Issue.record("a dead-letter write must wait")
-            return
-        }
+        guard let rest = rest(of: processor([a], deadLetters: deadLetters).start(record), "a dead-letter write must wait") else { return }
         #expect(await rest() == .deadLettered)
         #expect(a.waitingCalls.withLock { $0 } == 0)
         #expect(deadLetters.written.withLock { $0.map(\.owed) } == [["a"]])
@@ -224,10 +227,7 @@ import Testing
         bad.value = Array("{oops".utf8)
         let a = Immediate("a", immediate: [.erased(jobID: nil)])
         let deadLetters = DeadLetters()
-        guard case .waits(let rest) = processor([a], deadLetters: deadLetters).start(bad) else {
-            Issue.record("a dead-letter write must wait")
-            return
-        }
+        guard let rest = rest(of: processor([a], deadLetters: deadLetters).start(bad), "a dead-letter write must wait") else { return }
         #expect(await rest() == .deadLettered)
         #expect(a.immediateCalls.withLock { $0 } == 0)
         #expect(deadLetters.written.withLock { $0.count } == 1)
